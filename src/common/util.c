@@ -1,0 +1,346 @@
+/* Small helpers: parsing, formatting, random bytes, secrets. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/util.h"
+
+int
+idg_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 20)
+		return IDG_ERR_INVAL;
+	if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+		return IDG_ERR_INVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return IDG_ERR_INVAL;
+	*out = v;
+	return 0;
+}
+
+int
+idg_parse_duration(const char *s, int64_t *secs_out)
+{
+	int64_t total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 32)
+		return IDG_ERR_INVAL;
+	while (*p) {
+		int64_t v = 0, mult;
+		int digits = 0;
+
+		while (*p >= '0' && *p <= '9') {
+			if (v > (INT64_MAX - 9) / 10)
+				return IDG_ERR_INVAL;
+			v = v * 10 + (*p++ - '0');
+			digits++;
+		}
+		if (digits == 0)
+			return IDG_ERR_INVAL;
+		switch (*p) {
+		case '\0': mult = 1; break;
+		case 's': mult = 1; p++; break;
+		case 'm': mult = 60; p++; break;
+		case 'h': mult = 3600; p++; break;
+		case 'd': mult = 86400; p++; break;
+		case 'w': mult = 7 * 86400; p++; break;
+		default: return IDG_ERR_INVAL;
+		}
+		if (v > (INT64_MAX - total) / mult)
+			return IDG_ERR_INVAL;
+		total += v * mult;
+		/* A bare number is only allowed alone ("90"), not as "1h30". */
+		if (mult == 1 && p[-1] != 's' && *p != '\0')
+			return IDG_ERR_INVAL;
+	}
+	*secs_out = total;
+	return 0;
+}
+
+int
+idg_parse_size(const char *s, uint64_t *bytes_out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (s == NULL || !(*s >= '0' && *s <= '9') || strlen(s) > 24)
+		return IDG_ERR_INVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return IDG_ERR_INVAL;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1024ULL; end++; break;
+	case 'm': case 'M': mult = 1024ULL * 1024; end++; break;
+	case 'g': case 'G': mult = 1024ULL * 1024 * 1024; end++; break;
+	default: return IDG_ERR_INVAL;
+	}
+	if (*end != '\0' || v > UINT64_MAX / mult)
+		return IDG_ERR_INVAL;
+	*bytes_out = v * mult;
+	return 0;
+}
+
+int
+idg_parse_bool(const char *s, bool *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < IDG_ARRAY_SIZE(yes); i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return IDG_ERR_INVAL;
+}
+
+void
+idg_time_iso(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+void
+idg_duration_format(int64_t secs, char *buf, size_t len)
+{
+	static const struct { int64_t n; char unit; } units[] = {
+		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+	size_t off = 0;
+
+	if (secs <= 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < IDG_ARRAY_SIZE(units) && off < len; i++) {
+		if (secs >= units[i].n) {
+			int n = snprintf(buf + off, len - off, "%lld%c",
+			    (long long)(secs / units[i].n), units[i].unit);
+			if (n < 0)
+				break;
+			off += (size_t)n;
+			secs %= units[i].n;
+		}
+	}
+}
+
+int
+idg_random(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return IDG_ERR_IO;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+void
+idg_hex(const void *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = in;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+bool
+idg_str_printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int extra;
+		unsigned cp;
+
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) { extra = 1; cp = *p & 0x1f; }
+		else if ((*p & 0xf0) == 0xe0) { extra = 2; cp = *p & 0x0f; }
+		else if ((*p & 0xf8) == 0xf0) { extra = 3; cp = *p & 0x07; }
+		else return false;
+		p++;
+		for (int i = 0; i < extra; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		/* Overlong forms, surrogates, C1 controls and out-of-range code points. */
+		if ((extra == 1 && cp < 0xa0) || (extra == 2 && cp < 0x800) ||
+		    (extra == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+	}
+	return true;
+}
+
+void
+idg_redact(const char *secret, char *out, size_t len)
+{
+	if (secret == NULL || *secret == '\0') {
+		snprintf(out, len, "(none)");
+		return;
+	}
+	snprintf(out, len, "%.4s...(redacted)", secret);
+}
+
+void
+idg_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+char *
+idg_strdup_max(const char *s, size_t max)
+{
+	size_t n;
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	n = strnlen(s, max + 1);
+	if (n > max)
+		return NULL;
+	d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+int
+idg_fd_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return IDG_ERR_IO;
+	return 0;
+}
+
+int
+idg_fd_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return IDG_ERR_IO;
+	return 0;
+}
+
+int
+idg_read_file(const char *path, size_t max, char **out, size_t *len_out)
+{
+	int fd, rc = IDG_ERR_IO;
+	struct stat st;
+	char *data = NULL;
+	size_t len = 0, bufsz;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? IDG_ERR_NOTFOUND : IDG_ERR_IO;
+	if (fstat(fd, &st) < 0)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		rc = IDG_ERR_INVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = IDG_ERR_TOOBIG;
+		goto out;
+	}
+	/* One byte more than we accept, so a file that grew while we read it is noticed. */
+	bufsz = max + 1;
+	if ((size_t)st.st_size + 4096 < bufsz)
+		bufsz = (size_t)st.st_size + 4096;
+	if ((data = malloc(bufsz)) == NULL) {
+		rc = IDG_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len == bufsz) {
+			rc = IDG_ERR_TOOBIG;
+			goto out;
+		}
+		n = read(fd, data + len, bufsz - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max || len == bufsz) {
+		rc = IDG_ERR_TOOBIG;
+		goto out;
+	}
+	data[len] = '\0';
+	*out = data;
+	if (len_out)
+		*len_out = len;
+	data = NULL;
+	rc = 0;
+out:
+	free(data);
+	close(fd);
+	return rc;
+}
+
+int64_t
+idg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

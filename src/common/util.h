@@ -1,0 +1,53 @@
+/* Small helpers shared by the daemon, the CLI and the modules: parsing numbers, durations
+ * and sizes, time stamps, random bytes, hex, and secret-safe string handling. libc only. */
+#ifndef IDG_COMMON_UTIL_H
+#define IDG_COMMON_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define IDG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Decimal integer in [min, max], the whole string: IDG_ERR_INVAL otherwise. */
+int idg_parse_int(const char *s, long long min, long long max, long long *out);
+/* "90", "90s", "15m", "12h", "30d", "2w", "1h30m" -> seconds (> 0 or 0 for "0"). */
+int idg_parse_duration(const char *s, int64_t *secs_out);
+/* "512", "64k", "10M", "1G" (binary units) -> bytes. */
+int idg_parse_size(const char *s, uint64_t *bytes_out);
+/* yes/no, true/false, on/off, 1/0. */
+int idg_parse_bool(const char *s, bool *out);
+
+/* "2026-11-22T10:00:00Z" into buf (at least 21 bytes). */
+void idg_time_iso(time_t t, char *buf, size_t len);
+/* Human duration "3d4h", "45s" into buf. */
+void idg_duration_format(int64_t secs, char *buf, size_t len);
+
+/* Fill buf with n bytes from the kernel's CSPRNG; IDG_ERR_IO if it cannot. */
+int idg_random(void *buf, size_t n);
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void idg_hex(const void *in, size_t n, char *out);
+
+/* True when s is valid UTF-8 without control characters (bytes < 0x20, 0x7f). */
+bool idg_str_printable(const char *s);
+
+/* Safe to log: the first 4 characters of a secret then "…(redacted)". */
+void idg_redact(const char *secret, char *out, size_t len);
+
+/* Wipe and free a string that may hold a secret; accepts NULL. */
+void idg_free_secret(char *s);
+
+/* strdup that fails (NULL) when s is longer than max bytes. */
+char *idg_strdup_max(const char *s, size_t max);
+
+int idg_fd_nonblock(int fd);
+int idg_fd_cloexec(int fd);
+
+/* Read a whole file of at most max bytes (NUL-terminated) into *out. */
+int idg_read_file(const char *path, size_t max, char **out, size_t *len_out);
+
+/* Monotonic milliseconds. */
+int64_t idg_now_ms(void);
+
+#endif

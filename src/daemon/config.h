@@ -1,0 +1,46 @@
+/* idgated's configuration: the schema of idgate.conf and the parsed values. */
+#ifndef IDG_DAEMON_CONFIG_H
+#define IDG_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/conf.h"
+
+enum idg_log_choice { IDG_LOGC_AUTO, IDG_LOGC_STDERR, IDG_LOGC_SYSLOG };
+enum idg_sync_choice { IDG_SYNC_FULL, IDG_SYNC_NORMAL };
+
+struct idg_config {
+	/* [daemon] */
+	char *run_dir;
+	char *state_dir;
+	int log;			/* enum idg_log_choice */
+	int log_level;			/* LOG_ERR + index: err warning notice info debug */
+	char *audit_log;
+	long long max_connections;
+	long long max_connections_per_uid;
+	int64_t request_timeout;
+	int64_t idle_timeout;
+	/* [store] */
+	int backend;			/* 0: sqlite */
+	char *db_path;
+	int synchronous;		/* enum idg_sync_choice */
+	/* [auth] */
+	int64_t robot_token_max_ttl;	/* 0: tokens may last until revoked */
+	int64_t robot_token_default_ttl;/* 0: no expiry unless asked */
+	/* [data] */
+	char *data_root;
+	uint64_t max_put_size;
+};
+
+extern const struct idg_conf_key idg_config_schema[];
+extern const size_t idg_config_schema_len;
+
+/* Load path into cfg (defaults first); every error goes to errs as "FILE:LINE: ...".
+ * check_owner: refuse a file not owned by root or writable by group or others. */
+int idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, struct idg_buf *errs);
+void idg_config_free(struct idg_config *cfg);
+
+#endif

@@ -1,0 +1,66 @@
+/* idgated's shared context: the daemon, a caller, a request and its reply. */
+#ifndef IDG_DAEMON_DAEMON_H
+#define IDG_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "audit/audit.h"
+#include "daemon/config.h"
+#include "daemon/state.h"
+#include "proto/api.h"
+#include "proto/wire.h"
+
+struct idg_server;
+
+struct idg_daemon {
+	struct idg_config cfg;
+	const char *config_path;
+	bool foreground;
+	struct idg_state *st;
+	struct idg_audit *audit;
+	struct idg_server *srv;
+	int data_fd;		/* the data root, opened O_DIRECTORY|O_NOFOLLOW; -1 until needed */
+};
+
+/* Who is asking. */
+struct idg_caller {
+	uid_t uid;
+	pid_t pid;
+	idg_pid principal;	/* IDG_PID_NONE: not interned yet (no bindings) or anonymous */
+	char name[IDG_SUBJECT_MAX + 1];	/* the principal, or "uid:N" when anonymous */
+	bool anonymous;		/* a local uid with no idgate identity: no permissions */
+	bool root;		/* uid 0 acting as itself */
+	bool via_token;		/* authenticated by a robot token */
+	bool pam;		/* came in on pam.sock */
+};
+
+struct idg_req {
+	enum idg_op op;
+	const struct idg_msgview *v;
+	struct idg_caller who;
+	int fd;			/* a passed fd, or -1; a handler that keeps it sets this to -1 */
+};
+
+struct idg_reply {
+	uint32_t status;	/* IDG_ST_* */
+	char error[2048];	/* short reason when status != OK */
+	cJSON *json;		/* the result, or NULL */
+	int fd;			/* an fd to pass back, or -1 (closed after sending) */
+};
+
+/* The request table: api.c. Returns false for an unknown op. */
+bool idg_api_dispatch(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp);
+/* Who the caller is: root, a robot by token, root acting as someone, or anonymous. */
+void idg_api_identify(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp);
+
+/* server.c */
+int idg_server_new(struct idg_daemon *d, struct idg_server **out, char *err, size_t errlen);
+/* Run until SIGTERM/SIGINT; SIGHUP calls reload. */
+int idg_server_run(struct idg_server *s, void (*reload)(struct idg_daemon *d));
+void idg_server_free(struct idg_server *s);
+
+#endif

@@ -1,0 +1,379 @@
+/* idgated: the idgate daemon. Holds the role engine and its state, serves api.sock and
+ * pam.sock. See idgated(8). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/daemon.h"
+
+#define DEFAULT_CONFIG IDG_SYSCONFDIR "/idgate.conf"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: idgated [OPTIONS]\n"
+	    "\n"
+	    "The idgate daemon: holds the role engine and its state, and answers idgatectl\n"
+	    "(api.sock) and pam_idgate.so (pam.sock). Runs as root.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config PATH   configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -f, --foreground    stay in the foreground (logs to stderr unless log = syslog)\n"
+	    "  -n, --check-config  check the configuration, print every error, and exit:\n"
+	    "                      0 when it is valid, 1 when it is not\n"
+	    "  -d, --debug         foreground with log_level = debug\n"
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          print this help and exit\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the configuration and reopens the audit log;\n"
+	    "SIGTERM and SIGINT stop the daemon cleanly.\n"
+	    "\n"
+	    "Exit status: 0 on a clean stop, 1 on a configuration or start-up error.\n"
+	    "See idgated(8) and idgate.conf(5).\n");
+}
+
+/* mkdir -p with a final mode; existing directories keep theirs. */
+static int
+make_dirs(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static char *
+dir_of(const char *path)
+{
+	char *d = strdup(path), *slash;
+
+	if (d && (slash = strrchr(d, '/')) != NULL)
+		*(slash == d ? slash + 1 : slash) = '\0';
+	return d;
+}
+
+/* Lock the pid file; another running idgated makes this fail. */
+static int
+lock_pidfile(const char *run_dir, char *path, size_t len, char *err, size_t errlen)
+{
+	int fd;
+
+	snprintf(path, len, "%s/idgated.pid", run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %.512s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen, "another idgated is running (pid %s, lock %.512s)",
+		    pid[0] ? pid : "?", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) == n)
+		return;
+	log_warn("cannot write the pid file: %s", strerror(errno));
+}
+
+/* systemd readiness without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void
+sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void)sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+	close(fd);
+}
+
+/* Fork into the background. The parent waits on a pipe for the child's start-up result,
+ * so an error after the fork still reaches the terminal and the exit status. */
+static int
+daemonize(int *report_fd)
+{
+	int p[2], devnull;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0) {
+		char msg[4096];
+		ssize_t n, got = 0;
+
+		close(p[1]);
+		while (got < (ssize_t)sizeof(msg) - 1 &&
+		    (n = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
+			got += n;
+		msg[got] = '\0';
+		if (strcmp(msg, "OK") == 0)
+			_exit(0);
+		fprintf(stderr, "idgated: %s\n", got ? msg : "failed to start (see the system log)");
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return -1;
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+	*report_fd = p[1];
+	return 0;
+}
+
+static void
+report(int fd, const char *msg)
+{
+	if (fd >= 0) {
+		(void)!write(fd, msg, strlen(msg));
+		close(fd);
+	}
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* SIGHUP: re-read the config; keep the old one if the new one is bad. */
+static void
+reload(struct idg_daemon *d)
+{
+	struct idg_config nc;
+	struct idg_buf errs;
+
+	idg_buf_init(&errs, 64 * 1024);
+	if (idg_config_load(d->config_path, &nc, true, &errs) < 0) {
+		char *line = errs.data, *nl;
+
+		while (line && *line && (nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			log_err("%s", line);
+			line = nl + 1;
+		}
+		log_err("configuration not reloaded: keeping the running one");
+		idg_config_free(&nc);
+		idg_buf_free(&errs);
+		return;
+	}
+	idg_buf_free(&errs);
+	/* These are fixed at start-up: sockets, store and data root stay where they are. */
+	if (!same(nc.run_dir, d->cfg.run_dir) || !same(nc.state_dir, d->cfg.state_dir) ||
+	    !same(nc.db_path, d->cfg.db_path) || nc.backend != d->cfg.backend ||
+	    nc.synchronous != d->cfg.synchronous || !same(nc.data_root, d->cfg.data_root))
+		log_warn("run_dir, state_dir, [store] and [data] root changes take effect only after "
+		    "a restart");
+	d->cfg.log_level = nc.log_level;
+	idg_log_set_level(LOG_ERR + nc.log_level);
+	d->cfg.max_connections = nc.max_connections;
+	d->cfg.max_connections_per_uid = nc.max_connections_per_uid;
+	d->cfg.request_timeout = nc.request_timeout;
+	d->cfg.idle_timeout = nc.idle_timeout;
+	d->cfg.robot_token_max_ttl = nc.robot_token_max_ttl;
+	d->cfg.robot_token_default_ttl = nc.robot_token_default_ttl;
+	d->cfg.max_put_size = nc.max_put_size;
+	if (!same(nc.audit_log, d->cfg.audit_log)) {
+		struct idg_audit *na;
+
+		if (idg_audit_open(nc.audit_log, &na) == 0) {
+			idg_audit_close(d->audit);
+			d->audit = na;
+			free(d->cfg.audit_log);
+			d->cfg.audit_log = nc.audit_log;
+			nc.audit_log = NULL;
+		}
+	} else {
+		idg_audit_reopen(d->audit);
+	}
+	idg_config_free(&nc);
+	log_notice("configuration reloaded");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct idg_daemon d = { .config_path = DEFAULT_CONFIG, .data_fd = -1 };
+	struct idg_store_conf sc;
+	struct idg_buf errs;
+	char err[1024], pidpath[4200], *audit_dir = NULL;
+	bool check_only = false, debug = false;
+	int opt, lockfd = -1, report_fd = -1, rc = 1;
+	enum idg_log_target target;
+
+	while ((opt = getopt_long(argc, argv, "c:fndVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': d.config_path = optarg; break;
+		case 'f': d.foreground = true; break;
+		case 'n': check_only = true; break;
+		case 'd': debug = d.foreground = true; break;
+		case 'V': printf("idgated %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "idgated: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	idg_buf_init(&errs, 64 * 1024);
+	if (idg_config_load(d.config_path, &d.cfg, geteuid() == 0, &errs) < 0) {
+		fputs(errs.data ? errs.data : "", stderr);
+		fprintf(stderr, "idgated: %s: configuration is invalid\n", d.config_path);
+		idg_buf_free(&errs);
+		idg_config_free(&d.cfg);
+		return 1;
+	}
+	idg_buf_free(&errs);
+	if (check_only) {
+		printf("%s: configuration OK\n", d.config_path);
+		idg_config_free(&d.cfg);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "idgated: must run as root (it owns pam.sock and the state)\n");
+		goto out;
+	}
+	if (debug)
+		d.cfg.log_level = LOG_DEBUG - LOG_ERR;
+	target = d.cfg.log == IDG_LOGC_STDERR ? IDG_LOG_STDERR :
+	    d.cfg.log == IDG_LOGC_SYSLOG ? IDG_LOG_SYSLOG :
+	    d.foreground ? IDG_LOG_STDERR : IDG_LOG_SYSLOG;
+	idg_log_open("idgated", target, LOG_ERR + d.cfg.log_level);
+	umask(077);
+	audit_dir = dir_of(d.cfg.audit_log);
+	if (make_dirs(d.cfg.run_dir, 0755) < 0 || make_dirs(d.cfg.state_dir, 0700) < 0 ||
+	    (audit_dir && make_dirs(audit_dir, 0750) < 0)) {
+		fprintf(stderr, "idgated: cannot create %s, %s or %s: %s\n", d.cfg.run_dir,
+		    d.cfg.state_dir, audit_dir ? audit_dir : "", strerror(errno));
+		goto out;
+	}
+	if ((lockfd = lock_pidfile(d.cfg.run_dir, pidpath, sizeof(pidpath), err, sizeof(err))) < 0) {
+		fprintf(stderr, "idgated: %s\n", err);
+		goto out;
+	}
+	/* Fork before SQLite is opened: its handles must not cross a fork. */
+	if (!d.foreground && daemonize(&report_fd) < 0) {
+		fprintf(stderr, "idgated: cannot daemonize: %s\n", strerror(errno));
+		goto out;
+	}
+	write_pid(lockfd);
+	sc.path = d.cfg.db_path;
+	sc.sync_full = d.cfg.synchronous == IDG_SYNC_FULL;
+	if (idg_state_open(&idg_store_sqlite, &sc, &d.st, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		if (d.foreground)
+			fprintf(stderr, "idgated: %s\n", err);
+		report(report_fd, err);
+		goto out;
+	}
+	if (idg_audit_open(d.cfg.audit_log, &d.audit) < 0) {
+		snprintf(err, sizeof(err), "cannot open the audit log %s", d.cfg.audit_log);
+		report(report_fd, err);
+		goto out;
+	}
+	if (idg_server_new(&d, &d.srv, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		if (d.foreground)
+			fprintf(stderr, "idgated: %s\n", err);
+		report(report_fd, err);
+		goto out;
+	}
+	log_notice("idgated %s ready: %s/api.sock, state %s (%zu bindings)%s", PACKAGE_VERSION,
+	    d.cfg.run_dir, d.cfg.db_path, idg_rbac_binding_total(d.st->rbac),
+	    d.st->fresh ? ", new store activated" : "");
+	report(report_fd, "OK");
+	report_fd = -1;
+	sd_notify_ready();
+	rc = idg_server_run(d.srv, reload) < 0 ? 1 : 0;
+	log_notice("idgated stopped");
+out:
+	if (report_fd >= 0)
+		report(report_fd, "failed to start (see the system log)");
+	idg_server_free(d.srv);
+	idg_audit_close(d.audit);
+	idg_state_close(d.st);
+	if (d.data_fd >= 0)
+		close(d.data_fd);
+	if (lockfd >= 0) {
+		unlink(pidpath);
+		close(lockfd);
+	}
+	free(audit_dir);
+	idg_config_free(&d.cfg);
+	idg_log_close();
+	return rc;
+}

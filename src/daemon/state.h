@@ -1,0 +1,89 @@
+/* idgated's state: the role engine's model plus the catalog around it (creation times,
+ * groups, robot tokens, pipelines), kept equal to the store. A change is written to the
+ * store first, in one transaction, and applied to memory only once it is committed. */
+#ifndef IDG_DAEMON_STATE_H
+#define IDG_DAEMON_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rbac/hash.h"
+#include "rbac/rbac.h"
+#include "store/store.h"
+
+struct idg_resmeta {
+	int64_t created;
+	char *creator;
+	char *description;
+};
+
+struct idg_group {
+	char *name;		/* without "group:" */
+	bool idp;		/* from the identity provider: members set at login only */
+	int64_t created;
+	bool live;
+};
+
+struct idg_token {
+	char hash[65];		/* hex SHA-256 of the token */
+	char *subject;
+	int64_t created;
+	int64_t expires;	/* 0: never */
+	bool live;
+};
+
+struct idg_pipeline {
+	char *name;		/* PROJECT/NAME */
+	char *output;		/* PROJECT/REPO */
+	char *creator;
+	char **inputs;
+	size_t ninputs;
+	int64_t created;
+	bool live;
+};
+
+struct idg_state {
+	struct idg_rbac *rbac;
+	const struct idg_store_ops *ops;
+	struct idg_store *store;
+	struct idg_store_conf store_conf;
+	uint8_t seed[16];
+
+	struct idg_resmeta *rmeta;	/* by resource id */
+	size_t nrmeta;
+
+	struct idg_group *groups;
+	size_t ngroups, capgroups;
+	struct idg_strmap groupmap;
+
+	struct idg_token *tokens;
+	size_t ntokens, captokens;
+	struct idg_strmap tokenmap;
+
+	struct idg_pipeline *pipes;
+	size_t npipes, cappipes;
+	struct idg_strmap pipemap;
+
+	bool activated;
+	bool activation_known;	/* the store has said yes or no */
+	bool fresh;		/* created by this open: activation defaults were written */
+};
+
+/* Open the store (migrating it), load everything; a new store gets the activation defaults. */
+int idg_state_open(const struct idg_store_ops *ops, const struct idg_store_conf *conf,
+    struct idg_state **out, char *err, size_t errlen);
+void idg_state_close(struct idg_state *st);
+
+/* Commit c to the store, then apply it to memory. */
+int idg_state_commit(struct idg_state *st, const struct idg_change *c, char *err, size_t errlen);
+
+/* The mutations that activation writes (spec: root clusterAdmin is built in;
+ * allClusterUsers projectCreator on the cluster; project default with allClusterUsers
+ * projectWriter). */
+void idg_state_activation(const struct idg_state *st, struct idg_change *c, int64_t now);
+
+struct idg_group *idg_state_group(const struct idg_state *st, const char *name);
+struct idg_token *idg_state_token(const struct idg_state *st, const char *hash);
+struct idg_pipeline *idg_state_pipeline(const struct idg_state *st, const char *name);
+
+#endif

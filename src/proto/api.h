@@ -1,0 +1,94 @@
+/* The requests idgated accepts on api.sock, their fields, and the reply statuses.
+ * The daemon serves a fixed table of these; anything else is a protocol error. */
+#ifndef IDG_PROTO_API_H
+#define IDG_PROTO_API_H
+
+#define IDG_API_VERSION 1
+
+/* Operations (field IDG_T_OP, u32). Numbers are part of the protocol: never reuse one. */
+enum idg_op {
+	IDG_OP_PING = 1,
+	IDG_OP_WHOAMI = 2,
+	IDG_OP_ACTIVATE = 3,
+	IDG_OP_DEACTIVATE = 4,
+	IDG_OP_SET = 10,		/* replace SUBJECT's roles on RESOURCE */
+	IDG_OP_GET = 11,		/* bindings on RESOURCE */
+	IDG_OP_CHECK = 12,		/* SUBJECT's roles and permissions on RESOURCE, or one PERM */
+	IDG_OP_EXPLAIN = 13,
+	IDG_OP_ROLES_FOR_PERM = 14,
+	IDG_OP_GET_GROUPS = 15,
+	IDG_OP_ROBOT_TOKEN = 16,
+	IDG_OP_REVOKE = 17,
+	IDG_OP_ASSIGN_ROLE = 18,	/* add one role (det habit) */
+	IDG_OP_UNASSIGN_ROLE = 19,
+	IDG_OP_MY_PERMISSIONS = 20,
+	IDG_OP_SUBJECT_ROLES = 21,	/* every binding of one subject */
+	IDG_OP_ROLE_LIST = 30,
+	IDG_OP_ROLE_DESCRIBE = 31,
+	IDG_OP_ROLE_CREATE = 32,
+	IDG_OP_ROLE_DELETE = 33,
+	IDG_OP_PROJECT_CREATE = 40,
+	IDG_OP_PROJECT_DELETE = 41,
+	IDG_OP_PROJECT_LIST = 42,
+	IDG_OP_REPO_CREATE = 43,
+	IDG_OP_REPO_DELETE = 44,
+	IDG_OP_REPO_LIST = 45,
+	IDG_OP_PIPELINE_CREATE = 50,
+	IDG_OP_PIPELINE_UPDATE = 51,
+	IDG_OP_PIPELINE_DELETE = 52,
+	IDG_OP_PIPELINE_LIST = 53,
+	IDG_OP_GROUP_CREATE = 60,
+	IDG_OP_GROUP_DELETE = 61,
+	IDG_OP_GROUP_ADD = 62,
+	IDG_OP_GROUP_REMOVE = 63,
+	IDG_OP_GROUP_LIST = 64,
+	IDG_OP_GROUP_DESCRIBE = 65,
+	IDG_OP_GROUP_RENAME = 66,
+	IDG_OP_FILE_PUT = 70,		/* the request passes a readable fd; the daemon copies it in */
+	/* 71 is retired */
+	IDG_OP_FILE_GET = 72,		/* the reply passes a read-only fd */
+	IDG_OP_FILE_LIST = 73,
+	IDG_OP_FILE_DELETE = 74,
+};
+
+/* Field tags. */
+enum idg_tag {
+	IDG_T_OP = 1,		/* u32 */
+	IDG_T_TOKEN = 2,	/* str: robot token authenticating the caller */
+	IDG_T_AS = 3,		/* str: subject root acts as (root only) */
+	IDG_T_RTYPE = 4,	/* str: cluster | project | repo */
+	IDG_T_RNAME = 5,	/* str */
+	IDG_T_SUBJECT = 6,	/* str */
+	IDG_T_ROLE = 7,		/* str, repeated */
+	IDG_T_PERM = 8,		/* str, repeated */
+	IDG_T_NAME = 9,		/* str */
+	IDG_T_NEWNAME = 10,	/* str */
+	IDG_T_MEMBER = 11,	/* str, repeated */
+	IDG_T_TTL = 12,		/* u64 seconds */
+	IDG_T_INPUT = 13,	/* str, repeated */
+	IDG_T_OUTPUT = 14,	/* str */
+	IDG_T_PATH = 15,	/* str */
+	/* 16 is retired */
+	IDG_T_FLAGS = 17,	/* u32, IDG_F_* */
+	IDG_T_DESC = 18,	/* str */
+	IDG_T_RTYPES = 19,	/* str, repeated: resource types a custom role may be bound on */
+
+	IDG_T_STATUS = 100,	/* reply: u32 IDG_ST_* */
+	IDG_T_ERROR = 101,	/* reply: str, a short reason */
+	IDG_T_JSON = 102,	/* reply: str, the result as JSON */
+};
+
+enum idg_flag {
+	IDG_F_YES = 1u << 0,	/* confirmation for destructive operations */
+	IDG_F_FORCE = 1u << 1,
+};
+
+/* Reply statuses; idgatectl's exit code follows them (see idgatectl(1)). */
+enum idg_status {
+	IDG_ST_OK = 0,
+	IDG_ST_DENIED = 1,	/* the role engine refused */
+	IDG_ST_INPUT = 2,	/* bad request: unknown name, malformed input, conflict */
+	IDG_ST_ERROR = 3,	/* the daemon failed: store, I/O, internal */
+};
+
+#endif

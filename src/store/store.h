@@ -1,0 +1,78 @@
+/* The state store: changes as lists of mutations, applied atomically; load replays them. */
+#ifndef IDG_STORE_STORE_H
+#define IDG_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum idg_mut_kind {
+	IDG_MUT_META_SET,	/* a = key, b = value */
+	IDG_MUT_ROLE_ADD,	/* a = name, list = permission names, u = resource type bits, t1 = created */
+	IDG_MUT_ROLE_DEL,	/* a = name */
+	IDG_MUT_PROJECT_ADD,	/* a = name, b = creator, c = description, t1 = created */
+	IDG_MUT_PROJECT_DEL,	/* a = name (and its bindings) */
+	IDG_MUT_REPO_ADD,	/* a = "PROJECT/REPO", b = creator, c = description, t1 = created */
+	IDG_MUT_REPO_DEL,	/* a = "PROJECT/REPO" (and its bindings) */
+	IDG_MUT_GROUP_ADD,	/* a = name (without group:), b = source "local"|"idp", t1 = created */
+	IDG_MUT_GROUP_DEL,	/* a = name */
+	IDG_MUT_MEMBER_ADD,	/* a = group name, b = member subject */
+	IDG_MUT_MEMBER_DEL,	/* a = group name, b = member subject */
+	IDG_MUT_BINDING_SET,	/* rtype, a = resource name ("" cluster), b = subject, list = roles (empty: remove) */
+	IDG_MUT_TOKEN_ADD,	/* a = token hash (hex), b = subject, t1 = created, t2 = expires (0: never) */
+	IDG_MUT_TOKEN_DEL,	/* a = token hash */
+	IDG_MUT_PIPELINE_ADD,	/* a = "PROJECT/NAME", b = output "PROJECT/REPO", c = creator, list = inputs, t1 = created */
+	IDG_MUT_PIPELINE_DEL,	/* a = "PROJECT/NAME" */
+	IDG_MUT_AUTH_RESET,	/* every binding, token and membership goes (deactivation) */
+};
+
+struct idg_mut {
+	enum idg_mut_kind kind;
+	int rtype;		/* enum idg_rtype */
+	const char *a, *b, *c;
+	const char *const *list;
+	size_t nlist;
+	unsigned u;
+	int64_t t1, t2;
+};
+
+/* A change owns its mutations and copies of every string in them. */
+struct idg_change {
+	struct idg_mut *m;
+	size_t n, cap;
+	char **strs;
+	size_t nstrs, capstrs;
+	int err;		/* first allocation failure; the change is then unusable */
+};
+
+void idg_change_init(struct idg_change *c);
+void idg_change_free(struct idg_change *c);
+/* Append a mutation: its strings and list are copied. Errors are remembered in c->err. */
+void idg_change_add(struct idg_change *c, const struct idg_mut *m);
+
+struct idg_store;
+
+struct idg_store_conf {
+	const char *path;	/* SQLite database file */
+	bool sync_full;		/* synchronous=FULL (survives power loss) vs NORMAL */
+};
+
+/* Called for each stored item, in dependency order; a negative return stops the load. */
+typedef int (*idg_store_row_fn)(void *ctx, const struct idg_mut *m);
+
+struct idg_store_ops {
+	const char *name;
+	int (*open)(const struct idg_store_conf *conf, struct idg_store **out, char *err, size_t errlen);
+	void (*close)(struct idg_store *s);
+	/* All of c or nothing. */
+	int (*apply)(struct idg_store *s, const struct idg_change *c, char *err, size_t errlen);
+	int (*load)(struct idg_store *s, idg_store_row_fn fn, void *ctx, char *err, size_t errlen);
+	/* The schema version of the open store. */
+	int (*version)(struct idg_store *s);
+};
+
+extern const struct idg_store_ops idg_store_sqlite;
+
+#define IDG_STORE_SCHEMA_VERSION 1
+
+#endif
