@@ -118,6 +118,10 @@ void api_mut_binding(const struct idg_daemon *d, struct idg_change *c, idg_rid r
 /* The caller's principal id, interning it if needed (for membership of new bindings). */
 idg_pid api_caller_pid(const struct idg_daemon *d, const struct idg_caller *who);
 
+/* Groups that bindings name but that no login or command has defined yet, as
+ * {"name", "source": "unseen", "members": 0} entries (api_groups.c). */
+void api_unseen_groups(const struct idg_daemon *d, cJSON *arr);
+
 /* Data directories (api_files.c): create a repo's directory, move it aside on delete. */
 int api_repo_dir_create(struct idg_daemon *d, const char *project, const char *repo, char *err,
     size_t errlen);

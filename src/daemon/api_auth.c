@@ -488,6 +488,7 @@ api_get_groups(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		for (size_t i = 0; i < d->st->ngroups; i++)
 			if (d->st->groups[i].live)
 				cJSON_AddItemToArray(arr, group_entry(d, &d->st->groups[i]));
+		api_unseen_groups(d, arr);
 		return;
 	}
 	if (user == NULL) {
@@ -652,8 +653,9 @@ assignments(struct idg_daemon *d, idg_pid pid, bool via_groups, cJSON *arr)
 			cJSON *e;
 
 			idg_rbac_binding_at(r, rid, i, &s, &roles, &n);
-			if (s != pid && !(via_groups && pid != IDG_PID_NONE &&
-			    (s == IDG_PID_ALL || idg_rbac_is_member(r, s, pid))))
+			/* pid may be IDG_PID_NONE: a subject never seen still gets allClusterUsers. */
+			if (!(pid != IDG_PID_NONE && s == pid) && !(via_groups && (s == IDG_PID_ALL ||
+			    (pid != IDG_PID_NONE && idg_rbac_is_member(r, s, pid)))))
 				continue;
 			e = cJSON_CreateObject();
 			cJSON_AddItemToObject(e, "resource", api_json_resource(d, rid));

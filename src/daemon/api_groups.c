@@ -222,6 +222,40 @@ api_group_members(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 	idg_change_free(&c);
 }
 
+/* Does any resource bind pid? */
+static bool
+bound_anywhere(const struct idg_rbac *r, idg_pid pid)
+{
+	for (idg_rid rid = 0; rid < idg_rbac_resource_limit(r); rid++) {
+		const idg_role *roles;
+		size_t n;
+
+		if (idg_rbac_resource_live(r, rid) && idg_rbac_binding_get(r, rid, pid, &roles, &n) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+api_unseen_groups(const struct idg_daemon *d, cJSON *arr)
+{
+	const struct idg_rbac *r = d->st->rbac;
+
+	for (idg_pid pid = 0; pid < idg_rbac_principal_limit(r); pid++) {
+		const char *name = idg_rbac_principal_name(r, pid);
+		cJSON *o;
+
+		if (idg_rbac_principal_kind(r, pid) != IDG_PK_GROUP ||
+		    idg_state_group(d->st, name + strlen("group:")) || !bound_anywhere(r, pid))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddStringToObject(o, "source", "unseen");
+		cJSON_AddNumberToObject(o, "members", 0);
+		cJSON_AddItemToArray(arr, o);
+	}
+}
+
 void
 api_group_list(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
@@ -250,6 +284,7 @@ api_group_list(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		cJSON_AddNumberToObject(o, "created", (double)g->created);
 		cJSON_AddItemToArray(arr, o);
 	}
+	api_unseen_groups(d, arr);
 }
 
 void
