@@ -455,7 +455,8 @@ const struct command cmds_auth[] = {
 	{ { "auth", "check" }, cmd_check, "auth check RESOURCE [SUBJECT] [--permission PERM]",
 	  "Show SUBJECT's roles and permissions on RESOURCE, or test one permission.",
 	  "\nWithout --permission: prints 'Roles: [...]' and 'Permissions: [...]', counting\n"
-	  "roles bound to SUBJECT, its groups and allClusterUsers on RESOURCE and above it.\n"
+	  "roles bound to SUBJECT, its groups and allClusterUsers on RESOURCE and above it,\n"
+	  "and leaving out what does not act on RESOURCE (projectCreator on a repo).\n"
 	  "With --permission: exit 0 and 'allowed', or exit 1 and the refusal message; made\n"
 	  "for scripts, hooks and services. SUBJECT defaults to you; asking about someone else\n"
 	  "needs CLUSTER_AUTH_GET_PERMISSIONS_FOR_PRINCIPAL.\n\n"

@@ -482,3 +482,41 @@ api_caller_pid(const struct idg_daemon *d, const struct idg_caller *who)
 {
 	return idg_rbac_principal_find(d->st->rbac, who->name);
 }
+
+/* Does the permission number act on a resource of type t? Repo permissions act on repos;
+ * a project's own permissions and its repos' act on projects; everything acts on the
+ * cluster. PROJECT_CREATE acts on the cluster only, so projectCreator says nothing about a
+ * project or a repo. */
+static bool
+perm_acts_on(int number, enum idg_rtype t)
+{
+	bool repo = (number >= 200 && number < 300) || number == 301;
+
+	if (t == IDG_RT_CLUSTER)
+		return true;
+	if (t == IDG_RT_REPO)
+		return repo;
+	return repo || number == 303 || (number > 400 && number < 500);
+}
+
+void
+api_effective(const struct idg_daemon *d, idg_pid who, idg_rid rid, struct idg_permset *ps,
+    uint8_t *seen)
+{
+	const struct idg_rbac *r = d->st->rbac;
+	enum idg_rtype t = idg_rbac_resource_type(r, rid);
+
+	memset(seen, 0, idg_rbac_role_limit(r));
+	idg_rbac_effective(r, who, rid, 0, ps, seen);
+	for (int p = 0; p < idg_perm_count(); p++)
+		if (idg_permset_has(ps, p) && !perm_acts_on(idg_perm_number(p), t))
+			ps->w[p >> 6] &= ~(UINT64_C(1) << (p & 63));
+	for (size_t i = 0; i < idg_rbac_role_limit(r); i++) {
+		bool acts = false;
+
+		for (int p = 0; seen[i] && p < idg_perm_count() && !acts; p++)
+			acts = idg_permset_has(idg_rbac_role_perms(r, (idg_role)i), p) &&
+			    perm_acts_on(idg_perm_number(p), t);
+		seen[i] = acts;
+	}
+}

@@ -104,6 +104,11 @@ void api_audit(struct idg_daemon *d, const struct idg_req *rq, const char *targe
 bool api_roles(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
     enum idg_rtype t, idg_role *roles, size_t *n, bool *none);
 
+/* who's permissions and roles on rid that act on a resource of rid's type: what 'auth
+ * check' and ACCESS_LEVEL show. seen has idg_rbac_role_limit() bytes. */
+void api_effective(const struct idg_daemon *d, idg_pid who, idg_rid rid, struct idg_permset *ps,
+    uint8_t *seen);
+
 /* cJSON helpers: arrays of strings, a resource object. */
 cJSON *api_json_resource(const struct idg_daemon *d, idg_rid rid);
 cJSON *api_json_roles(const struct idg_daemon *d, const idg_role *roles, size_t n);

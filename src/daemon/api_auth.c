@@ -350,7 +350,7 @@ api_check(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		api_fail(rp, IDG_ST_ERROR, "out of memory");
 		return;
 	}
-	idg_rbac_effective(d->st->rbac, pid, rid, 0, &ps, seen);
+	api_effective(d, pid, rid, &ps, seen);
 	o = api_obj(rp);
 	cJSON_AddItemToObject(o, "resource", api_json_resource(d, rid));
 	cJSON_AddStringToObject(o, "subject", subject);

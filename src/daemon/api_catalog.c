@@ -202,40 +202,13 @@ api_role_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 
 /* ---------- projects and repos ---------- */
 
-/* Does the permission number act on a resource of type t? Repo permissions act on repos;
- * a project's own permissions and its repos' act on projects. PROJECT_CREATE acts on the
- * cluster, so projectCreator tells nothing about a project or repo. */
-static bool
-perm_acts_on(int number, enum idg_rtype t)
-{
-	bool repo = (number >= 200 && number < 300) || number == 301;
-
-	if (t == IDG_RT_REPO)
-		return repo;
-	return repo || number == 303 || (number > 400 && number < 500);
-}
-
-/* The caller's roles on rid, for ACCESS_LEVEL: held there or above, and granting something
- * on a resource of rid's type. */
+/* The caller's roles on rid, for ACCESS_LEVEL. */
 static cJSON *
 access_level(const struct idg_daemon *d, const struct idg_req *rq, idg_rid rid, uint8_t *seen)
 {
-	const struct idg_rbac *r = d->st->rbac;
-	enum idg_rtype t = idg_rbac_resource_type(r, rid);
 	struct idg_permset ps;
 
-	memset(seen, 0, idg_rbac_role_limit(r));
-	idg_rbac_effective(r, rq->who.principal, rid, 0, &ps, seen);
-	for (size_t i = 0; i < idg_rbac_role_limit(r); i++) {
-		bool acts = false;
-
-		if (!seen[i])
-			continue;
-		for (int p = 0; p < idg_perm_count() && !acts; p++)
-			acts = idg_permset_has(idg_rbac_role_perms(r, (idg_role)i), p) &&
-			    perm_acts_on(idg_perm_number(p), t);
-		seen[i] = acts;
-	}
+	api_effective(d, rq->who.principal, rid, &ps, seen);
 	return api_json_roles_seen(d, seen);
 }
 

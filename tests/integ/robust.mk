@@ -1,0 +1,1 @@
+# Robustness tests (wire, daemon, config, crash): see t_*.sh listed here.
