@@ -271,11 +271,12 @@ cmd_explain(struct cli *c, int argc, char **argv)
 			buf[0] = '\0';
 			cJSON_ArrayForEach(lvl, cJSON_GetObjectItemCaseSensitive(rep.json, "checked")) {
 				print_resource(lvl, where, sizeof(where));
-				off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? ", " : "",
+				off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
+				    off == 0 ? "" : lvl->next == NULL ? " or " : ", ",
 				    where);
 			}
-			printf("No role bound on %s to the subject, its groups or allClusterUsers grants "
-			    "it.\n", buf);
+			printf("No role that grants it is bound to the subject, its groups or "
+			    "allClusterUsers on %s.\n", buf);
 			printf("Roles that grant %s: %s\n", jstr(rep.json, "permission"),
 			    jlist(cJSON_GetObjectItemCaseSensitive(rep.json, "roles_granting"), ", ", "", "",
 			    buf, sizeof(buf)));
