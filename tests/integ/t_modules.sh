@@ -1,0 +1,46 @@
+#!/bin/sh
+# The modules stay thin: they link libc (and libpam) only, export only their entry points,
+# load with dlopen(RTLD_NOW), and are clean under valgrind.
+. "$top_srcdir/tests/integ/lib.sh"
+
+PAM=$top_builddir/.libs/pam_idgate.so
+NSS=$top_builddir/.libs/libnss_idgate.so.2
+CHECK=$top_builddir/tests/integ/dlopen_check
+
+ok "pam_idgate.so was built" test -f "$PAM"
+ok "libnss_idgate.so.2 was built" test -f "$NSS"
+
+exports() { nm -D --defined-only "$1" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | sort; }
+is "pam_idgate.so exports exactly the pam_sm_* entry points" "$(exports "$PAM" | tr '\n' ' ')" \
+	"pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_close_session pam_sm_open_session pam_sm_setcred "
+is "libnss_idgate.so.2 exports only _nss_idgate_* entry points" \
+	"$(exports "$NSS" | grep -vc '^_nss_idgate_')" 0
+is "libnss_idgate.so.2 has the soname glibc loads" \
+	"$(objdump -p "$NSS" | awk '$1 == "SONAME" { print $2 }')" "libnss_idgate.so.2"
+
+needed() { objdump -p "$1" | awk '$1 == "NEEDED" { print $2 }' | grep -Ev '^(libc\.so\.6|libpam\.so\.0|ld-linux.*|libasan.*|libubsan.*)$'; }
+is "pam_idgate.so links nothing but libc and libpam" "$(needed "$PAM")" ""
+is "libnss_idgate.so.2 links nothing but libc" "$(needed "$NSS")" ""
+unlike "neither module pulls in curl, OpenSSL, SQLite or cJSON" \
+	"$(objdump -p "$PAM" "$NSS" | awk '$1 == "NEEDED"')" "curl|ssl|crypto|sqlite|cjson|oauth2"
+
+run "$CHECK" pam "$PAM"
+is "pam_idgate.so loads with RTLD_NOW" "$RC" 0
+like "its entry points answer PAM_IGNORE (25) until the login flows exist" "$OUT" "pam_sm_authenticate=25"
+run "$CHECK" nss "$NSS"
+is "libnss_idgate.so.2 loads with RTLD_NOW" "$RC" 0
+like "lookups are unavailable (-1, ENOENT) until the snapshot exists" "$OUT" "getpwnam_r=-1 errno=2"
+
+# valgrind cannot run an ASan binary; the sanitizer build checks the same code its own way.
+if [ -n "$(objdump -p "$CHECK" | awk '$1 == "NEEDED" && $2 ~ /asan/')" ]; then
+	pass "# SKIP valgrind: this is the sanitizer build"
+	pass "# SKIP valgrind: this is the sanitizer build"
+else
+	for kind in pam nss; do
+		mod=$PAM; [ $kind = nss ] && mod=$NSS
+		run valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+			"$CHECK" $kind "$mod"
+		is "$kind module is clean under valgrind (no errors, no leaks)" "$RC" 0
+	done
+fi
+done_testing
