@@ -287,9 +287,17 @@ idg_conf_parse(const char *name, const char *text, size_t len,
 		conf_error(errs, name, 0, "file is larger than %d bytes", IDG_CONF_MAX_FILE);
 		return IDG_ERR_CONFIG;
 	}
-	if (memchr(text, '\0', len) != NULL) {
-		conf_error(errs, name, 0, "file contains a NUL byte: not a text file");
-		return IDG_ERR_CONFIG;
+	{
+		const char *nul = memchr(text, '\0', len);
+
+		if (nul != NULL) {
+			unsigned nul_line = 1;
+
+			for (const char *p = text; p < nul; p++)
+				nul_line += *p == '\n';
+			conf_error(errs, name, nul_line, "a NUL byte: this is not a text file");
+			return IDG_ERR_CONFIG;
+		}
 	}
 	if ((seen_line = calloc(n ? n : 1, sizeof(*seen_line))) == NULL)
 		return IDG_ERR_NOMEM;

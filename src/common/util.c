@@ -63,10 +63,10 @@ idg_parse_duration(const char *s, int64_t *secs_out)
 		}
 		if (v > (INT64_MAX - total) / mult)
 			return IDG_ERR_INVAL;
-		total += v * mult;
-		/* A bare number is only allowed alone ("90"), not as "1h30". */
-		if (mult == 1 && p[-1] != 's' && *p != '\0')
+		/* A number without a unit is seconds only alone ("90"): "1h30" is ambiguous. */
+		if (mult == 1 && p[-1] != 's' && p - digits != s)
 			return IDG_ERR_INVAL;
+		total += v * mult;
 	}
 	*secs_out = total;
 	return 0;
@@ -219,11 +219,24 @@ idg_str_printable(const char *s)
 void
 idg_redact(const char *secret, char *out, size_t len)
 {
+	bool plain = true;
+
 	if (secret == NULL || *secret == '\0') {
 		snprintf(out, len, "(none)");
 		return;
 	}
-	snprintf(out, len, "%.4s...(redacted)", secret);
+	/* The first 4 characters only of a long secret, and only if they are plain ASCII: a
+	 * short secret (a password) shows nothing, and nothing odd ever reaches a log line. */
+	for (int i = 0; i < 4 && plain; i++) {
+		char c = secret[i];
+
+		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-';
+	}
+	if (strnlen(secret, 16) < 16 || !plain)
+		snprintf(out, len, "(redacted)");
+	else
+		snprintf(out, len, "%.4s...(redacted)", secret);
 }
 
 void
@@ -284,7 +297,7 @@ idg_read_file(const char *path, size_t max, char **out, size_t *len_out)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return errno == ENOENT ? IDG_ERR_NOTFOUND : IDG_ERR_IO;
+		return errno == ENOENT ? IDG_ERR_NOTFOUND : errno == EACCES ? IDG_ERR_DENIED : IDG_ERR_IO;
 	if (fstat(fd, &st) < 0)
 		goto out;
 	if (!S_ISREG(st.st_mode)) {

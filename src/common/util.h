@@ -32,7 +32,8 @@ void idg_hex(const void *in, size_t n, char *out);
 /* True when s is valid UTF-8 without control characters (bytes < 0x20, 0x7f). */
 bool idg_str_printable(const char *s);
 
-/* Safe to log: the first 4 characters of a secret then "…(redacted)". */
+/* Safe to log: "(redacted)", or for a secret of 16 characters or more that starts with
+ * 4 plain ASCII characters, those 4 then "...(redacted)". */
 void idg_redact(const char *secret, char *out, size_t len);
 
 /* Wipe and free a string that may hold a secret; accepts NULL. */

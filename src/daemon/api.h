@@ -127,9 +127,14 @@ idg_pid api_caller_pid(const struct idg_daemon *d, const struct idg_caller *who)
  * {"name", "source": "unseen", "members": 0} entries (api_groups.c). */
 void api_unseen_groups(const struct idg_daemon *d, cJSON *arr);
 
-/* Data directories (api_files.c): create a repo's directory, move it aside on delete. */
-int api_repo_dir_create(struct idg_daemon *d, const char *project, const char *repo, char *err,
-    size_t errlen);
+/* Data directories (api_files.c). A new repo's directory is made under a temporary name
+ * before its change is committed (prepare), renamed into place after (commit), or removed if
+ * the commit failed (abandon); a deleted repo's directory is moved aside (retire). */
+int api_repo_dir_prepare(struct idg_daemon *d, const char *project, const char *repo, char *tmp,
+    size_t tmplen, char *err, size_t errlen);
+int api_repo_dir_commit(struct idg_daemon *d, const char *project, const char *repo,
+    const char *tmp, char *err, size_t errlen);
+void api_repo_dir_abandon(struct idg_daemon *d, const char *project, const char *tmp);
 int api_repo_dir_retire(struct idg_daemon *d, const char *project, const char *repo, char *err,
     size_t errlen);
 

@@ -364,20 +364,30 @@ repo_arg(struct idg_daemon *d, struct idg_reply *rp, const char *arg, char *proj
 	return true;
 }
 
-/* Mutations that create repo full (PROJECT/REPO) owned by the caller, and its directory. */
+/* A repo directory made for a change that is not committed yet. */
+struct pending_dir {
+	bool used;
+	char project[IDG_PROJECT_NAME_MAX + 1];
+	char repo[IDG_REPO_NAME_MAX + 1];
+	char tmp[128];
+};
+
+/* Mutations that create repo full (PROJECT/REPO) owned by the caller, and its directory
+ * under a temporary name (see pending_finish). */
 static bool
 create_repo(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp, struct idg_change *c,
-    const char *full, const char *desc)
+    const char *full, const char *desc, struct pending_dir *pd)
 {
 	static const char *const owner[] = { "repoOwner" };
-	char project[IDG_PROJECT_NAME_MAX + 1], repo[IDG_REPO_NAME_MAX + 1], why[512], err[512];
+	char why[512], err[512];
 
-	idg_repo_split(full, project, repo, why, sizeof(why));
-	if (api_repo_dir_create(d, project, repo, err, sizeof(err)) < 0) {
+	idg_repo_split(full, pd->project, pd->repo, why, sizeof(why));
+	if (api_repo_dir_prepare(d, pd->project, pd->repo, pd->tmp, sizeof(pd->tmp), err,
+	    sizeof(err)) < 0) {
 		log_err("repo %s: %s", full, err);
-		return api_fail(rp, IDG_ST_ERROR, "cannot create the data directory of repo %s: %s",
-		    full, err);
+		return api_fail(rp, IDG_ST_ERROR, "cannot create the data directory of repo %s", full);
 	}
+	pd->used = true;
 	idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_REPO_ADD, .a = full, .b = rq->who.name,
 	    .c = desc, .t1 = (int64_t)time(NULL) });
 	/* The creator becomes the repo's owner. */
@@ -386,10 +396,26 @@ create_repo(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp, stru
 	return true;
 }
 
+/* After the commit (committed) the directory takes its name; otherwise it goes. */
+static void
+pending_finish(struct idg_daemon *d, struct pending_dir *pd, bool committed)
+{
+	char err[512];
+
+	if (!pd->used)
+		return;
+	if (!committed)
+		api_repo_dir_abandon(d, pd->project, pd->tmp);
+	else if (api_repo_dir_commit(d, pd->project, pd->repo, pd->tmp, err, sizeof(err)) < 0)
+		log_err("%s", err);
+	pd->used = false;
+}
+
 void
 api_repo_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	char project[IDG_PROJECT_NAME_MAX + 1], full[API_NAME_BUF], target[128];
+	struct pending_dir pd = { .used = false };
 	const char *name, *desc;
 	struct idg_change c;
 	idg_rid prid;
@@ -405,16 +431,12 @@ api_repo_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		return;
 	snprintf(target, sizeof(target), "REPO %s", full);
 	idg_change_init(&c);
-	if (create_repo(d, rq, rp, &c, full, desc)) {
-		if (api_commit(d, rq, rp, &c, target, NULL)) {
-			cJSON_AddStringToObject(api_obj(rp), "repo", full);
-		} else {
-			char p[IDG_PROJECT_NAME_MAX + 1], r[IDG_REPO_NAME_MAX + 1], why[256], err[256];
+	if (create_repo(d, rq, rp, &c, full, desc, &pd)) {
+		bool ok = api_commit(d, rq, rp, &c, target, NULL);
 
-			/* Not stored: the empty directory made for it goes aside again. */
-			idg_repo_split(full, p, r, why, sizeof(why));
-			api_repo_dir_retire(d, p, r, err, sizeof(err));
-		}
+		pending_finish(d, &pd, ok);
+		if (ok)
+			cJSON_AddStringToObject(api_obj(rp), "repo", full);
 	}
 	idg_change_free(&c);
 }
@@ -555,9 +577,10 @@ api_pipeline_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 	const struct idg_pipeline *old;
 	enum idg_pkind kind;
 	struct idg_change c;
+	struct pending_dir pd = { .used = false };
 	size_t nin = 0;
 	idg_rid prid, orid;
-	bool ok = false, made_dir = false;
+	bool ok = false;
 
 	idg_change_init(&c);
 	if (!api_str(rq, rp, IDG_T_NAME, "pipeline name", 4096, &name) ||
@@ -638,9 +661,8 @@ api_pipeline_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 		idg_repo_split(out_full, op, orepo, why, sizeof(why));
 		oprid = idg_rbac_resource_find(d->st->rbac, IDG_RT_PROJECT, op);
 		if (!api_require1(d, rq, rp, oprid, IDG_P_PROJECT_CREATE_REPO) ||
-		    !create_repo(d, rq, rp, &c, out_full, "output of a pipeline"))
+		    !create_repo(d, rq, rp, &c, out_full, "output of a pipeline", &pd))
 			goto out;
-		made_dir = true;
 	}
 	if (update) {
 		/* Inputs the update drops lose the pipeline's binding; so does a replaced output. */
@@ -668,7 +690,7 @@ api_pipeline_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_PIPELINE_ADD, .a = pname, .b = out_full,
 	    .c = rq->who.name, .list = inlist, .nlist = nin, .t1 = (int64_t)time(NULL) });
 	snprintf(target, sizeof(target), "PIPELINE %s", pname);
-	if (api_commit(d, rq, rp, &c, target, NULL)) {
+	if ((ok = api_commit(d, rq, rp, &c, target, NULL))) {
 		cJSON *o = api_obj(rp);
 		cJSON *arr = cJSON_AddArrayToObject(o, "inputs");
 
@@ -676,16 +698,9 @@ api_pipeline_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 		cJSON_AddStringToObject(o, "output", out_full);
 		for (size_t k = 0; k < nin; k++)
 			cJSON_AddItemToArray(arr, cJSON_CreateString(inputs[k]));
-		ok = true;
 	}
 out:
-	if (!ok && made_dir) {
-		char op[IDG_PROJECT_NAME_MAX + 1], orepo[IDG_REPO_NAME_MAX + 1], err[256];
-
-		/* Not stored: the output directory made for it goes aside again. */
-		idg_repo_split(out_full, op, orepo, why, sizeof(why));
-		api_repo_dir_retire(d, op, orepo, err, sizeof(err));
-	}
+	pending_finish(d, &pd, ok);
 	idg_change_free(&c);
 }
 

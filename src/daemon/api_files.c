@@ -72,11 +72,15 @@ data_root(struct idg_daemon *d, char *err, size_t errlen)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		if (mkdir(tmp, 0755) == 0)
+			chmod(tmp, 0755);
+		else if (errno != EEXIST)
 			break;
 		*p = '/';
 	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(tmp, 0755) == 0)
+		chmod(tmp, 0755);	/* the daemon's umask is 077 */
+	else if (errno != EEXIST) {
 		snprintf(err, errlen, "cannot create the data root %s: %s", tmp, strerror(errno));
 		return -1;
 	}
@@ -100,7 +104,13 @@ project_dir(struct idg_daemon *d, const char *project, bool create, char *err, s
 
 	if (root < 0)
 		return -1;
-	if (create && mkdirat(root, project, 0755) < 0 && errno != EEXIST) {
+	if (create && mkdirat(root, project, 0755) == 0) {
+		if (fchmodat(root, project, 0755, 0) < 0) {
+			snprintf(err, errlen, "cannot set the mode of %s/%s: %s", d->cfg.data_root, project,
+			    strerror(errno));
+			return -1;
+		}
+	} else if (create && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s/%s: %s", d->cfg.data_root, project, strerror(errno));
 		return -1;
 	}
@@ -115,33 +125,188 @@ project_dir(struct idg_daemon *d, const char *project, bool create, char *err, s
 	return fd;
 }
 
+/* A temporary name for a repo directory that is not committed yet. */
+#define PENDING_PREFIX RESERVED_PREFIX "-new."
+
 int
-api_repo_dir_create(struct idg_daemon *d, const char *project, const char *repo, char *err,
-    size_t errlen)
+api_repo_dir_prepare(struct idg_daemon *d, const char *project, const char *repo, char *tmp,
+    size_t tmplen, char *err, size_t errlen)
 {
-	int pfd = project_dir(d, project, true, err, errlen), rc = 0;
+	unsigned char rnd[6];
+	char hex[13];
+	struct stat st;
+	int pfd, rc = 0;
+
+	if ((pfd = project_dir(d, project, true, err, errlen)) < 0)
+		return IDG_ERR_IO;
+	/* No repo of this name is in the store, so a directory of that name is an orphan (a
+	 * crash between a delete and its move aside, or a hand-made directory): it goes aside,
+	 * kept; a new repo never adopts old data. */
+	if (fstatat(pfd, repo, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		log_warn("data directory %s/%s/%s has no repo: moving it aside before creating the "
+		    "repo", d->cfg.data_root, project, repo);
+		if ((rc = api_repo_dir_retire(d, project, repo, err, errlen)) < 0)
+			goto out;
+	}
+	if (idg_random(rnd, sizeof(rnd)) < 0) {
+		snprintf(err, errlen, "no randomness from the kernel");
+		rc = IDG_ERR_IO;
+		goto out;
+	}
+	idg_hex(rnd, sizeof(rnd), hex);
+	snprintf(tmp, tmplen, PENDING_PREFIX "%s.%s", repo, hex);
+	if (mkdirat(pfd, tmp, 0750) < 0 || fchmodat(pfd, tmp, 0750, 0) < 0) {
+		snprintf(err, errlen, "cannot create a directory in %s/%s: %s", d->cfg.data_root,
+		    project, strerror(errno));
+		rc = IDG_ERR_IO;
+	}
+out:
+	close(pfd);
+	return rc;
+}
+
+int
+api_repo_dir_commit(struct idg_daemon *d, const char *project, const char *repo, const char *tmp,
+    char *err, size_t errlen)
+{
+	int pfd = project_dir(d, project, false, err, errlen), rc = 0;
 
 	if (pfd < 0)
 		return IDG_ERR_IO;
-	if (mkdirat(pfd, repo, 0750) < 0) {
-		/* Never adopt an old directory: its data would become the new repo's. */
-		if (errno == EEXIST)
-			snprintf(err, errlen, "%s/%s/%s already exists (left from an earlier repo?): move "
-			    "it away first", d->cfg.data_root, project, repo);
-		else
-			snprintf(err, errlen, "cannot create %s/%s/%s: %s", d->cfg.data_root, project,
-			    repo, strerror(errno));
+	if (renameat(pfd, tmp, pfd, repo) < 0) {
+		snprintf(err, errlen, "cannot rename %s to %s in %s/%s: %s (fixed at the next start)",
+		    tmp, repo, d->cfg.data_root, project, strerror(errno));
 		rc = IDG_ERR_IO;
 	}
 	close(pfd);
 	return rc;
 }
 
+void
+api_repo_dir_abandon(struct idg_daemon *d, const char *project, const char *tmp)
+{
+	char err[256];
+	int pfd = project_dir(d, project, false, err, sizeof(err));
+
+	if (pfd < 0)
+		return;
+	unlinkat(pfd, tmp, AT_REMOVEDIR);	/* empty: nothing could write to it */
+	close(pfd);
+}
+
+/* One project directory at start-up: finish or drop pending directories, move orphans aside. */
+static void
+reconcile_project(struct idg_daemon *d, const char *project)
+{
+	struct idg_rbac *r = d->st->rbac;
+	char err[512], full[IDG_PROJECT_NAME_MAX + 300];
+	struct dirent *e;
+	DIR *dir;
+	int pfd = project_dir(d, project, false, err, sizeof(err));
+
+	if (pfd < 0 || (dir = fdopendir(pfd)) == NULL) {
+		if (pfd >= 0)
+			close(pfd);
+		log_warn("%s", err);
+		return;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		const char *name = e->d_name;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (strncmp(name, PENDING_PREFIX, strlen(PENDING_PREFIX)) == 0) {
+			/* ".idgate-new.REPO.HEX": committed (the repo exists, its directory does not)
+			 * is renamed into place; anything else was never committed and is empty. */
+			char repo[IDG_REPO_NAME_MAX + 1];
+			const char *start = name + strlen(PENDING_PREFIX), *dot = strrchr(start, '.');
+			struct stat st;
+
+			if (dot && (size_t)(dot - start) <= IDG_REPO_NAME_MAX) {
+				memcpy(repo, start, (size_t)(dot - start));
+				repo[dot - start] = '\0';
+				snprintf(full, sizeof(full), "%s/%s", project, repo);
+				if (idg_rbac_resource_find(r, IDG_RT_REPO, full) != IDG_RID_NONE &&
+				    fstatat(dirfd(dir), repo, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+				    renameat(dirfd(dir), name, dirfd(dir), repo) == 0) {
+					log_notice("finished the data directory of repo %s", full);
+					continue;
+				}
+			}
+			if (unlinkat(dirfd(dir), name, AT_REMOVEDIR) == 0)
+				log_notice("removed an unfinished data directory %s/%s", project, name);
+			continue;
+		}
+		if (name[0] == '.')
+			continue;
+		snprintf(full, sizeof(full), "%s/%.*s", project, IDG_REPO_NAME_MAX + 8, name);
+		if (idg_rbac_resource_find(r, IDG_RT_REPO, full) == IDG_RID_NONE) {
+			log_warn("data directory %s/%s has no repo: moving it aside", d->cfg.data_root, full);
+			if (api_repo_dir_retire(d, project, name, err, sizeof(err)) < 0)
+				log_err("%s", err);
+		}
+	}
+	closedir(dir);
+}
+
+int
+idg_repo_dirs_reconcile(struct idg_daemon *d)
+{
+	struct idg_rbac *r = d->st->rbac;
+	char err[512];
+	struct dirent *e;
+	bool repos = false;
+	DIR *dir;
+	int root, fd;
+
+	for (idg_rid rid = 0; rid < idg_rbac_resource_limit(r) && !repos; rid++)
+		repos = idg_rbac_resource_live(r, rid) && idg_rbac_resource_type(r, rid) == IDG_RT_REPO;
+	/* Nothing to check until the data root exists or a repo needs it. */
+	if (!repos && access(d->cfg.data_root, F_OK) < 0)
+		return 0;
+	if ((root = data_root(d, err, sizeof(err))) < 0) {
+		log_err("%s", err);
+		return IDG_ERR_IO;
+	}
+	if ((fd = dup(root)) < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return IDG_ERR_IO;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		char why[256];
+
+		if (e->d_name[0] == '.' || idg_name_project(e->d_name, why, sizeof(why)) < 0)
+			continue;
+		reconcile_project(d, e->d_name);
+	}
+	closedir(dir);
+	/* Every repo has its directory. */
+	for (idg_rid rid = 0; rid < idg_rbac_resource_limit(r); rid++) {
+		char project[IDG_PROJECT_NAME_MAX + 1], repo[IDG_REPO_NAME_MAX + 1], tmp[128];
+		struct stat st;
+
+		if (!idg_rbac_resource_live(r, rid) || idg_rbac_resource_type(r, rid) != IDG_RT_REPO ||
+		    idg_repo_split(idg_rbac_resource_name(r, rid), project, repo, err, sizeof(err)) < 0)
+			continue;
+		snprintf(tmp, sizeof(tmp), "%s/%s", project, repo);
+		if (fstatat(root, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		log_warn("repo %s had no data directory: creating an empty one", tmp);
+		if (api_repo_dir_prepare(d, project, repo, tmp, sizeof(tmp), err, sizeof(err)) < 0 ||
+		    api_repo_dir_commit(d, project, repo, tmp, err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			return IDG_ERR_IO;
+		}
+	}
+	return 0;
+}
+
 int
 api_repo_dir_retire(struct idg_daemon *d, const char *project, const char *repo, char *err,
     size_t errlen)
 {
-	char stamp[32], dest[IDG_PROJECT_NAME_MAX + IDG_REPO_NAME_MAX + 48];
+	char stamp[32], dest[IDG_PROJECT_NAME_MAX + IDG_REPO_NAME_MAX + 64];
 	int root, pfd, tfd, rc = 0;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -162,7 +327,15 @@ api_repo_dir_retire(struct idg_daemon *d, const char *project, const char *repo,
 	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(dest, sizeof(dest), "%s.%s.%s", project, repo, stamp);
+	{
+		unsigned char rnd[3];
+		char hex[7] = "000000";
+
+		/* Two retirements in one second must not collide. */
+		if (idg_random(rnd, sizeof(rnd)) == 0)
+			idg_hex(rnd, sizeof(rnd), hex);
+		snprintf(dest, sizeof(dest), "%s.%s.%s.%s", project, repo, stamp, hex);
+	}
 	/* Kept, not destroyed: an administrator removes it when sure. */
 	if (renameat(pfd, repo, tfd, dest) < 0 && errno != ENOENT) {
 		snprintf(err, errlen, "cannot move %s/%s/%s aside: %s", d->cfg.data_root, project, repo,
@@ -271,7 +444,12 @@ parent_dir(int repofd, const char *path, bool create, const char **base)
 
 		if (s)
 			*s = '\0';
-		if (mkdirat(fd, p, 0750) < 0 && errno != EEXIST) {
+		if (mkdirat(fd, p, 0750) == 0) {
+			if (fchmodat(fd, p, 0750, 0) < 0) {
+				close(fd);
+				return -1;
+			}
+		} else if (errno != EEXIST) {
 			close(fd);
 			return -1;
 		}

@@ -57,6 +57,11 @@ bool idg_api_dispatch(struct idg_daemon *d, struct idg_req *rq, struct idg_reply
 /* Who the caller is: root, a robot by token, root acting as someone, or anonymous. */
 void idg_api_identify(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp);
 
+/* At start-up, make the data root agree with the store: every repo has its directory, a
+ * directory whose creation a crash interrupted is finished or dropped, and a directory without
+ * a repo is moved aside (never deleted). api_files.c */
+int idg_repo_dirs_reconcile(struct idg_daemon *d);
+
 /* server.c */
 int idg_server_new(struct idg_daemon *d, struct idg_server **out, char *err, size_t errlen);
 /* Run until SIGTERM/SIGINT; SIGHUP calls reload. */

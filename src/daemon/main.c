@@ -48,7 +48,7 @@ usage(FILE *f)
 	    "See idgated(8) and idgate.conf(5).\n");
 }
 
-/* mkdir -p with a final mode; existing directories keep theirs. */
+/* mkdir -p with a final mode (parents 0755); existing directories keep theirs. */
 static int
 make_dirs(const char *path, mode_t mode)
 {
@@ -62,13 +62,16 @@ make_dirs(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		if (mkdir(tmp, 0755) == 0)
+			chmod(tmp, 0755);
+		else if (errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	/* The daemon's umask is 077: a new directory gets its mode explicitly. */
+	if (mkdir(tmp, mode) == 0)
+		return chmod(tmp, mode);
+	return errno == EEXIST ? 0 : -1;
 }
 
 static char *
@@ -197,6 +200,19 @@ static bool
 same(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A start-up failure: to the log, to the terminal in the foreground unless the log is
+ * already stderr, and to the parent waiting in daemonize(). */
+static void
+startup_error(const struct idg_daemon *d, enum idg_log_target target, int *report_fd,
+    const char *err)
+{
+	log_err("%s", err);
+	if (d->foreground && target != IDG_LOG_STDERR)
+		fprintf(stderr, "idgated: %s\n", err);
+	report(*report_fd, err);
+	*report_fd = -1;
 }
 
 /* SIGHUP: re-read the config; keep the old one if the new one is bad. */
@@ -334,22 +350,22 @@ main(int argc, char **argv)
 	sc.path = d.cfg.db_path;
 	sc.sync_full = d.cfg.synchronous == IDG_SYNC_FULL;
 	if (idg_state_open(&idg_store_sqlite, &sc, &d.st, err, sizeof(err)) < 0) {
-		log_err("%s", err);
-		if (d.foreground)
-			fprintf(stderr, "idgated: %s\n", err);
-		report(report_fd, err);
+		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
 	if (idg_audit_open(d.cfg.audit_log, &d.audit) < 0) {
-		snprintf(err, sizeof(err), "cannot open the audit log %s", d.cfg.audit_log);
-		report(report_fd, err);
+		snprintf(err, sizeof(err), "cannot open the audit log %.900s", d.cfg.audit_log);
+		startup_error(&d, target, &report_fd, err);
+		goto out;
+	}
+	if (idg_repo_dirs_reconcile(&d) < 0) {
+		snprintf(err, sizeof(err), "cannot check the repo data directories under %.800s",
+		    d.cfg.data_root);
+		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
 	if (idg_server_new(&d, &d.srv, err, sizeof(err)) < 0) {
-		log_err("%s", err);
-		if (d.foreground)
-			fprintf(stderr, "idgated: %s\n", err);
-		report(report_fd, err);
+		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
 	log_notice("idgated %s ready: %s/api.sock, state %s (%zu bindings)%s", PACKAGE_VERSION,

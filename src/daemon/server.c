@@ -301,6 +301,11 @@ handle_frame(struct idg_server *s, struct conn *c, uint32_t body_len)
 		c->in_fd = -1;
 	}
 	rc = idg_msg_parse((const uint8_t *)c->in.data + IDG_WIRE_HDR, body_len, &v);
+	if (rc == 0)
+		rc = idg_api_check_fields(&v);
+	/* Only a put carries a descriptor. */
+	if (rc == 0 && idg_msg_get_u32(&v, IDG_T_OP, &op) == 0 && rq.fd >= 0 && op != IDG_OP_FILE_PUT)
+		rc = IDG_ERR_PROTO;
 	if (rc < 0 || idg_msg_get_u32(&v, IDG_T_OP, &op) < 0) {
 		log_notice("uid %u pid %d: malformed request; closing the connection",
 		    (unsigned)c->cred.uid, (int)c->cred.pid);
@@ -483,6 +488,9 @@ conn_write(struct idg_server *s, struct conn *c, int64_t now)
 		conn_close(s, c);
 		return;
 	}
+	/* Unsent replies start the clock even when the first write found the socket full. */
+	if (c->out.len > 0 && c->out_since == 0)
+		c->out_since = now;
 	/* Output drained: requests that waited for it can run now. */
 	process_input(s, c, now);
 	conn_update_events(s, c);
@@ -579,10 +587,10 @@ check_deadlines(struct idg_server *s, int64_t now)
 		const char *why = NULL;
 
 		next = c->next;
-		if (c->partial_since && now - c->partial_since > cfg->request_timeout * 1000)
+		if (c->out_since && now - c->out_since > cfg->request_timeout * 1000)
+			why = "did not read its replies";
+		else if (c->partial_since && now - c->partial_since > cfg->request_timeout * 1000)
 			why = "sent an incomplete request for too long";
-		else if (c->out_since && now - c->out_since > cfg->request_timeout * 1000)
-			why = "did not read its reply";
 		if (why) {
 			log_notice("uid %u pid %d %s; closing the connection", (unsigned)c->cred.uid,
 			    (int)c->cred.pid, why);

@@ -91,4 +91,10 @@ enum idg_status {
 	IDG_ST_ERROR = 3,	/* the daemon failed: store, I/O, internal */
 };
 
+struct idg_msgview;
+
+/* Every field of a message has a known tag and the shape its tag requires (a string with one
+ * NUL at its end, or a 4- or 8-byte number): 0, or IDG_ERR_PROTO. */
+int idg_api_check_fields(const struct idg_msgview *v);
+
 #endif

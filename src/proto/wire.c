@@ -34,6 +34,7 @@ idg_msg_init(struct idg_msg *m, size_t max_body)
 	m->data = calloc(1, m->cap);
 	m->len = IDG_WIRE_HDR;
 	m->max = max_body;
+	m->nfields = 0;
 	return m->data ? 0 : IDG_ERR_NOMEM;
 }
 
@@ -44,6 +45,8 @@ idg_msg_add(struct idg_msg *m, uint16_t tag, const void *val, size_t len)
 
 	if (m->data == NULL)
 		return IDG_ERR_NOMEM;
+	if (m->nfields >= IDG_WIRE_FIELDS_MAX)
+		return IDG_ERR_TOOBIG;
 	if (len > UINT32_MAX || len + 6 > m->max - (m->len - IDG_WIRE_HDR) ||
 	    m->len - IDG_WIRE_HDR > m->max)
 		return IDG_ERR_TOOBIG;
@@ -68,6 +71,7 @@ idg_msg_add(struct idg_msg *m, uint16_t tag, const void *val, size_t len)
 	if (len)
 		memcpy(m->data + m->len + 6, val, len);
 	m->len = need;
+	m->nfields++;
 	return 0;
 }
 

@@ -17,6 +17,7 @@ struct idg_msg {
 	size_t len;
 	size_t cap;
 	size_t max;	/* body limit */
+	size_t nfields;	/* at most IDG_WIRE_FIELDS_MAX, as receivers require */
 };
 
 /* A field of a received body: val points into the body, never copied. */

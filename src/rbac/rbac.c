@@ -861,8 +861,10 @@ idg_rbac_binding_set(struct idg_rbac *r, idg_rid rid, idg_pid pid, const idg_rol
 	for (size_t i = 0; i < n; i++)
 		if (roles[i] >= r->nroles || r->roles[roles[i]].name == NULL)
 			return IDG_ERR_NOTFOUND;
-	memcpy(sorted, roles, n * sizeof(*roles));
-	qsort(sorted, n, sizeof(*sorted), cmp_role);
+	if (n > 0) {
+		memcpy(sorted, roles, n * sizeof(*roles));
+		qsort(sorted, n, sizeof(*sorted), cmp_role);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (m == 0 || sorted[m - 1] != sorted[i])
 			sorted[m++] = sorted[i];

@@ -134,20 +134,33 @@ pragma_text(sqlite3 *db, const char *sql, char *out, size_t len)
 	return rc;
 }
 
+/* The schema version into s->version; a version newer than this binary is refused. */
+static int
+check_version(struct idg_store *s, char *err, size_t errlen)
+{
+	char v[32];
+	int rc;
+
+	if ((rc = pragma_text(s->db, "PRAGMA user_version", v, sizeof(v))) != SQLITE_OK)
+		return db_error(s->db, rc, err, errlen, "opening the state database");
+	s->version = atoi(v);
+	if (s->version > IDG_STORE_SCHEMA_VERSION || s->version < 0) {
+		snprintf(err, errlen, "the state database has schema version %d, newer than this "
+		    "idgated understands (%d): refusing to touch it", s->version,
+		    IDG_STORE_SCHEMA_VERSION);
+		return IDG_ERR_STORE;
+	}
+	return 0;
+}
+
 static int
 migrate(struct idg_store *s, char *err, size_t errlen)
 {
-	char v[32];
 	int rc, version;
 
-	if ((rc = pragma_text(s->db, "PRAGMA user_version", v, sizeof(v))) != SQLITE_OK)
-		return db_error(s->db, rc, err, errlen, "reading the schema version");
-	version = atoi(v);
-	if (version > IDG_STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "the state database has schema version %d, newer than this "
-		    "idgated understands (%d): refusing to touch it", version, IDG_STORE_SCHEMA_VERSION);
-		return IDG_ERR_STORE;
-	}
+	if ((rc = check_version(s, err, errlen)) < 0)
+		return rc;
+	version = s->version;
 	for (; version < IDG_STORE_SCHEMA_VERSION; version++) {
 		char sql[64];
 
@@ -184,6 +197,10 @@ sq_open(const struct idg_store_conf *conf, struct idg_store **out, char *err, si
 	}
 	sqlite3_extended_result_codes(s->db, 0);
 	sqlite3_busy_timeout(s->db, 5000);
+	/* A database newer than this binary is refused before anything, even the journal mode,
+	 * is written to it. */
+	if ((r = check_version(s, err, errlen)) < 0)
+		goto fail;
 	if ((rc = pragma_text(s->db, "PRAGMA journal_mode = WAL", mode, sizeof(mode))) != SQLITE_OK) {
 		r = db_error(s->db, rc, err, errlen, "opening the state database");
 		goto fail;

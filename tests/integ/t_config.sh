@@ -1,0 +1,187 @@
+#!/bin/sh
+# idgate.conf under `idgated -n`: every error names FILE:LINE and what is expected, all of them
+# are reported, and nothing is created. Then a damaged or too-new state.db: idgated refuses
+# to start, says why, and leaves the file exactly as it was.
+. "$top_srcdir/tests/integ/lib.sh"
+# The sqlite3 command-line tool reads and edits the store behind idgated's back.
+command -v sqlite3 >/dev/null || { echo "1..0 # SKIP the sqlite3 command-line tool is not installed"; exit 0; }
+
+t_setup
+C=$T_DIR/c.conf
+
+# conf TEXT: write $C (printf format), root-owned, mode 0644.
+conf() {
+	# shellcheck disable=SC2059
+	printf "$@" >"$C"
+	chmod 0644 "$C"
+}
+# check: idgated -n -c $C into OUT/ERR/RC.
+check() { run "$IDGATED" -n -c "$C"; }
+# bad DESC LINE PATTERN: -n exits 1 and stderr has "$C:LINE: PATTERN".
+bad() {
+	check
+	is "$1: exit 1" "$RC" 1
+	like "$1: $C:$2: says what is expected" "$ERR" "^$C:$2: $3"
+}
+
+# ---------- valid files ----------
+cp "$T_DIR/idgate.conf" "$C"
+check
+is "the test configuration is valid: exit 0" "$RC" 0
+is "... and says so" "$OUT" "$C: configuration OK"
+conf '# comment\n; another\n\n[daemon]\n  log_level = "debug"  \nrequest_timeout = 1m30s\n[store]\nsynchronous = full\n[data]\nmax_put_size = 10M\n[daemon]\nidle_timeout = 1h30m\n'
+check
+is "comments, blanks, quotes, durations, sizes and a re-opened section are valid" "$RC:$OUT" \
+	"0:$C: configuration OK"
+conf '[daemon]\r\nlog_level = debug\r\n'
+check
+is "CRLF line ends are valid" "$RC" 0
+conf ''
+check
+is "an empty file is valid (every key has a default)" "$RC" 0
+conf '[daemon]\nrun_dir = %s/never/run\nstate_dir = %s/never/state\naudit_log = %s/never/a.log\n' \
+	"$T_DIR" "$T_DIR" "$T_DIR"
+check
+ok "-n creates none of the directories it names" test "$RC" = 0 -a ! -e "$T_DIR/never"
+
+# ---------- one error each ----------
+conf '[daemon]\ncolour = blue\n'
+bad "an unknown key" 2 "unknown key 'colour' in \[daemon\]: expected one of run_dir, state_dir, log, "
+conf '[daemon]\nlog = stderr\nmax_connections = lots\n'
+bad "max_connections = lots" 3 "bad value for 'max_connections' in \[daemon\]: expected an integer from 1 to 65536$"
+conf '[daemon]\nmax_connections = 0\n'
+bad "max_connections = 0 (below the minimum)" 2 "bad value for 'max_connections' .*from 1 to 65536"
+conf '[daemon]\nmax_connections = 99999999999999999999999\n'
+bad "max_connections that overflows" 2 "bad value for 'max_connections' .*from 1 to 65536"
+conf '[daemon]\nrequest_timeout = 5 parsecs\n'
+bad "request_timeout = 5 parsecs" 2 "bad value for 'request_timeout' in \[daemon\]: expected a duration from 1s to 3600s"
+conf '[daemon]\nrequest_timeout = 2h\n'
+bad "request_timeout = 2h (over the 3600s maximum)" 2 "bad value for 'request_timeout'.*to 3600s"
+conf '[store]\nsynchronous = sometimes\n'
+bad "synchronous = sometimes" 2 "bad value for 'synchronous' in \[store\]: expected one of: full normal$"
+conf '[data]\nmax_put_size = 12 bushels\n'
+bad "max_put_size = 12 bushels" 2 "bad value for 'max_put_size' in \[data\]: expected a size"
+conf '[daemon]\nrun_dir = var/run/idgate\n'
+bad "a relative run_dir" 2 "bad value for 'run_dir' in \[daemon\]: expected an absolute path$"
+conf '[daemon]\nlog_level = "debug\n'
+bad "an unterminated quote" 2 "unterminated quoted value for 'log_level'"
+conf '[daemon]\n\n[nonsense]\nkey = value\nother = 1\n'
+bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\]$"
+unlike "... whose keys are not reported again" "$ERR" ":[45]:"
+conf '[daemon\nlog = stderr\n'
+bad "a malformed section header" 1 "malformed section header: expected \[name\]"
+conf 'log_level = debug\n[daemon]\n'
+bad "a key outside any section" 1 "key 'log_level' outside any section: put it under a \[section\]"
+conf '[daemon]\nlog_level = debug\nlog = stderr\n[store]\n[daemon]\nlog_level = info\n'
+bad "a duplicate key (across a re-opened section)" 6 "'log_level' in \[daemon\] is set twice \(first at line 2\)"
+conf '[daemon]\nlog_level debug\n'
+bad "a line without '='" 2 "expected 'key = value', a \[section\] or a # comment"
+conf '[daemon]\nlog_level = de\001bug\n'
+bad "a control character" 2 "control character or invalid UTF-8 in line"
+conf '[daemon]\nlog_level = d\351bug\n'
+bad "invalid UTF-8" 2 "control character or invalid UTF-8 in line"
+{ printf '[daemon]\nrun_dir = /'; head -c 5000 /dev/zero | tr '\0' a; printf '\n'; } >"$C"
+bad "a 5000-byte line" 2 "line longer than 4096 bytes"
+conf '[auth]\nrobot_token_max_ttl = 1d\nrobot_token_default_ttl = 2d\n'
+check
+is "default ttl longer than max ttl: exit 1" "$RC" 1
+like "... says which keys disagree" "$ERR" "robot_token_default_ttl is longer than robot_token_max_ttl in \[auth\]"
+
+# ---------- the file itself ----------
+run "$IDGATED" -n -c "$T_DIR/missing.conf"
+is "a missing file: exit 1" "$RC" 1
+like "... names it" "$ERR" "^$T_DIR/missing.conf: cannot read config: no such file"
+head -c 2097152 /dev/zero | tr '\0' '#' >"$C"; chmod 0644 "$C"
+check
+is "a 2 MB file: exit 1" "$RC" 1
+like "... refused as too large" "$ERR" "^$C: cannot read config: file too large"
+printf '[daemon]\nlog = std\000err\n' >"$C"; chmod 0644 "$C"
+check
+is "a file with a NUL byte: exit 1" "$RC" 1
+like "... refused as not text, with the line of the NUL" "$ERR" "^$C:2: a NUL byte: this is not a text file"
+run "$IDGATED" -n -c "$T_DIR"
+is "a directory: exit 1" "$RC" 1
+like "... refused as not a regular file" "$ERR" "^$T_DIR: cannot read config: not a regular file"
+cp "$T_DIR/idgate.conf" "$C"
+chmod 0664 "$C"
+check
+is "a group-writable file: exit 1" "$RC" 1
+like "... says who may write it" "$ERR" \
+	"^$C: must be owned by root and not writable by group or others \(owner uid 0, mode 0664\)"
+chmod 0646 "$C"
+check
+is "an other-writable file: exit 1" "$RC" 1
+chmod 0644 "$C"
+chown 1234:1234 "$C"
+check
+is "a file owned by uid 1234: exit 1" "$RC" 1
+like "... says who owns it" "$ERR" "^$C: must be owned by root .*\(owner uid 1234, mode 0644\)"
+chown 0:0 "$C"
+ln -sf "$C" "$T_DIR/link.conf"
+run "$IDGATED" -n -c "$T_DIR/link.conf"
+is "a symlink to a good root-owned file is valid" "$RC" 0
+
+# ---------- several errors: all reported ----------
+conf '[daemon]\ncolour = blue\nmax_connections = lots\nrequest_timeout = 5 parsecs\n[store]\nsynchronous = sometimes\n[bogus]\nx = 1\nnoequals\n[daemon]\nlog_level = debug\nlog_level = info\n'
+check
+is "a file with eight errors: exit 1" "$RC" 1
+for L in 2 3 4 6 7 9 12; do
+	like "... line $L is reported" "$ERR" "^$C:$L: "
+done
+unlike "... and line 8 (a key under the unknown section) is not" "$ERR" "^$C:8: "
+is "... one line per error, then the verdict" "$(printf '%s\n' "$ERR" | wc -l)" 8
+like "... the verdict last" "$(printf '%s\n' "$ERR" | tail -n 1)" "^idgated: $C: configuration is invalid$"
+
+# idgated itself (not -n) refuses a broken file and creates nothing.
+conf '[daemon]\nrun_dir = %s/never/run\nstate_dir = %s/never/state\nlog_level = loud\n' "$T_DIR" "$T_DIR"
+run timeout 10 "$IDGATED" -f -c "$C"
+is "idgated -f with a broken file exits 1" "$RC" 1
+like "... naming the line" "$ERR" "^$C:4: bad value for 'log_level'"
+ok "... having created nothing" test ! -e "$T_DIR/never"
+
+# ---------- the state database ----------
+DB=$T_DIR/state/state.db
+sum() { md5sum "$DB" | cut -d' ' -f1; }
+ok "idgated makes a new store" daemon_start
+ctl create repo keep >/dev/null
+ok "... and stops" daemon_stop
+cp "$DB" "$T_DIR/good.db"
+
+head -c 65536 /dev/urandom >"$DB"
+SUM=$(sum)
+run timeout 10 "$IDGATED" -f -c "$T_DIR/idgate.conf"
+is "a state.db of random bytes: idgated refuses to start (exit 1)" "$RC" 1
+like "... with a clear message" "$ERR" "opening the state database: file is not a database"
+is "... and does not overwrite the file" "$(sum)" "$SUM"
+ok "... nor leave a -wal or -shm beside it" test ! -e "$DB-wal" -a ! -e "$DB-shm"
+ok "... nor its sockets" test ! -e "$SOCK"
+
+# A store written by a newer idgated (schema version 99).
+cp "$T_DIR/good.db" "$DB"
+sqlite3 "$DB" 'PRAGMA user_version = 99'
+SUM=$(sum)
+run timeout 10 "$IDGATED" -f -c "$T_DIR/idgate.conf"
+is "a store with schema version 99: refused (exit 1)" "$RC" 1
+like "... saying it is newer than this idgated" "$ERR" \
+	"schema version 99, newer than this idgated understands \(1\): refusing to touch it"
+is "... and the file is untouched" "$(sum)" "$SUM"
+# The same in rollback-journal mode (e.g. a copy made with sqlite3 .backup or VACUUM INTO).
+rm -f "$DB"
+sqlite3 "$T_DIR/good.db" "VACUUM INTO '$DB'"
+sqlite3 "$DB" 'PRAGMA journal_mode = DELETE; PRAGMA user_version = 99' >/dev/null
+SUM=$(sum)
+run timeout 10 "$IDGATED" -f -c "$T_DIR/idgate.conf"
+is "a rollback-journal store with schema version 99: refused (exit 1)" "$RC" 1
+is "... and the file is untouched (not even switched to WAL)" "$(sum)" "$SUM"
+is "... still in rollback-journal mode" "$(sqlite3 "$DB" 'PRAGMA journal_mode')" delete
+
+# The good copy still works: the refusals above were about the files, not the daemon.
+rm -f "$DB" "$DB-wal" "$DB-shm"
+cp "$T_DIR/good.db" "$DB"
+ok "the good store starts again" daemon_start
+run ctl list repo
+like "... with its repo" "$OUT" "^default +keep "
+ok "... and stops" daemon_stop
+unlike "no sanitizer report in the daemon's log" "$(cat "$T_DIR/daemon.log" 2>/dev/null)" \
+	"Sanitizer|runtime error:"
+done_testing

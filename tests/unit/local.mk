@@ -1,0 +1,60 @@
+# tests/unit: see the top Makefile.am. One cmocka program per module part
+# (tests/unit/<module>/check_<thing>.c), each printing TAP with one plan.
+# Without cmocka (configure --disable-tests) none of them is built.
+if ENABLE_TESTS
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
+# --- common ---
+check_PROGRAMS += tests/unit/common/check_util
+TESTS += tests/unit/common/check_util
+tests_unit_common_check_util_SOURCES = tests/unit/common/check_util.c
+tests_unit_common_check_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_check_util_LDADD = libidgcommon.la $(CMOCKA_LIBS)
+
+# The allocation-failure test interposes the allocator at link time: calls from the
+# (static, convenience) libidgcommon objects go through the test's __wrap_* functions.
+check_PROGRAMS += tests/unit/common/check_conf
+TESTS += tests/unit/common/check_conf
+tests_unit_common_check_conf_SOURCES = tests/unit/common/check_conf.c
+tests_unit_common_check_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_check_conf_LDFLAGS = $(AM_LDFLAGS) \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+tests_unit_common_check_conf_LDADD = libidgcommon.la $(CMOCKA_LIBS)
+
+# --- proto ---
+check_PROGRAMS += tests/unit/proto/check_wire
+TESTS += tests/unit/proto/check_wire
+tests_unit_proto_check_wire_SOURCES = tests/unit/proto/check_wire.c
+tests_unit_proto_check_wire_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_proto_check_wire_LDADD = libidgcommon.la $(CMOCKA_LIBS)
+
+# --- rbac ---
+check_PROGRAMS += tests/unit/rbac/check_spec
+TESTS += tests/unit/rbac/check_spec
+tests_unit_rbac_check_spec_SOURCES = tests/unit/rbac/check_spec.c
+tests_unit_rbac_check_spec_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_rbac_check_spec_LDADD = libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/rbac/check_model
+TESTS += tests/unit/rbac/check_model
+tests_unit_rbac_check_model_SOURCES = tests/unit/rbac/check_model.c
+tests_unit_rbac_check_model_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_rbac_check_model_LDADD = libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/rbac/check_names
+TESTS += tests/unit/rbac/check_names
+tests_unit_rbac_check_names_SOURCES = tests/unit/rbac/check_names.c
+tests_unit_rbac_check_names_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_rbac_check_names_LDADD = libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
+
+# --- store ---
+check_PROGRAMS += tests/unit/store/check_sqlite
+TESTS += tests/unit/store/check_sqlite
+tests_unit_store_check_sqlite_SOURCES = tests/unit/store/check_sqlite.c
+tests_unit_store_check_sqlite_CFLAGS = $(UNIT_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_store_check_sqlite_LDADD = libidgstore.la libidgcommon.la $(SQLITE_LIBS) $(CMOCKA_LIBS)
+
+EXTRA_DIST += tests/unit/README.md
+
+endif
