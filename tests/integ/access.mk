@@ -1,1 +1,1 @@
-# Access tests (denials, bad input, tokens, pipelines, files): see t_*.sh listed here.
+# Access tests, part 1 (denials, admin): see t_*.sh listed here.
