@@ -2034,7 +2034,8 @@ print_summary(const struct phase *ph, const struct sockres *s, bool socket, doub
 		printf("through api.sock: %s (see above)\n", s->skipped ? "skipped" :
 		    interrupted ? "interrupted" : "FAILED");
 	}
-	printf("total run time %.0f s\n", total_s);
+	printf("total run time %.0f s; this program's peak VmRSS %.0f MiB\n", total_s,
+	    (double)status_kb(0, "VmHWM") / 1024);
 }
 
 static void

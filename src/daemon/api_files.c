@@ -249,6 +249,9 @@ reconcile_project(struct idg_daemon *d, const char *project)
 	closedir(dir);
 }
 
+/* How many missing repo directories start-up names one by one before it only counts. */
+#define RECONCILE_NAMED 20
+
 int
 idg_repo_dirs_reconcile(struct idg_daemon *d)
 {
@@ -256,6 +259,7 @@ idg_repo_dirs_reconcile(struct idg_daemon *d)
 	char err[512];
 	struct dirent *e;
 	bool repos = false;
+	size_t created = 0;
 	DIR *dir;
 	int root, fd;
 
@@ -281,7 +285,7 @@ idg_repo_dirs_reconcile(struct idg_daemon *d)
 		reconcile_project(d, e->d_name);
 	}
 	closedir(dir);
-	/* Every repo has its directory. */
+	/* Every repo has its directory: the first few named in the log, then a count. */
 	for (idg_rid rid = 0; rid < idg_rbac_resource_limit(r); rid++) {
 		char project[IDG_PROJECT_NAME_MAX + 1], repo[IDG_REPO_NAME_MAX + 1], tmp[128];
 		struct stat st;
@@ -292,13 +296,17 @@ idg_repo_dirs_reconcile(struct idg_daemon *d)
 		snprintf(tmp, sizeof(tmp), "%s/%s", project, repo);
 		if (fstatat(root, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		log_warn("repo %s had no data directory: creating an empty one", tmp);
+		if (++created <= RECONCILE_NAMED)
+			log_warn("repo %s had no data directory: creating an empty one", tmp);
 		if (api_repo_dir_prepare(d, project, repo, tmp, sizeof(tmp), err, sizeof(err)) < 0 ||
 		    api_repo_dir_commit(d, project, repo, tmp, err, sizeof(err)) < 0) {
 			log_err("%s", err);
 			return IDG_ERR_IO;
 		}
 	}
+	if (created > RECONCILE_NAMED)
+		log_warn("created empty data directories for %zu repos that had none (%zu not named "
+		    "above)", created, created - RECONCILE_NAMED);
 	return 0;
 }
 

@@ -16,21 +16,71 @@ struct binding {
 	uint32_t rs;	/* role set */
 };
 
+/* A resource is two cache lines, and its first RES_INLINE bindings live in them: a check of a
+ * repo with a handful of bindings then costs one fetch (both lines, requested together)
+ * instead of a fetch of the record and then one of its bindings. More bindings move, all of
+ * them, to the heap. */
+#define RES_INLINE 11
+
 struct resource {
-	char *name;
 	idg_rid parent;
+	uint32_t nb;
+	struct binding *b;	/* NULL: the bindings are inl[]; else capb of them on the heap */
 	uint8_t type;
 	uint8_t live;
 	uint32_t children;
-	struct binding *b;	/* sorted by pid */
-	uint32_t nb, capb;
+	uint32_t capb;
+	char *name;
+	struct binding inl[RES_INLINE];	/* sorted by pid, like b */
 };
+
+_Static_assert(sizeof(struct resource) == 128, "a resource is two cache lines");
+
+static inline struct binding *
+rb(struct resource *res)
+{
+	return res->b ? res->b : res->inl;
+}
+
+static inline const struct binding *
+crb(const struct resource *res)
+{
+	return res->b ? res->b : res->inl;
+}
+
+/* Room for need bindings on res, moving them to the heap when the inline slots are full. */
+static int
+binding_reserve(struct resource *res, size_t need)
+{
+	size_t cap = res->b ? res->capb : RES_INLINE, ncap = cap;
+	struct binding *n;
+
+	if (need <= cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > UINT32_MAX)
+		return IDG_ERR_TOOBIG;
+	if (res->b == NULL) {
+		if ((n = malloc(ncap * sizeof(*n))) == NULL)
+			return IDG_ERR_NOMEM;
+		memcpy(n, res->inl, res->nb * sizeof(*n));
+	} else if ((n = realloc(res->b, ncap * sizeof(*n))) == NULL) {
+		return IDG_ERR_NOMEM;
+	}
+	res->b = n;
+	res->capb = (uint32_t)ncap;
+	return 0;
+}
 
 struct principal {
 	char *name;
 	idg_pid *groups;	/* sorted */
 	uint32_t ng, capg;
-	idg_pid *gset;		/* open-addressing set of groups when ng > SMALL_GROUPS */
+	/* When ng > SMALL_GROUPS: one 64-byte block holding a 512-bit Bloom filter of the groups,
+	 * followed by an open-addressing set of them. A check asks the filter first (one cache
+	 * line, fetched while the resource's bindings load) and probes the set only on a maybe. */
+	uint64_t *gset;
 	uint32_t gmask;
 	idg_pid *members;	/* for groups: sorted */
 	uint32_t nm, capm;
@@ -324,13 +374,8 @@ idg_rbac_new(const uint8_t seed[16], struct idg_rbac **out)
 
 		if ((rc = roleset_get(r, &admin, 1, &rs)) < 0)
 			goto fail;
-		if ((c->b = malloc(4 * sizeof(*c->b))) == NULL) {
-			rc = IDG_ERR_NOMEM;
-			goto fail;
-		}
-		c->capb = 4;
-		c->b[0].pid = IDG_PID_ROOT;
-		c->b[0].rs = rs;
+		c->inl[0].pid = IDG_PID_ROOT;
+		c->inl[0].rs = rs;
 		c->nb = 1;
 		r->nbindings = 1;
 	}
@@ -554,11 +599,30 @@ pid_hash(idg_pid p)
 	return (uint32_t)((p * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
 }
 
+#define GBLOOM_WORDS 8	/* 512 bits: one cache line */
+
+static inline idg_pid *
+gset_slots(const struct principal *p)
+{
+	return (idg_pid *)(p->gset + GBLOOM_WORDS);
+}
+
+/* Two bits of the filter for group g, both in the same 512-bit line. */
+static inline void
+gbloom_bits(idg_pid g, uint32_t *b1, uint32_t *b2)
+{
+	uint64_t h = g * UINT64_C(0xD6E8FEB86659FD93);
+
+	*b1 = (uint32_t)(h >> 55);
+	*b2 = (uint32_t)(h >> 46) & 511;
+}
+
 /* Rebuild p's group set after a change. */
 static int
 gset_rebuild(struct principal *p)
 {
-	uint32_t size = 16;
+	uint32_t size = 16, b1, b2;
+	uint64_t *blk;
 	idg_pid *set;
 
 	if (p->ng <= SMALL_GROUPS) {
@@ -569,8 +633,12 @@ gset_rebuild(struct principal *p)
 	}
 	while (size < p->ng * 2)
 		size *= 2;
-	if ((set = malloc(size * sizeof(*set))) == NULL)
+	/* The bytes: a multiple of the 64-byte alignment, as aligned_alloc wants. */
+	if ((blk = aligned_alloc(64, GBLOOM_WORDS * 8 + ((size * sizeof(*set) + 63) & ~(size_t)63)))
+	    == NULL)
 		return IDG_ERR_NOMEM;
+	memset(blk, 0, GBLOOM_WORDS * 8);
+	set = (idg_pid *)(blk + GBLOOM_WORDS);
 	memset(set, 0xff, size * sizeof(*set));
 	for (uint32_t i = 0; i < p->ng; i++) {
 		uint32_t j = pid_hash(p->groups[i]) & (size - 1);
@@ -578,9 +646,12 @@ gset_rebuild(struct principal *p)
 		while (set[j] != IDG_PID_NONE)
 			j = (j + 1) & (size - 1);
 		set[j] = p->groups[i];
+		gbloom_bits(p->groups[i], &b1, &b2);
+		blk[b1 >> 6] |= UINT64_C(1) << (b1 & 63);
+		blk[b2 >> 6] |= UINT64_C(1) << (b2 & 63);
 	}
 	free(p->gset);
-	p->gset = set;
+	p->gset = blk;
 	p->gmask = size - 1;
 	return 0;
 }
@@ -588,16 +659,23 @@ gset_rebuild(struct principal *p)
 static inline bool
 in_groups(const struct principal *p, idg_pid g)
 {
+	const idg_pid *set;
+	uint32_t b1, b2;
+
 	if (p->gset == NULL) {
 		for (uint32_t i = 0; i < p->ng; i++)
 			if (p->groups[i] == g)
 				return true;
 		return false;
 	}
+	gbloom_bits(g, &b1, &b2);
+	if (!((p->gset[b1 >> 6] >> (b1 & 63)) & (p->gset[b2 >> 6] >> (b2 & 63)) & 1))
+		return false;
+	set = gset_slots(p);
 	for (uint32_t j = pid_hash(g) & p->gmask;; j = (j + 1) & p->gmask) {
-		if (p->gset[j] == g)
+		if (set[j] == g)
 			return true;
-		if (p->gset[j] == IDG_PID_NONE)
+		if (set[j] == IDG_PID_NONE)
 			return false;
 	}
 }
@@ -702,6 +780,27 @@ res_map(struct idg_rbac *r, enum idg_rtype t)
 	return t == IDG_RT_PROJECT ? &r->projects : t == IDG_RT_REPO ? &r->repos : NULL;
 }
 
+/* Grow r->res, keeping it aligned to its records' size (realloc would not). */
+static int
+res_grow(struct idg_rbac *r, size_t need)
+{
+	size_t ncap = r->capres ? r->capres : 64;
+	struct resource *n;
+
+	if (need <= r->capres)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if ((n = aligned_alloc(sizeof(*n), ncap * sizeof(*n))) == NULL)
+		return IDG_ERR_NOMEM;
+	if (r->nres > 0)
+		memcpy(n, r->res, r->nres * sizeof(*n));
+	free(r->res);
+	r->res = n;
+	r->capres = ncap;
+	return 0;
+}
+
 int
 idg_rbac_resource_add(struct idg_rbac *r, enum idg_rtype type, const char *name, idg_rid parent,
     idg_rid *out)
@@ -721,7 +820,7 @@ idg_rbac_resource_add(struct idg_rbac *r, enum idg_rtype type, const char *name,
 	} else {
 		if (r->nres >= IDG_RID_NONE - 1)
 			return IDG_ERR_TOOBIG;
-		if ((rc = grow((void **)&r->res, sizeof(*r->res), NULL, &r->capres, r->nres + 1)) < 0)
+		if ((rc = res_grow(r, r->nres + 1)) < 0)
 			return rc;
 		id = (idg_rid)r->nres;
 	}
@@ -763,7 +862,7 @@ idg_rbac_resource_del(struct idg_rbac *r, idg_rid rid)
 		return IDG_ERR_NOMEM;
 	r->res_free = nf;
 	for (uint32_t i = 0; i < res->nb; i++)
-		roleset_put(r, res->b[i].rs);
+		roleset_put(r, rb(res)[i].rs);
 	r->nbindings -= res->nb;
 	free(res->b);
 	res->b = NULL;
@@ -835,7 +934,7 @@ binding_lower(const struct resource *res, idg_pid pid)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (res->b[mid].pid < pid)
+		if (crb(res)[mid].pid < pid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -847,6 +946,7 @@ int
 idg_rbac_binding_set(struct idg_rbac *r, idg_rid rid, idg_pid pid, const idg_role *roles, size_t n)
 {
 	idg_role sorted[IDG_BINDING_ROLES_MAX];
+	struct binding *b;
 	struct resource *res;
 	size_t at, m = 0;
 	uint32_t rs;
@@ -871,28 +971,29 @@ idg_rbac_binding_set(struct idg_rbac *r, idg_rid rid, idg_pid pid, const idg_rol
 	res = &r->res[rid];
 	at = binding_lower(res, pid);
 	if (m == 0) {
-		if (at == res->nb || res->b[at].pid != pid)
+		if (at == res->nb || rb(res)[at].pid != pid)
 			return 0;	/* nothing to remove */
-		roleset_put(r, res->b[at].rs);
-		memmove(res->b + at, res->b + at + 1, (res->nb - at - 1) * sizeof(*res->b));
+		roleset_put(r, rb(res)[at].rs);
+		memmove(rb(res) + at, rb(res) + at + 1, (res->nb - at - 1) * sizeof(struct binding));
 		res->nb--;
 		r->nbindings--;
 		return 0;
 	}
-	if (at == res->nb || res->b[at].pid != pid) {
-		if ((rc = grow((void **)&res->b, sizeof(*res->b), &res->capb, NULL, (size_t)res->nb + 1)) < 0)
+	if (at == res->nb || rb(res)[at].pid != pid) {
+		if ((rc = binding_reserve(res, (size_t)res->nb + 1)) < 0)
 			return rc;
 	}
 	if ((rc = roleset_get(r, sorted, m, &rs)) < 0)
 		return rc;
-	if (at < res->nb && res->b[at].pid == pid) {
-		roleset_put(r, res->b[at].rs);
-		res->b[at].rs = rs;
+	b = rb(res);
+	if (at < res->nb && b[at].pid == pid) {
+		roleset_put(r, b[at].rs);
+		b[at].rs = rs;
 		return 0;
 	}
-	memmove(res->b + at + 1, res->b + at, (res->nb - at) * sizeof(*res->b));
-	res->b[at].pid = pid;
-	res->b[at].rs = rs;
+	memmove(b + at + 1, b + at, (res->nb - at) * sizeof(*b));
+	b[at].pid = pid;
+	b[at].rs = rs;
 	res->nb++;
 	r->nbindings++;
 	return 0;
@@ -909,10 +1010,10 @@ idg_rbac_binding_get(const struct idg_rbac *r, idg_rid rid, idg_pid pid, const i
 		return IDG_ERR_NOTFOUND;
 	res = &r->res[rid];
 	at = binding_lower(res, pid);
-	if (at == res->nb || res->b[at].pid != pid)
+	if (at == res->nb || crb(res)[at].pid != pid)
 		return IDG_ERR_NOTFOUND;
-	*roles = r->rsets[res->b[at].rs].roles;
-	*n = r->rsets[res->b[at].rs].n;
+	*roles = r->rsets[crb(res)[at].rs].roles;
+	*n = r->rsets[crb(res)[at].rs].n;
 	return 0;
 }
 
@@ -926,7 +1027,7 @@ void
 idg_rbac_binding_at(const struct idg_rbac *r, idg_rid rid, size_t i, idg_pid *pid,
     const idg_role **roles, size_t *n)
 {
-	const struct binding *b = &r->res[rid].b[i];
+	const struct binding *b = &crb(&r->res[rid])[i];
 
 	*pid = b->pid;
 	*roles = r->rsets[b->rs].roles;
@@ -949,11 +1050,11 @@ idg_rbac_reset(struct idg_rbac *r)
 		if (!res->live)
 			continue;
 		for (uint32_t k = 0; k < res->nb; k++) {
-			if (i == IDG_RID_CLUSTER && res->b[k].pid == IDG_PID_ROOT) {
-				res->b[keep++] = res->b[k];
+			if (i == IDG_RID_CLUSTER && rb(res)[k].pid == IDG_PID_ROOT) {
+				rb(res)[keep++] = rb(res)[k];
 				continue;
 			}
-			roleset_put(r, res->b[k].rs);
+			roleset_put(r, rb(res)[k].rs);
 			r->nbindings--;
 		}
 		res->nb = keep;
@@ -991,11 +1092,28 @@ idg_rbac_check(const struct idg_rbac *r, idg_pid who, int perm, idg_rid rid, uns
 		return false;
 	bit = UINT64_C(1) << (perm & 63);
 	w = perm >> 6;
+	/* Memory latency, not arithmetic, is the cost of a check on a large store: start the
+	 * loads that do not depend on each other (the resource and the caller's group filter)
+	 * together rather than one after the other. */
+	__builtin_prefetch(&r->res[rid]);
+	__builtin_prefetch(&r->res[rid].inl[RES_INLINE - 1]);
+	if (p != NULL) {
+		__builtin_prefetch(p);
+		if (p->gset != NULL)
+			__builtin_prefetch(p->gset);
+	}
 	for (; rid != IDG_RID_NONE; rid = r->res[rid].parent) {
 		const struct resource *res = &r->res[rid];
 
+		/* The parent's record loads while this level's bindings are scanned. */
+		if (res->parent != IDG_RID_NONE) {
+			__builtin_prefetch(&r->res[res->parent]);
+			__builtin_prefetch(&r->res[res->parent].inl[RES_INLINE - 1]);
+		}
+		if (res->b != NULL)
+			__builtin_prefetch(res->b + 8);
 		for (uint32_t i = 0; i < res->nb; i++) {
-			const struct binding b = res->b[i];
+			const struct binding b = crb(res)[i];
 
 			if ((r->rsperms[b.rs].w[w] & bit) && applies(r, p, who, all, b.pid))
 				return true;
@@ -1018,7 +1136,7 @@ idg_rbac_effective(const struct idg_rbac *r, idg_pid who, idg_rid rid, unsigned 
 		const struct resource *res = &r->res[rid];
 
 		for (uint32_t i = 0; i < res->nb; i++) {
-			const struct binding b = res->b[i];
+			const struct binding b = crb(res)[i];
 
 			if (!applies(r, p, who, all, b.pid))
 				continue;
@@ -1044,7 +1162,7 @@ idg_rbac_explain(const struct idg_rbac *r, idg_pid who, int perm, idg_rid rid, u
 		const struct resource *res = &r->res[rid];
 
 		for (uint32_t i = 0; i < res->nb; i++) {
-			const struct binding b = res->b[i];
+			const struct binding b = crb(res)[i];
 			const struct roleset *s = &r->rsets[b.rs];
 
 			if (!idg_permset_has(&r->rsperms[b.rs], perm) || !applies(r, p, who, all, b.pid))
