@@ -2,6 +2,7 @@
  * idgate.conf(5) documents the same table. */
 #include "config.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,12 @@ static const char *const log_choices[] = { "auto", "stderr", "syslog", NULL };
 static const char *const backend_choices[] = { "sqlite", NULL };
 static const char *const sync_choices[] = { "full", "normal", NULL };
 static const char *const level_choices[] = { "err", "warning", "notice", "info", "debug", NULL };
+
+static const char *const profile_choices[] = { "generic", "keycloak", "auth0", "okta", NULL };
+static const char *const client_auth_choices[] = { "basic", "post", NULL };
+static const char *const source_choices[] = { "id_token", "access_token", "userinfo", NULL };
+static const char *const kc_path_choices[] = { "path", "basename", NULL };
+static const char *const name_rule_choices[] = { "username", "email_local", NULL };
 
 #define O(f) offsetof(struct idg_config, f)
 #define DAY (24LL * 3600)
@@ -52,9 +59,99 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "repo data lives in ROOT/PROJECT/REPO" },
 	{ "data", "max_put_size", IDG_CONF_SIZE, "64M", false, 1, 1LL << 40, NULL, O(max_put_size),
 	  "largest file 'idgatectl put file' copies into a repo" },
+	{ "idp", "profile", IDG_CONF_ENUM, "generic", false, 0, 0, profile_choices, O(idp_profile),
+	  "the identity provider's kind: generic, keycloak, auth0, okta" },
+	{ "idp", "issuer", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(idp_issuer),
+	  "the issuer URL (https), exactly as the IdP's discovery document gives it; unset: no IdP" },
+	{ "idp", "client_id", IDG_CONF_STR, NULL, false, 0, 256, NULL, O(idp_client_id),
+	  "the OIDC client idgate is registered as" },
+	{ "idp", "client_secret_file", IDG_CONF_PATH, NULL, false, 0, 0, NULL,
+	  O(idp_client_secret_file), "file holding the client secret (root-owned, mode 0600 or "
+	  "0400); unset: a public client" },
+	{ "idp", "client_auth", IDG_CONF_ENUM, "basic", false, 0, 0, client_auth_choices,
+	  O(idp_client_auth), "how the secret is sent: basic (client_secret_basic) or post" },
+	{ "idp", "scope", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(idp_scope),
+	  "scopes asked for; unset: the profile's (openid profile email, okta adds groups)" },
+	{ "idp", "audience", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(idp_audience),
+	  "auth0: the API audience access tokens are asked for and accepted with" },
+	{ "idp", "ca_file", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(idp_ca_file),
+	  "PEM file of the CAs trusted for the IdP; unset: the system's" },
+	{ "idp", "connect_timeout", IDG_CONF_DURATION, "5s", false, 1, 60, NULL,
+	  O(idp_connect_timeout), "time to connect to the IdP before it counts as unreachable" },
+	{ "idp", "timeout", IDG_CONF_DURATION, "15s", false, 1, 300, NULL, O(idp_timeout),
+	  "time one IdP request may take in all" },
+	{ "idp", "max_response_size", IDG_CONF_SIZE, "1M", false, 4096, 64LL << 20, NULL,
+	  O(idp_max_response), "largest IdP response read" },
+	{ "idp", "max_token_size", IDG_CONF_SIZE, "16k", false, 1024, 1LL << 20, NULL,
+	  O(idp_max_token), "largest token accepted as a password" },
+	{ "idp", "leeway", IDG_CONF_DURATION, "60s", false, 0, 600, NULL, O(idp_leeway),
+	  "clock skew allowed on exp, nbf and iat" },
+	{ "idp", "jwks_min_interval", IDG_CONF_DURATION, "60s", false, 1, DAY, NULL,
+	  O(idp_jwks_min_interval), "a token with an unknown key id refreshes the keys at most "
+	  "this often" },
+	{ "idp", "jwks_refresh", IDG_CONF_DURATION, "1h", false, 60, 7 * DAY, NULL,
+	  O(idp_jwks_refresh), "the keys are refreshed on this schedule" },
+	{ "idp", "algorithms", IDG_CONF_STR, "RS256,RS384,RS512,PS256,ES256,ES384,EdDSA", false, 0,
+	  256, NULL, O(idp_algorithms), "signature algorithms accepted (none and HS* never are)" },
+	{ "idp", "username_claim", IDG_CONF_STR, NULL, false, 0, 256, NULL, O(idp_username_claim),
+	  "claim (or JSON pointer) holding the username; unset: the profile's" },
+	{ "idp", "groups_claim", IDG_CONF_STR, NULL, false, 0, 256, NULL, O(idp_groups_claim),
+	  "claim (or JSON pointer, e.g. /https:~1~1example.com~1groups) holding the groups" },
+	{ "idp", "groups_source", IDG_CONF_ENUM, "id_token", false, 0, 0, source_choices,
+	  O(idp_groups_source), "where groups are read: id_token, access_token or userinfo" },
+	{ "idp", "group_prefix_strip", IDG_CONF_STR, NULL, false, 0, 128, NULL,
+	  O(idp_group_prefix_strip), "removed from the front of each group name" },
+	{ "idp", "keycloak_group_paths", IDG_CONF_ENUM, "path", false, 0, 0, kc_path_choices,
+	  O(idp_keycloak_group_paths), "keycloak: a group /a/b becomes a.b (path) or b (basename)" },
+	{ "idp", "keycloak_realm_roles", IDG_CONF_BOOL, "no", false, 0, 0, NULL,
+	  O(idp_keycloak_realm_roles), "keycloak: realm roles become groups too" },
+	{ "idp", "keycloak_client_roles", IDG_CONF_STR, NULL, false, 0, 256, NULL,
+	  O(idp_keycloak_client_roles), "keycloak: this client's roles become groups too" },
+	{ "idp", "userinfo_fallback", IDG_CONF_BOOL, "yes", false, 0, 0, NULL,
+	  O(idp_userinfo_fallback), "claims missing from the token are asked of userinfo" },
+	{ "connector", "user", IDG_CONF_STR, "_idgate", false, 0, 32, NULL, O(connector_user),
+	  "the unprivileged system user the IdP connector process runs as" },
+	{ "idmap", "name_rule", IDG_CONF_ENUM, "username", false, 0, 0, name_rule_choices,
+	  O(idmap_name_rule), "POSIX name from the username claim, or from the local part of an "
+	  "e-mail address (email_local)" },
+	{ "idmap", "name_max", IDG_CONF_INT, "32", false, 8, 32, NULL, O(idmap_name_max),
+	  "longest POSIX login name" },
 };
 
 const size_t idg_config_schema_len = sizeof(idg_config_schema) / sizeof(idg_config_schema[0]);
+
+/* [idp] keys that only make sense together, and a secret file only root can read. */
+static int
+check_idp(const char *path, const struct idg_config *cfg, bool check_owner, struct idg_buf *errs)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (cfg->idp_issuer == NULL)
+		return 0;
+	if (strncmp(cfg->idp_issuer, "https://", 8) != 0 || cfg->idp_issuer[8] == '\0') {
+		idg_buf_printf(errs, "%s: issuer in [idp] must be an https:// URL\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (cfg->idp_client_id == NULL) {
+		idg_buf_printf(errs, "%s: [idp] has an issuer but no client_id\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (cfg->idp_client_secret_file != NULL) {
+		if (stat(cfg->idp_client_secret_file, &st) < 0) {
+			idg_buf_printf(errs, "%s: client_secret_file %s in [idp]: %s\n", path,
+			    cfg->idp_client_secret_file, strerror(errno));
+			rc = IDG_ERR_CONFIG;
+		} else if (check_owner && (st.st_uid != 0 || (st.st_mode & 077))) {
+			idg_buf_printf(errs, "%s: client_secret_file %s must be owned by root and "
+			    "readable by no one else (owner uid %u, mode %04o)\n", path,
+			    cfg->idp_client_secret_file, (unsigned)st.st_uid,
+			    (unsigned)(st.st_mode & 07777));
+			rc = IDG_ERR_CONFIG;
+		}
+	}
+	return rc;
+}
 
 int
 idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, struct idg_buf *errs)
@@ -77,6 +174,8 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 		    "[auth]\n", path);
 		rc = IDG_ERR_CONFIG;
 	}
+	if (check_idp(path, cfg, check_owner, errs) < 0)
+		rc = IDG_ERR_CONFIG;
 	return rc;
 }
 

@@ -33,6 +33,36 @@ struct idg_config {
 	/* [data] */
 	char *data_root;
 	uint64_t max_put_size;
+	/* [idp]: no issuer, no identity provider (logins are refused) */
+	int idp_profile;		/* enum idg_oidc_profile */
+	char *idp_issuer;
+	char *idp_client_id;
+	char *idp_client_secret_file;
+	int idp_client_auth;		/* 0 basic, 1 post */
+	char *idp_scope;
+	char *idp_audience;
+	char *idp_ca_file;
+	int64_t idp_connect_timeout;
+	int64_t idp_timeout;
+	uint64_t idp_max_response;
+	uint64_t idp_max_token;
+	int64_t idp_leeway;
+	int64_t idp_jwks_min_interval;
+	int64_t idp_jwks_refresh;
+	char *idp_algorithms;
+	char *idp_username_claim;
+	char *idp_groups_claim;
+	int idp_groups_source;		/* enum idg_oidc_source */
+	char *idp_group_prefix_strip;
+	int idp_keycloak_group_paths;	/* 0 path, 1 basename */
+	bool idp_keycloak_realm_roles;
+	char *idp_keycloak_client_roles;
+	bool idp_userinfo_fallback;
+	/* [connector] */
+	char *connector_user;
+	/* [idmap] */
+	int idmap_name_rule;		/* enum idg_idmap_rule */
+	long long idmap_name_max;
 };
 
 extern const struct idg_conf_key idg_config_schema[];

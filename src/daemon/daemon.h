@@ -40,13 +40,18 @@ struct idg_caller {
 
 struct idg_req {
 	enum idg_op op;
+	uint64_t conn_serial;	/* for idg_server_complete */
 	const struct idg_msgview *v;
 	struct idg_caller who;
 	int fd;			/* a passed fd, or -1; a handler that keeps it sets this to -1 */
 };
 
+/* A handler that answers later (it waits for the IdP connector) sets this status; the server
+ * then takes no further request from that connection until idg_server_complete. */
+#define IDG_ST_DEFER 0xdefe7u
+
 struct idg_reply {
-	uint32_t status;	/* IDG_ST_* */
+	uint32_t status;	/* IDG_ST_*, or IDG_ST_DEFER */
 	char error[2048];	/* short reason when status != OK */
 	cJSON *json;		/* the result, or NULL */
 	int fd;			/* an fd to pass back, or -1 (closed after sending) */
@@ -67,5 +72,13 @@ int idg_server_new(struct idg_daemon *d, struct idg_server **out, char *err, siz
 /* Run until SIGTERM/SIGINT; SIGHUP calls reload. */
 int idg_server_run(struct idg_server *s, void (*reload)(struct idg_daemon *d));
 void idg_server_free(struct idg_server *s);
+/* Answer a deferred request; false when its connection has gone. */
+bool idg_server_complete(struct idg_server *s, uint64_t conn_serial, struct idg_reply *rp);
+struct idg_watch;
+/* Call cb when fd is readable (or hangs up); unwatch before closing fd. */
+int idg_server_watch(struct idg_server *s, int fd, void (*cb)(void *ctx, uint32_t events),
+    void *ctx, struct idg_watch **out);
+void idg_server_unwatch(struct idg_server *s, struct idg_watch *w);
+void idg_server_set_tick(struct idg_server *s, void (*tick)(struct idg_daemon *d, int64_t now));
 
 #endif

@@ -26,8 +26,18 @@
 #define OUT_HIGH_WATER (1024 * 1024)	/* stop taking requests while this much is unsent */
 #define LISTEN_BACKLOG 128
 
+/* What an epoll event points at: the first member of a conn and of a watch. */
+enum ep_kind { EK_API, EK_PAM, EK_SIG, EK_TIMER, EK_CONN, EK_WATCH };
+
+struct ep_item {
+	enum ep_kind kind;
+};
+
 struct conn {
+	struct ep_item ep;	/* EK_CONN */
 	int fd;
+	uint64_t serial;	/* names the connection to a deferred reply */
+	bool waiting;		/* a request's reply is deferred: take no more requests */
 	struct ucred cred;
 	bool pam;
 	struct idg_buf in, out;
@@ -52,11 +62,25 @@ struct idg_server {
 	struct conn *conns;
 	size_t nconns;
 	struct conn *graveyard;	/* closed during this batch of events */
+	uint64_t next_serial;
+	struct idg_watch *watches;
+	void (*tick)(struct idg_daemon *d, int64_t now);	/* once a second */
 	bool stop;
 };
 
+/* A descriptor someone else owns (the connector's socket), with its callback. */
+struct idg_watch {
+	struct ep_item ep;	/* EK_WATCH */
+	int fd;
+	void (*cb)(void *ctx, uint32_t events);
+	void *ctx;
+	bool dead;
+	struct idg_watch *next;
+};
+
 /* epoll tags for the non-connection fds */
-static char tag_api, tag_pam, tag_sig, tag_timer;
+static struct ep_item tag_api = { EK_API }, tag_pam = { EK_PAM }, tag_sig = { EK_SIG },
+    tag_timer = { EK_TIMER };
 
 static int
 make_listener(const char *path, mode_t mode, char *err, size_t errlen)
@@ -151,6 +175,8 @@ fail:
 	return IDG_ERR_IO;
 }
 
+static void unwatch_dead(struct idg_server *s);
+
 static void
 conn_close(struct idg_server *s, struct conn *c)
 {
@@ -195,6 +221,9 @@ idg_server_free(struct idg_server *s)
 	while (s->conns)
 		conn_close(s, s->conns);
 	bury(s);
+	for (struct idg_watch *w = s->watches; w; w = w->next)
+		w->dead = true;
+	unwatch_dead(s);
 	if (s->api_fd >= 0) {
 		close(s->api_fd);
 		unlink(s->api_path);
@@ -217,9 +246,11 @@ conn_update_events(struct idg_server *s, struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
 
-	/* Reading stops while a reply backs up or once the connection is closing. */
-	if (!c->closing && c->out.len < OUT_HIGH_WATER && c->out_fd < 0)
+	/* Reading stops while a reply backs up, a reply is deferred, or once the connection is
+	 * closing; a peer hanging up is still noticed. */
+	if (!c->closing && !c->waiting && c->out.len < OUT_HIGH_WATER && c->out_fd < 0)
 		ev.events |= EPOLLIN;
+	ev.events |= EPOLLRDHUP;
 	if (c->out.len > 0)
 		ev.events |= EPOLLOUT;
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -318,6 +349,7 @@ handle_frame(struct idg_server *s, struct conn *c, uint32_t body_len)
 	rq.who.uid = c->cred.uid;
 	rq.who.pid = c->cred.pid;
 	rq.who.pam = c->pam;
+	rq.conn_serial = c->serial;
 	idg_api_identify(s->d, &rq, &rp);
 	if (rp.status == IDG_ST_OK && !idg_api_dispatch(s->d, &rq, &rp)) {
 		log_notice("uid %u pid %d: unknown request %u; closing the connection",
@@ -326,7 +358,10 @@ handle_frame(struct idg_server *s, struct conn *c, uint32_t body_len)
 		c->closing = true;
 		goto out;
 	}
-	queue_reply(c, &rp);
+	if (rp.status == IDG_ST_DEFER)
+		c->waiting = true;	/* idg_server_complete answers later */
+	else
+		queue_reply(c, &rp);
 out:
 	if (rp.json)
 		cJSON_Delete(rp.json);
@@ -341,7 +376,7 @@ out:
 static void
 process_input(struct idg_server *s, struct conn *c, int64_t now)
 {
-	while (!c->closing && c->out.len < OUT_HIGH_WATER && c->out_fd < 0) {
+	while (!c->closing && !c->waiting && c->out.len < OUT_HIGH_WATER && c->out_fd < 0) {
 		uint32_t body_len;
 		size_t frame_len;
 
@@ -557,6 +592,8 @@ do_accept(struct idg_server *s, int lfd, bool pam, int64_t now)
 			close(fd);
 			continue;
 		}
+		c->ep.kind = EK_CONN;
+		c->serial = ++s->next_serial;
 		c->fd = fd;
 		c->cred = cred;
 		c->pam = pam;
@@ -564,7 +601,7 @@ do_accept(struct idg_server *s, int lfd, bool pam, int64_t now)
 		c->last_activity = now;
 		idg_buf_init(&c->in, IDG_WIRE_HDR + IDG_WIRE_REQUEST_MAX);
 		idg_buf_init(&c->out, IDG_WIRE_HDR + IDG_WIRE_REPLY_MAX + OUT_HIGH_WATER);
-		if (ep_add(s->ep, fd, EPOLLIN, c) < 0) {
+		if (ep_add(s->ep, fd, EPOLLIN | EPOLLRDHUP, c) < 0) {
 			close(fd);
 			free(c);
 			continue;
@@ -595,7 +632,7 @@ check_deadlines(struct idg_server *s, int64_t now)
 			log_notice("uid %u pid %d %s; closing the connection", (unsigned)c->cred.uid,
 			    (int)c->cred.pid, why);
 			conn_close(s, c);
-		} else if (c->in.len == 0 && c->out.len == 0 &&
+		} else if (c->in.len == 0 && c->out.len == 0 && !c->waiting &&
 		    now - c->last_activity > cfg->idle_timeout * 1000) {
 			conn_close(s, c);	/* idle */
 		}
@@ -619,6 +656,77 @@ handle_signals(struct idg_server *s, void (*reload)(struct idg_daemon *d))
 }
 
 int
+idg_server_watch(struct idg_server *s, int fd, void (*cb)(void *ctx, uint32_t events), void *ctx,
+    struct idg_watch **out)
+{
+	struct idg_watch *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return IDG_ERR_NOMEM;
+	w->ep.kind = EK_WATCH;
+	w->fd = fd;
+	w->cb = cb;
+	w->ctx = ctx;
+	if (ep_add(s->ep, fd, EPOLLIN, w) < 0) {
+		free(w);
+		return IDG_ERR_IO;
+	}
+	w->next = s->watches;
+	s->watches = w;
+	*out = w;
+	return 0;
+}
+
+void
+idg_server_unwatch(struct idg_server *s, struct idg_watch *w)
+{
+	if (s == NULL || w == NULL || w->dead)
+		return;
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, w->fd, NULL);
+	w->dead = true;	/* freed after the current batch of events */
+}
+
+/* Free the watches dropped during this batch of events. */
+static void
+unwatch_dead(struct idg_server *s)
+{
+	for (struct idg_watch **pp = &s->watches; *pp;) {
+		struct idg_watch *w = *pp;
+
+		if (w->dead) {
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+void
+idg_server_set_tick(struct idg_server *s, void (*tick)(struct idg_daemon *d, int64_t now))
+{
+	s->tick = tick;
+}
+
+bool
+idg_server_complete(struct idg_server *s, uint64_t conn_serial, struct idg_reply *rp)
+{
+	int64_t now = idg_now_ms();
+	struct conn *c;
+
+	for (c = s->conns; c; c = c->next)
+		if (c->serial == conn_serial && c->waiting)
+			break;
+	if (c == NULL)
+		return false;	/* the caller went away meanwhile */
+	c->waiting = false;
+	c->last_activity = now;
+	queue_reply(c, rp);
+	conn_write(s, c, now);	/* sends, then takes the requests that waited */
+	return true;
+}
+
+int
 idg_server_run(struct idg_server *s, void (*reload)(struct idg_daemon *d))
 {
 	struct epoll_event evs[64];
@@ -634,25 +742,41 @@ idg_server_run(struct idg_server *s, void (*reload)(struct idg_daemon *d))
 			return IDG_ERR_IO;
 		}
 		for (int i = 0; i < n && !s->stop; i++) {
-			void *p = evs[i].data.ptr;
+			struct ep_item *it = evs[i].data.ptr;
 
-			if (p == &tag_api) {
+			switch (it->kind) {
+			case EK_API:
 				do_accept(s, s->api_fd, false, now);
-			} else if (p == &tag_pam) {
+				break;
+			case EK_PAM:
 				do_accept(s, s->pam_fd, true, now);
-			} else if (p == &tag_sig) {
+				break;
+			case EK_SIG:
 				handle_signals(s, reload);
-			} else if (p == &tag_timer) {
+				break;
+			case EK_TIMER: {
 				uint64_t ticks;
 
 				(void)!read(s->timerfd, &ticks, sizeof(ticks));
 				check_deadlines(s, now);
-			} else {
-				struct conn *c = p;
+				if (s->tick)
+					s->tick(s->d, now);
+				break;
+			}
+			case EK_WATCH: {
+				struct idg_watch *w = (struct idg_watch *)it;
+
+				if (!w->dead)
+					w->cb(w->ctx, evs[i].events);
+				break;
+			}
+			case EK_CONN: {
+				struct conn *c = (struct conn *)it;
 
 				if (c->dead)
 					continue;
-				if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLIN)) {
+				if (evs[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP) &&
+				    !(evs[i].events & EPOLLIN)) {
 					conn_close(s, c);
 					continue;
 				}
@@ -660,8 +784,11 @@ idg_server_run(struct idg_server *s, void (*reload)(struct idg_daemon *d))
 					conn_read(s, c, now);
 				else if (evs[i].events & EPOLLOUT)
 					conn_write(s, c, now);
+				break;
+			}
 			}
 		}
+		unwatch_dead(s);
 		bury(s);
 	}
 	return 0;

@@ -1,0 +1,73 @@
+/* The requests idgated's root parent sends its unprivileged connector child over their
+ * socketpair, in the same frames as api.sock (proto/wire.h). The parent asks, the child
+ * answers in order; every reply echoes the request id. The child holds the IdP session state
+ * (discovery, keys, device codes); the parent holds policy and never parses IdP data. */
+#ifndef IDG_DAEMON_CONN_PROTO_H
+#define IDG_DAEMON_CONN_PROTO_H
+
+enum idg_conn_op {
+	IDG_CONN_CONFIGURE = 1,		/* the [idp] settings and the cached keys; sent first */
+	IDG_CONN_PASSWORD = 2,		/* USER, PASSWORD -> identity */
+	IDG_CONN_TOKEN = 3,		/* TOKEN -> identity */
+	IDG_CONN_DEVICE_START = 4,	/* -> HANDLE, USER_CODE, URI, URI_COMPLETE, INTERVAL, EXPIRES */
+	IDG_CONN_DEVICE_POLL = 5,	/* HANDLE -> identity, or STATUS pending with INTERVAL */
+	IDG_CONN_DEVICE_CANCEL = 6,	/* HANDLE: forget the device code */
+	IDG_CONN_TICK = 7,		/* scheduled work (key refresh); replies with STATS */
+};
+
+enum idg_conn_tag {
+	IDG_CT_OP = 1,		/* u32 */
+	IDG_CT_REQID = 2,	/* u64, echoed */
+	IDG_CT_STATUS = 3,	/* u32: 0 ok, 1 pending, else -IDG_ERR_* */
+	IDG_CT_ERROR = 4,	/* str: a short reason, never a secret */
+	/* CONFIGURE */
+	IDG_CT_PROFILE = 10,	/* u32 enum idg_oidc_profile */
+	IDG_CT_ISSUER = 11,
+	IDG_CT_CLIENT_ID = 12,
+	IDG_CT_CLIENT_SECRET = 13,
+	IDG_CT_CLIENT_AUTH = 14,	/* u32 */
+	IDG_CT_SCOPE = 15,
+	IDG_CT_AUDIENCE = 16,
+	IDG_CT_CA_FILE = 17,
+	IDG_CT_CONNECT_MS = 18,	/* u32 */
+	IDG_CT_TIMEOUT_MS = 19,	/* u32 */
+	IDG_CT_RESPONSE_MAX = 20,	/* u64 */
+	IDG_CT_TOKEN_MAX = 21,	/* u64 */
+	IDG_CT_LEEWAY = 22,	/* u32 s */
+	IDG_CT_JWKS_MIN = 23,	/* u32 s */
+	IDG_CT_JWKS_REFRESH = 24,	/* u32 s */
+	IDG_CT_ALGS = 25,
+	IDG_CT_USERNAME_CLAIM = 26,
+	IDG_CT_GROUPS_CLAIM = 27,
+	IDG_CT_GROUPS_SOURCE = 28,	/* u32 */
+	IDG_CT_GROUP_PREFIX = 29,
+	IDG_CT_KC_BASENAME = 30,	/* u32 bool */
+	IDG_CT_KC_REALM_ROLES = 31,	/* u32 bool */
+	IDG_CT_KC_CLIENT_ROLES = 32,
+	IDG_CT_USERINFO_FALLBACK = 33,	/* u32 bool */
+	IDG_CT_JWKS = 34,	/* str: a JWKS document (cached keys, either way) */
+	/* logins */
+	IDG_CT_USER = 40,
+	IDG_CT_PASSWORD = 41,
+	IDG_CT_TOKEN = 42,
+	IDG_CT_HANDLE = 43,	/* u64: a device login in the child */
+	IDG_CT_USER_CODE = 44,
+	IDG_CT_URI = 45,
+	IDG_CT_URI_COMPLETE = 46,
+	IDG_CT_INTERVAL = 47,	/* u32 s */
+	IDG_CT_EXPIRES = 48,	/* u64: absolute time */
+	/* identity */
+	IDG_CT_ID_ISS = 60,
+	IDG_CT_ID_SUB = 61,
+	IDG_CT_ID_USERNAME = 62,
+	IDG_CT_ID_NAME = 63,
+	IDG_CT_ID_EMAIL = 64,
+	IDG_CT_ID_GROUP = 65,	/* repeated */
+	IDG_CT_ID_EXP = 66,	/* u64 */
+	/* statistics (TICK) */
+	IDG_CT_JWKS_FETCHES = 70,	/* u64 */
+};
+
+#define IDG_CONN_PENDING 1u
+
+#endif
