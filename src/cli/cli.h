@@ -89,8 +89,9 @@ struct command {
 	const char *help;	/* the full --help text after the synopsis */
 };
 
-extern const struct command cmds_auth[], cmds_rbac[], cmds_group[], cmds_objects[];
-extern const size_t ncmds_auth, ncmds_rbac, ncmds_group, ncmds_objects;
+extern const struct command cmds_auth[], cmds_rbac[], cmds_group[], cmds_objects[],
+    cmds_login[];
+extern const size_t ncmds_auth, ncmds_rbac, ncmds_group, ncmds_objects, ncmds_login;
 
 /* Parse the options every command accepts (global ones, -h) plus the command's own.
  * Returns the index of the first operand, or -1 after printing help (*rc set). */

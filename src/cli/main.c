@@ -19,6 +19,7 @@ static const struct {
 	{ cmds_objects, &ncmds_objects, "Projects, repos, pipelines and files" },
 	{ cmds_rbac, &ncmds_rbac, "Roles (det habits; a workspace is a project)" },
 	{ cmds_group, &ncmds_group, "Groups ('user-group' is an alias)" },
+	{ cmds_login, &ncmds_login, "Identity provider (root only)" },
 };
 
 static void

@@ -21,7 +21,7 @@ static const char *const profile_choices[] = { "generic", "keycloak", "auth0", "
 static const char *const client_auth_choices[] = { "basic", "post", NULL };
 static const char *const source_choices[] = { "id_token", "access_token", "userinfo", NULL };
 static const char *const kc_path_choices[] = { "path", "basename", NULL };
-static const char *const name_rule_choices[] = { "username", "email_local", NULL };
+static const char *const name_rule_choices[] = { "auto", "username", "email_local", NULL };
 
 #define O(f) offsetof(struct idg_config, f)
 #define DAY (24LL * 3600)
@@ -111,9 +111,9 @@ const struct idg_conf_key idg_config_schema[] = {
 	  O(idp_userinfo_fallback), "claims missing from the token are asked of userinfo" },
 	{ "connector", "user", IDG_CONF_STR, "_idgate", false, 0, 32, NULL, O(connector_user),
 	  "the unprivileged system user the IdP connector process runs as" },
-	{ "idmap", "name_rule", IDG_CONF_ENUM, "username", false, 0, 0, name_rule_choices,
-	  O(idmap_name_rule), "POSIX name from the username claim, or from the local part of an "
-	  "e-mail address (email_local)" },
+	{ "idmap", "name_rule", IDG_CONF_ENUM, "auto", false, 0, 0, name_rule_choices,
+	  O(idmap_name_rule), "POSIX name: the username (username), the local part of an e-mail "
+	  "address (email_local), or the first of the two that is valid (auto)" },
 	{ "idmap", "name_max", IDG_CONF_INT, "32", false, 8, 32, NULL, O(idmap_name_max),
 	  "longest POSIX login name" },
 };

@@ -24,6 +24,9 @@ struct idg_daemon {
 	struct idg_audit *audit;
 	struct idg_server *srv;
 	int data_fd;		/* the data root, opened O_DIRECTORY|O_NOFOLLOW; -1 until needed */
+	struct idg_connector *conn;	/* the IdP connector child; NULL: no IdP */
+	struct idg_logins *logins;	/* device logins in progress (api_login.c) */
+	bool log_stderr;	/* logs go to stderr (else syslog); the child follows */
 };
 
 /* Who is asking. */

@@ -160,6 +160,71 @@ apply_group_add(struct idg_state *st, const struct idg_mut *m)
 }
 
 static int
+apply_user_add(struct idg_state *st, const struct idg_mut *m)
+{
+	struct idg_user *u;
+	size_t klen;
+	int rc;
+
+	if (m->a == NULL || m->b == NULL || m->c == NULL || m->d == NULL)
+		return IDG_ERR_CORRUPT;
+	if ((rc = reserve((void **)&st->users, sizeof(*st->users), &st->capusers, st->nusers)) < 0)
+		return rc;
+	u = &st->users[st->nusers];
+	memset(u, 0, sizeof(*u));
+	klen = strlen(m->c) + strlen(m->d) + 2;
+	if ((u->name = strdup(m->a)) == NULL || (u->principal = strdup(m->b)) == NULL ||
+	    (u->iss = strdup(m->c)) == NULL || (u->sub = strdup(m->d)) == NULL ||
+	    (u->key = malloc(klen)) == NULL) {
+		rc = IDG_ERR_NOMEM;
+		goto fail;
+	}
+	snprintf(u->key, klen, "%s\n%s", m->c, m->d);
+	if ((rc = idg_strmap_put(&st->usermap, u->name, (uint32_t)st->nusers)) < 0)
+		goto fail;
+	if ((rc = idg_strmap_put(&st->usersub, u->key, (uint32_t)st->nusers)) < 0) {
+		idg_strmap_del(&st->usermap, u->name);
+		goto fail;
+	}
+	u->created = m->t1;
+	u->live = true;
+	st->nusers++;
+	return 0;
+fail:
+	free(u->name);
+	free(u->principal);
+	free(u->iss);
+	free(u->sub);
+	free(u->key);
+	memset(u, 0, sizeof(*u));
+	return rc;
+}
+
+static void
+user_free(struct idg_user *u)
+{
+	free(u->name);
+	free(u->principal);
+	free(u->iss);
+	free(u->sub);
+	free(u->key);
+	memset(u, 0, sizeof(*u));
+}
+
+static int
+apply_user_del(struct idg_state *st, const struct idg_mut *m)
+{
+	struct idg_user *u = idg_state_user(st, m->a);
+
+	if (u == NULL)
+		return 0;
+	idg_strmap_del(&st->usermap, u->name);
+	idg_strmap_del(&st->usersub, u->key);
+	user_free(u);
+	return 0;
+}
+
+static int
 apply_group_del(struct idg_state *st, const struct idg_mut *m)
 {
 	struct idg_group *g = idg_state_group(st, m->a);
@@ -291,6 +356,13 @@ apply_mut(void *ctx, const struct idg_mut *m)
 		if (strcmp(m->a, "activated") == 0) {
 			st->activated = strcmp(m->b, "yes") == 0;
 			st->activation_known = true;
+		} else if (strcmp(m->a, IDG_META_JWKS) == 0) {
+			char *copy = strdup(m->b);
+
+			if (copy == NULL)
+				return IDG_ERR_NOMEM;
+			free(st->jwks_json);
+			st->jwks_json = copy;
 		}
 		break;
 	case IDG_MUT_ROLE_ADD:
@@ -330,6 +402,12 @@ apply_mut(void *ctx, const struct idg_mut *m)
 		break;
 	case IDG_MUT_GROUP_ADD:
 		rc = apply_group_add(st, m);
+		break;
+	case IDG_MUT_USER_ADD:
+		rc = apply_user_add(st, m);
+		break;
+	case IDG_MUT_USER_DEL:
+		rc = apply_user_del(st, m);
 		break;
 	case IDG_MUT_GROUP_DEL:
 		rc = apply_group_del(st, m);
@@ -395,6 +473,13 @@ catalog_free(struct idg_state *st)
 	free(st->pipes);
 	st->pipes = NULL;
 	st->npipes = st->cappipes = 0;
+	for (size_t i = 0; i < st->nusers; i++)
+		user_free(&st->users[i]);
+	free(st->users);
+	st->users = NULL;
+	st->nusers = st->capusers = 0;
+	idg_strmap_free(&st->usermap);
+	idg_strmap_free(&st->usersub);
 	idg_strmap_free(&st->groupmap);
 	idg_strmap_free(&st->tokenmap);
 	idg_strmap_free(&st->pipemap);
@@ -416,7 +501,9 @@ load(struct idg_state *st, char *err, size_t errlen)
 	if ((rc = idg_rbac_new(st->seed, &st->rbac)) < 0 ||
 	    (rc = idg_strmap_init(&st->groupmap, k)) < 0 ||
 	    (k[14] ^= 1, rc = idg_strmap_init(&st->tokenmap, k)) < 0 ||
-	    (k[13] ^= 1, rc = idg_strmap_init(&st->pipemap, k)) < 0) {
+	    (k[13] ^= 1, rc = idg_strmap_init(&st->pipemap, k)) < 0 ||
+	    (k[12] ^= 1, rc = idg_strmap_init(&st->usermap, k)) < 0 ||
+	    (k[11] ^= 1, rc = idg_strmap_init(&st->usersub, k)) < 0) {
 		snprintf(err, errlen, "loading state: %s", idg_strerror(rc));
 		return rc;
 	}
@@ -488,6 +575,7 @@ idg_state_close(struct idg_state *st)
 	if (st == NULL)
 		return;
 	catalog_free(st);
+	free(st->jwks_json);
 	if (st->store)
 		st->ops->close(st->store);
 	free(st);
@@ -523,6 +611,28 @@ idg_state_group(const struct idg_state *st, const char *name)
 	if (idg_strmap_get(&st->groupmap, name, &v) < 0)
 		return NULL;
 	return &st->groups[v];
+}
+
+struct idg_user *
+idg_state_user(const struct idg_state *st, const char *posix_name)
+{
+	uint32_t v;
+
+	if (idg_strmap_get(&st->usermap, posix_name, &v) < 0)
+		return NULL;
+	return &st->users[v];
+}
+
+struct idg_user *
+idg_state_user_by_sub(const struct idg_state *st, const char *iss, const char *sub)
+{
+	char key[4096];
+	uint32_t v;
+
+	if ((size_t)snprintf(key, sizeof(key), "%s\n%s", iss, sub) >= sizeof(key) ||
+	    idg_strmap_get(&st->usersub, key, &v) < 0)
+		return NULL;
+	return &st->users[v];
 }
 
 struct idg_token *

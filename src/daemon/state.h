@@ -32,6 +32,17 @@ struct idg_token {
 	bool live;
 };
 
+/* An IdP identity known to the node: its POSIX name is pinned to the (issuer, subject) that
+ * first logged in with it. */
+struct idg_user {
+	char *name;		/* POSIX login name */
+	char *principal;	/* user:NAME */
+	char *iss, *sub;
+	char *key;		/* iss "\n" sub: the key of usersub */
+	int64_t created;
+	bool live;
+};
+
 struct idg_pipeline {
 	char *name;		/* PROJECT/NAME */
 	char *output;		/* PROJECT/REPO */
@@ -64,10 +75,23 @@ struct idg_state {
 	size_t npipes, cappipes;
 	struct idg_strmap pipemap;
 
+	struct idg_user *users;
+	size_t nusers, capusers;
+	struct idg_strmap usermap;	/* POSIX name -> index */
+	struct idg_strmap usersub;	/* iss "\n" sub -> index */
+
+	char *jwks_json;	/* the IdP's signing keys as last fetched (meta IDG_META_JWKS) */
+
 	bool activated;
 	bool activation_known;	/* the store has said yes or no */
 	bool fresh;		/* created by this open: activation defaults were written */
 };
+
+#define IDG_META_JWKS "idp.jwks"
+
+struct idg_user *idg_state_user(const struct idg_state *st, const char *posix_name);
+struct idg_user *idg_state_user_by_sub(const struct idg_state *st, const char *iss,
+    const char *sub);
 
 /* Open the store (migrating it), load everything; a new store gets the activation defaults. */
 int idg_state_open(const struct idg_store_ops *ops, const struct idg_store_conf *conf,

@@ -49,6 +49,16 @@ enum idg_op {
 	IDG_OP_FILE_GET = 72,		/* the reply passes a read-only fd */
 	IDG_OP_FILE_LIST = 73,
 	IDG_OP_FILE_DELETE = 74,
+	IDG_OP_LOGIN = 80,		/* root: METHOD password|token, NAME, SECRET -> identity */
+	IDG_OP_DEVICE_START = 81,	/* root: -> HANDLE, user code, verification URI */
+	IDG_OP_DEVICE_WAIT = 82,	/* root: HANDLE [NAME] -> identity, or pending (ask again) */
+	IDG_OP_DEVICE_CANCEL = 83,	/* root: HANDLE */
+};
+
+/* IDG_T_METHOD values. */
+enum idg_login_method {
+	IDG_LOGIN_PASSWORD = 1,
+	IDG_LOGIN_TOKEN = 2,
 };
 
 /* Field tags. */
@@ -72,6 +82,9 @@ enum idg_tag {
 	IDG_T_FLAGS = 17,	/* u32, IDG_F_* */
 	IDG_T_DESC = 18,	/* str */
 	IDG_T_RTYPES = 19,	/* str, repeated: resource types a custom role may be bound on */
+	IDG_T_METHOD = 20,	/* u32, enum idg_login_method */
+	IDG_T_SECRET = 21,	/* str: a password or a token (never logged) */
+	IDG_T_HANDLE = 22,	/* u64: a device login in progress */
 
 	IDG_T_STATUS = 100,	/* reply: u32 IDG_ST_* */
 	IDG_T_ERROR = 101,	/* reply: str, a short reason */
@@ -89,6 +102,8 @@ enum idg_status {
 	IDG_ST_DENIED = 1,	/* the role engine refused */
 	IDG_ST_INPUT = 2,	/* bad request: unknown name, malformed input, conflict */
 	IDG_ST_ERROR = 3,	/* the daemon failed: store, I/O, internal */
+	IDG_ST_UNAVAIL = 4,	/* a service idgated needs (the IdP) cannot be reached */
+	IDG_ST_PENDING = 5,	/* not finished yet (a device login): ask again */
 };
 
 struct idg_msgview;

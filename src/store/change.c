@@ -85,5 +85,6 @@ idg_change_add(struct idg_change *c, const struct idg_mut *m)
 	d->a = keep(c, m->a);
 	d->b = keep(c, m->b);
 	d->c = keep(c, m->c);
+	d->d = keep(c, m->d);
 	d->list = list;
 }

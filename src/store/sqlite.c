@@ -39,6 +39,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE pipeline_inputs ("
 	"  pipeline TEXT NOT NULL REFERENCES pipelines(name) ON DELETE CASCADE,"
 	"  input TEXT NOT NULL, PRIMARY KEY (pipeline, input)) WITHOUT ROWID;",
+	/* 1 -> 2: IdP identities, each POSIX name pinned to the (issuer, subject) first seen */
+	"CREATE TABLE users (name TEXT PRIMARY KEY, principal TEXT NOT NULL UNIQUE,"
+	"  iss TEXT NOT NULL, sub TEXT NOT NULL, created INTEGER NOT NULL,"
+	"  UNIQUE (iss, sub)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IDG_STORE_SCHEMA_VERSION,
@@ -49,7 +53,7 @@ enum stmt_id {
 	S_REPO_ADD, S_REPO_DEL, S_REPO_UNBIND, S_GROUP_ADD, S_GROUP_DEL, S_MEMBER_ADD,
 	S_MEMBER_DEL, S_BINDING_PUT, S_BINDING_DEL, S_TOKEN_ADD, S_TOKEN_DEL, S_PIPELINE_ADD,
 	S_PIPELINE_INPUT, S_PIPELINE_DEL, S_RESET_BINDINGS, S_RESET_TOKENS, S_RESET_MEMBERS,
-	S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_USER_ADD, S_USER_DEL, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -80,6 +84,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RESET_BINDINGS] = "DELETE FROM bindings",
 	[S_RESET_TOKENS] = "DELETE FROM tokens",
 	[S_RESET_MEMBERS] = "DELETE FROM members",
+	[S_USER_ADD] = "INSERT INTO users(name, principal, iss, sub, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_USER_DEL] = "DELETE FROM users WHERE name = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -359,6 +365,12 @@ apply_one(struct idg_store *s, const struct idg_mut *m)
 	case IDG_MUT_PIPELINE_DEL:
 		rc = run(s, S_PIPELINE_DEL, "t", m->a);
 		break;
+	case IDG_MUT_USER_ADD:
+		rc = run(s, S_USER_ADD, "tttti", m->a, m->b, m->c, m->d, m->t1);
+		break;
+	case IDG_MUT_USER_DEL:
+		rc = run(s, S_USER_DEL, "t", m->a);
+		break;
 	case IDG_MUT_AUTH_RESET:
 		if ((rc = run(s, S_RESET_BINDINGS, "")) == SQLITE_OK &&
 		    (rc = run(s, S_RESET_TOKENS, "")) == SQLITE_OK)
@@ -454,6 +466,13 @@ load_query(struct idg_store *s, const char *sql, enum idg_mut_kind kind, idg_sto
 			m.a = col(st, 0);
 			m.b = col(st, 1);
 			break;
+		case IDG_MUT_USER_ADD:
+			m.a = col(st, 0);
+			m.b = col(st, 1);
+			m.c = col(st, 2);
+			m.d = col(st, 3);
+			m.t1 = sqlite3_column_int64(st, 4);
+			break;
 		case IDG_MUT_ROLE_ADD:
 			m.a = col(st, 0);
 			if ((copy = strdup(col(st, 1))) == NULL)
@@ -547,6 +566,7 @@ sq_load(struct idg_store *s, idg_store_row_fn fn, void *ctx, char *err, size_t e
 		{ IDG_MUT_BINDING_SET, "SELECT rtype, resource, subject, roles FROM bindings" },
 		{ IDG_MUT_TOKEN_ADD, "SELECT hash, subject, created, expires FROM tokens" },
 		{ IDG_MUT_PIPELINE_ADD, "SELECT name, output, creator, created FROM pipelines ORDER BY name" },
+		{ IDG_MUT_USER_ADD, "SELECT name, principal, iss, sub, created FROM users ORDER BY name" },
 	};
 	int r;
 

@@ -24,12 +24,14 @@ enum idg_mut_kind {
 	IDG_MUT_PIPELINE_ADD,	/* a = "PROJECT/NAME", b = output "PROJECT/REPO", c = creator, list = inputs, t1 = created */
 	IDG_MUT_PIPELINE_DEL,	/* a = "PROJECT/NAME" */
 	IDG_MUT_AUTH_RESET,	/* every binding, token and membership goes (deactivation) */
+	IDG_MUT_USER_ADD,	/* a = POSIX name, b = principal, c = issuer, d = subject, t1 = created */
+	IDG_MUT_USER_DEL,	/* a = POSIX name */
 };
 
 struct idg_mut {
 	enum idg_mut_kind kind;
 	int rtype;		/* enum idg_rtype */
-	const char *a, *b, *c;
+	const char *a, *b, *c, *d;
 	const char *const *list;
 	size_t nlist;
 	unsigned u;
@@ -73,6 +75,6 @@ struct idg_store_ops {
 
 extern const struct idg_store_ops idg_store_sqlite;
 
-#define IDG_STORE_SCHEMA_VERSION 1
+#define IDG_STORE_SCHEMA_VERSION 2
 
 #endif

@@ -597,9 +597,13 @@ newer_schema_is_refused_untouched(void **state)
 	char v[64];
 	int rc;
 
+	char sql[128], newer[16], msg[64];
+
+	snprintf(newer, sizeof(newer), "%d", IDG_STORE_SCHEMA_VERSION + 1);
+	snprintf(sql, sizeof(sql), "CREATE TABLE future (x); PRAGMA user_version = %s", newer);
+	snprintf(msg, sizeof(msg), "schema version %s", newer);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 2",
-	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
 	f->err[0] = '\0';
@@ -607,11 +611,11 @@ newer_schema_is_refused_untouched(void **state)
 	print_message("# %s\n", f->err);
 	assert_int_equal(rc, IDG_ERR_STORE);
 	assert_ptr_equal(s, (struct idg_store *)f);
-	assert_non_null(strstr(f->err, "schema version 2"));
+	assert_non_null(strstr(f->err, msg));
 	assert_non_null(strstr(f->err, "newer"));
 	/* Not downgraded, not migrated. */
 	pragma(f->path, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "2");
+	assert_string_equal(v, newer);
 	pragma(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'roles'", v, sizeof(v));
 	assert_string_equal(v, "0");
 }

@@ -1,0 +1,634 @@
+/* Logins through the identity provider: the requests PAM (pam.sock) and 'idgatectl
+ * login-test' (api.sock, root) send. The connector child does the IdP work; here the answer
+ * it gives is checked again, mapped to names (idmap), checked against local accounts and the
+ * identities already pinned, and only then stored: the user's pin and its IdP group
+ * memberships, in one change. A refused login stores nothing. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/api.h"
+#include "daemon/api_login.h"
+#include "daemon/connector.h"
+#include "idmap/idmap.h"
+
+#define MSG_MAX (64u * 1024u)
+#define WAIT_SLICE_MS 20000	/* a DEVICE_WAIT answers "pending" after this; ask again */
+#define DEVICES_MAX 64
+
+/* A login waiting for the connector: what the reply and the audit need afterwards. */
+struct pending_login {
+	uint64_t conn_serial;
+	enum idg_op op;
+	struct idg_caller who;
+	char expect[IDG_POSIX_NAME_MAX + 1];	/* the login name PAM was given, or "" */
+	char method[16];
+	struct device *dev;	/* DEVICE_WAIT */
+};
+
+/* A device login the parent knows about; the child holds the device code itself. */
+struct device {
+	uint64_t handle;	/* the caller's handle (random); 0: free */
+	uint64_t child;		/* the child's handle */
+	int64_t expires;	/* unix time */
+	unsigned interval;
+	int64_t next_poll;	/* monotonic ms */
+	int64_t wait_until;	/* monotonic ms; 0: nobody waits */
+	uint64_t waiter;	/* conn serial of the DEVICE_WAIT */
+	char expect[IDG_POSIX_NAME_MAX + 1];
+	bool polling;		/* a poll is with the connector */
+};
+
+struct idg_logins {
+	struct device devs[DEVICES_MAX];
+};
+
+static struct idg_logins *
+logins(struct idg_daemon *d)
+{
+	if (d->logins == NULL)
+		d->logins = calloc(1, sizeof(*d->logins));
+	return d->logins;
+}
+
+void
+idg_logins_free(struct idg_daemon *d)
+{
+	free(d->logins);
+	d->logins = NULL;
+}
+
+/* Is principal (a subject) in the group called name? */
+static bool
+api_is_member(const struct idg_daemon *d, const char *name, const char *principal)
+{
+	char subject[IDG_SUBJECT_MAX + 1];
+	idg_pid g, m;
+
+	snprintf(subject, sizeof(subject), "group:%s", name);
+	g = idg_rbac_principal_find(d->st->rbac, subject);
+	m = idg_rbac_principal_find(d->st->rbac, principal);
+	return g != IDG_PID_NONE && m != IDG_PID_NONE && idg_rbac_is_member(d->st->rbac, g, m);
+}
+
+static bool
+root_only(const struct idg_req *rq, struct idg_reply *rp)
+{
+	if (rq->who.uid == 0 && rq->who.root && !rq->who.via_token)
+		return true;
+	return api_fail(rp, IDG_ST_DENIED, "%s is not authorized to perform this operation - "
+	    "logins are tried by root only", rq->who.name);
+}
+
+static uint32_t
+status_of(int err)
+{
+	switch (err) {
+	case IDG_ERR_DENIED: case IDG_ERR_EXPIRED: return IDG_ST_DENIED;
+	case IDG_ERR_UNAVAIL: case IDG_ERR_TIMEOUT: return IDG_ST_UNAVAIL;
+	case IDG_ERR_INVAL: case IDG_ERR_NOTFOUND: case IDG_ERR_TOOBIG: return IDG_ST_INPUT;
+	default: return IDG_ST_ERROR;
+	}
+}
+
+/* A string the child sent: present when required, printable, bounded. */
+static int
+child_str(const struct idg_msgview *v, uint16_t tag, size_t max, bool required,
+    const char **out)
+{
+	const char *s = NULL;
+
+	if (idg_msg_get_str(v, tag, &s) < 0) {
+		*out = NULL;
+		return required ? IDG_ERR_PROTO : 0;
+	}
+	if (strlen(s) > max || !idg_str_printable(s))
+		return IDG_ERR_PROTO;
+	*out = s;
+	return 0;
+}
+
+static void
+finish(struct idg_daemon *d, const struct pending_login *pl, struct idg_reply *rp,
+    const char *target, const char *reason)
+{
+	struct idg_req rq = { .op = pl->op, .who = pl->who, .fd = -1 };
+
+	api_audit(d, &rq, target, rp->status == IDG_ST_OK ? "ok" : rp->status == IDG_ST_DENIED ?
+	    "denied" : "error", reason, pl->method);
+	if (!idg_server_complete(d->srv, pl->conn_serial, rp))
+		log_info("login for %s finished after its caller left", target);
+}
+
+/* Map, check and store the identity in v; fill rp. Returns the audit target. */
+static void
+accept_identity(struct idg_daemon *d, const struct pending_login *pl,
+    const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen)
+{
+	struct idg_state *st = d->st;
+	const char *iss, *sub, *username, *name, *email;
+	char posix[IDG_POSIX_NAME_MAX + 1], why[512], principal[IDG_SUBJECT_MAX + 1];
+	char gname[IDG_SUBJECT_NAME_MAX + 1];
+	struct idg_user *u;
+	struct idg_change c;
+	cJSON *o, *groups, *skipped;
+	enum idg_pkind kind;
+	size_t ng = 0;
+	int64_t now = time(NULL);
+	int rc;
+
+	snprintf(target, tlen, "IdP login");
+	if (child_str(v, IDG_CT_ID_ISS, 512, true, &iss) < 0 ||
+	    child_str(v, IDG_CT_ID_SUB, 255, true, &sub) < 0 ||
+	    child_str(v, IDG_CT_ID_USERNAME, IDG_SUBJECT_NAME_MAX, true, &username) < 0 ||
+	    child_str(v, IDG_CT_ID_NAME, 1024, false, &name) < 0 ||
+	    child_str(v, IDG_CT_ID_EMAIL, 1024, false, &email) < 0 ||
+	    sub[0] == '\0' || username[0] == '\0') {
+		api_fail(rp, IDG_ST_DENIED, "the IdP's answer lacks a subject or a username");
+		return;
+	}
+	snprintf(principal, sizeof(principal), "user:%s", username);
+	if (idg_subject_check(principal, &kind, why, sizeof(why)) < 0) {
+		api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
+		return;
+	}
+	snprintf(target, tlen, "%s", principal);
+	if (idg_idmap_posix_name((enum idg_idmap_rule)d->cfg.idmap_name_rule,
+	    (size_t)d->cfg.idmap_name_max, username, posix, sizeof(posix), why, sizeof(why)) < 0) {
+		api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
+		return;
+	}
+	if (pl->expect[0] && strcmp(pl->expect, posix) != 0) {
+		api_fail(rp, IDG_ST_DENIED, "login refused: the IdP user maps to login name '%s', "
+		    "not '%s'", posix, pl->expect);
+		return;
+	}
+	if ((rc = idg_idmap_local_user(NULL, posix)) != 0) {
+		api_fail(rp, rc > 0 ? IDG_ST_DENIED : IDG_ST_ERROR, rc > 0 ?
+		    "login refused: '%s' is a local account on this host; an IdP user never "
+		    "shadows it" : "login refused: cannot read /etc/passwd", posix);
+		return;
+	}
+	if ((u = idg_state_user(st, posix)) != NULL &&
+	    (strcmp(u->iss, iss) != 0 || strcmp(u->sub, sub) != 0)) {
+		api_fail(rp, IDG_ST_DENIED, "login refused: login name '%s' already belongs to "
+		    "another IdP identity", posix);
+		return;
+	}
+	if (u == NULL && (u = idg_state_user_by_sub(st, iss, sub)) != NULL) {
+		api_fail(rp, IDG_ST_DENIED, "login refused: this IdP identity is already known as "
+		    "'%s'", u->name);
+		return;
+	}
+	o = api_obj(rp);
+	cJSON_AddStringToObject(o, "principal", principal);
+	cJSON_AddStringToObject(o, "posix_name", posix);
+	cJSON_AddStringToObject(o, "issuer", iss);
+	cJSON_AddStringToObject(o, "subject", sub);
+	if (name)
+		cJSON_AddStringToObject(o, "name", name);
+	if (email)
+		cJSON_AddStringToObject(o, "email", email);
+	cJSON_AddStringToObject(o, "method", pl->method);
+	groups = cJSON_AddArrayToObject(o, "groups");
+	skipped = cJSON_AddArrayToObject(o, "skipped_groups");
+	idg_change_init(&c);
+	if (u == NULL)
+		idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_USER_ADD, .a = posix,
+		    .b = principal, .c = iss, .d = sub, .t1 = now });
+	for (size_t i = 0; i < v->n; i++) {
+		const struct idg_field *f = &v->fields[i];
+		const struct idg_group *g;
+		char member[IDG_SUBJECT_MAX + 1];
+		const char *raw;
+		cJSON *sk;
+
+		if (f->tag != IDG_CT_ID_GROUP || idg_field_str(f, &raw) < 0)
+			continue;
+		if (++ng > 1024)
+			break;
+		if (idg_idmap_group_name(raw, gname, sizeof(gname), why, sizeof(why)) < 0 ||
+		    ((g = idg_state_group(st, gname)) != NULL && !g->idp &&
+		    snprintf(why, sizeof(why), "a local group '%s' exists; an IdP group never "
+		    "shadows it", gname) > 0)) {
+			log_notice("login of %s: group skipped: %s", principal, why);
+			sk = cJSON_CreateObject();
+			cJSON_AddStringToObject(sk, "reason", why);
+			cJSON_AddItemToArray(skipped, sk);
+			continue;
+		}
+		cJSON_AddItemToArray(groups, cJSON_CreateString(gname));
+		if (g == NULL)
+			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_ADD, .a = gname,
+			    .b = "idp", .t1 = now });
+		snprintf(member, sizeof(member), "%s", principal);
+		if (g == NULL || !api_is_member(d, gname, principal))
+			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_ADD, .a = gname,
+			    .b = member });
+	}
+	/* IdP groups the user has left since the last login. */
+	for (size_t i = 0; i < st->ngroups; i++) {
+		const struct idg_group *g = &st->groups[i];
+		bool still = false;
+		const cJSON *e;
+
+		if (!g->live || !g->idp || !api_is_member(d, g->name, principal))
+			continue;
+		cJSON_ArrayForEach(e, groups)
+			if (strcmp(e->valuestring, g->name) == 0)
+				still = true;
+		if (!still)
+			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_DEL, .a = g->name,
+			    .b = principal });
+	}
+	if (c.n > 0 && idg_state_commit(st, &c, why, sizeof(why)) < 0) {
+		cJSON_Delete(rp->json);
+		rp->json = NULL;
+		api_fail(rp, IDG_ST_ERROR, "login not recorded: %s", why);
+	}
+	idg_change_free(&c);
+}
+
+static void
+on_login(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
+    const char *err)
+{
+	struct pending_login *pl = ctx;
+	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
+	char target[IDG_SUBJECT_MAX + 32];
+
+	snprintf(target, sizeof(target), "IdP login");
+	if (status == 0 && v != NULL)
+		accept_identity(d, pl, v, &rp, target, sizeof(target));
+	else
+		api_fail(&rp, status_of(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		    err && *err ? err : "login failed");
+	finish(d, pl, &rp, target, rp.status == IDG_ST_OK ? "" : rp.error);
+	cJSON_Delete(rp.json);
+	free(pl);
+}
+
+static struct pending_login *
+pending_new(const struct idg_req *rq, const char *method, const char *expect)
+{
+	struct pending_login *pl = calloc(1, sizeof(*pl));
+
+	if (pl == NULL)
+		return NULL;
+	pl->conn_serial = rq->conn_serial;
+	pl->op = rq->op;
+	pl->who = rq->who;
+	snprintf(pl->method, sizeof(pl->method), "%s", method);
+	if (expect)
+		snprintf(pl->expect, sizeof(pl->expect), "%s", expect);
+	return pl;
+}
+
+static int64_t
+idp_wait_ms(const struct idg_daemon *d)
+{
+	/* Discovery, keys and a token request can each take the whole IdP timeout. */
+	return d->cfg.idp_timeout * 1000 * 3 + 5000;
+}
+
+void
+api_login(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	const char *name = NULL, *secret;
+	struct pending_login *pl;
+	struct idg_msg m;
+	uint32_t method = 0;
+	char err[512];
+	int rc;
+
+	if (!root_only(rq, rp))
+		return;
+	if (idg_msg_get_u32(rq->v, IDG_T_METHOD, &method) < 0 ||
+	    (method != IDG_LOGIN_PASSWORD && method != IDG_LOGIN_TOKEN)) {
+		api_fail(rp, IDG_ST_INPUT, "login method must be password or token");
+		return;
+	}
+	if (!api_opt_str(rq, rp, IDG_T_NAME, "user name", IDG_SUBJECT_NAME_MAX, &name) ||
+	    !api_str(rq, rp, IDG_T_SECRET, method == IDG_LOGIN_PASSWORD ? "password" : "token",
+	    d->cfg.idp_max_token > 8192 ? (size_t)d->cfg.idp_max_token : 8192, &secret))
+		return;
+	if (method == IDG_LOGIN_PASSWORD && (name == NULL || name[0] == '\0')) {
+		api_fail(rp, IDG_ST_INPUT, "a password login needs a user name");
+		return;
+	}
+	if ((pl = pending_new(rq, method == IDG_LOGIN_PASSWORD ? "password" : "token",
+	    method == IDG_LOGIN_TOKEN ? name : NULL)) == NULL ||
+	    idg_msg_init(&m, MSG_MAX) < 0) {
+		free(pl);
+		api_fail(rp, IDG_ST_ERROR, "out of memory");
+		return;
+	}
+	rc = idg_msg_add_u32(&m, IDG_CT_OP, method == IDG_LOGIN_PASSWORD ? IDG_CONN_PASSWORD :
+	    IDG_CONN_TOKEN);
+	if (rc == 0 && method == IDG_LOGIN_PASSWORD) {
+		rc = idg_msg_add_str(&m, IDG_CT_USER, name);
+		if (rc == 0)
+			rc = idg_msg_add_str(&m, IDG_CT_PASSWORD, secret);
+	} else if (rc == 0) {
+		rc = idg_msg_add_str(&m, IDG_CT_TOKEN, secret);
+	}
+	if (rc < 0)
+		snprintf(err, sizeof(err), "the %s is too long", method == IDG_LOGIN_PASSWORD ?
+		    "password" : "token");
+	else
+		rc = idg_connector_call(d, &m, idp_wait_ms(d), on_login, pl, err, sizeof(err));
+	idg_msg_free(&m);	/* wipes the secret */
+	if (rc < 0) {
+		free(pl);
+		api_fail(rp, status_of(rc), "%s", err);
+		api_audit(d, rq, name ? name : "IdP login", "error", err, NULL);
+		return;
+	}
+	rp->status = IDG_ST_DEFER;
+}
+
+/* ---------- device logins ---------- */
+
+static struct device *
+device_find(struct idg_daemon *d, uint64_t handle)
+{
+	struct idg_logins *l = logins(d);
+
+	for (size_t i = 0; l && handle && i < DEVICES_MAX; i++)
+		if (l->devs[i].handle == handle)
+			return &l->devs[i];
+	return NULL;
+}
+
+static void
+device_forget(struct idg_daemon *d, struct device *dv, bool tell_child)
+{
+	if (tell_child && dv->child) {
+		struct idg_msg m;
+		char err[128];
+
+		if (idg_msg_init(&m, 256) == 0 && idg_msg_add_u32(&m, IDG_CT_OP,
+		    IDG_CONN_DEVICE_CANCEL) == 0 && idg_msg_add_u64(&m, IDG_CT_HANDLE, dv->child) == 0)
+			(void)idg_connector_call(d, &m, idp_wait_ms(d), NULL, NULL, err, sizeof(err));
+		idg_msg_free(&m);
+	}
+	memset(dv, 0, sizeof(*dv));
+}
+
+static void
+on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
+    const char *err)
+{
+	struct pending_login *pl = ctx;
+	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
+	struct idg_logins *l = logins(d);
+	const char *code = NULL, *uri = NULL, *uric = NULL;
+	uint64_t child = 0, expires = 0;
+	uint32_t interval = 5;
+	struct device *dv = NULL;
+	cJSON *o;
+
+	if (status != 0 || v == NULL) {
+		api_fail(&rp, status_of(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		    err && *err ? err : "device login failed");
+		goto out;
+	}
+	(void)idg_msg_get_u64(v, IDG_CT_HANDLE, &child);
+	(void)idg_msg_get_u64(v, IDG_CT_EXPIRES, &expires);
+	(void)idg_msg_get_u32(v, IDG_CT_INTERVAL, &interval);
+	if (child_str(v, IDG_CT_USER_CODE, 64, true, &code) < 0 ||
+	    child_str(v, IDG_CT_URI, 2048, true, &uri) < 0 ||
+	    child_str(v, IDG_CT_URI_COMPLETE, 2048, false, &uric) < 0 || child == 0) {
+		api_fail(&rp, IDG_ST_ERROR, "the IdP's device authorization answer is incomplete");
+		goto out;
+	}
+	for (size_t i = 0; l && i < DEVICES_MAX && dv == NULL; i++)
+		if (l->devs[i].handle == 0 || l->devs[i].expires < time(NULL))
+			dv = &l->devs[i];
+	if (dv == NULL) {
+		api_fail(&rp, IDG_ST_ERROR, "too many device logins in progress; try again later");
+		goto out;
+	}
+	memset(dv, 0, sizeof(*dv));
+	while (dv->handle == 0)
+		if (RAND_bytes((unsigned char *)&dv->handle, sizeof(dv->handle)) != 1)
+			break;
+	if (dv->handle == 0) {
+		api_fail(&rp, IDG_ST_ERROR, "no randomness for a login handle");
+		goto out;
+	}
+	dv->child = child;
+	dv->expires = (int64_t)expires;
+	dv->interval = interval ? interval : 5;
+	snprintf(dv->expect, sizeof(dv->expect), "%s", pl->expect);
+	o = api_obj(&rp);
+	cJSON_AddStringToObject(o, "handle", "");
+	{
+		char h[32];
+
+		snprintf(h, sizeof(h), "%016llx", (unsigned long long)dv->handle);
+		cJSON_ReplaceItemInObject(o, "handle", cJSON_CreateString(h));
+	}
+	cJSON_AddStringToObject(o, "user_code", code);
+	cJSON_AddStringToObject(o, "verification_uri", uri);
+	if (uric)
+		cJSON_AddStringToObject(o, "verification_uri_complete", uric);
+	cJSON_AddNumberToObject(o, "expires_in", (double)(dv->expires - time(NULL)));
+	cJSON_AddNumberToObject(o, "interval", dv->interval);
+out:
+	finish(d, pl, &rp, "IdP device login", rp.status == IDG_ST_OK ? "started" : rp.error);
+	cJSON_Delete(rp.json);
+	free(pl);
+}
+
+void
+api_device_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	const char *name = NULL;
+	struct pending_login *pl;
+	struct idg_msg m;
+	char err[512];
+	int rc;
+
+	if (!root_only(rq, rp) ||
+	    !api_opt_str(rq, rp, IDG_T_NAME, "user name", IDG_POSIX_NAME_MAX, &name))
+		return;
+	if ((pl = pending_new(rq, "device", name)) == NULL || idg_msg_init(&m, 256) < 0) {
+		free(pl);
+		api_fail(rp, IDG_ST_ERROR, "out of memory");
+		return;
+	}
+	rc = idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_DEVICE_START);
+	if (rc == 0)
+		rc = idg_connector_call(d, &m, idp_wait_ms(d), on_device_start, pl, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "out of memory");
+	idg_msg_free(&m);
+	if (rc < 0) {
+		free(pl);
+		api_fail(rp, status_of(rc), "%s", err);
+		return;
+	}
+	rp->status = IDG_ST_DEFER;
+}
+
+static bool
+handle_arg(const struct idg_req *rq, struct idg_reply *rp, uint64_t *h)
+{
+	if (idg_msg_get_u64(rq->v, IDG_T_HANDLE, h) < 0 || *h == 0)
+		return api_fail(rp, IDG_ST_INPUT, "no device login handle given");
+	return true;
+}
+
+/* Answer a device waiter: the identity, or why not, or "pending" when its slice ran out. */
+static void
+device_answer(struct idg_daemon *d, struct device *dv, struct idg_reply *rp)
+{
+	struct pending_login pl = { .conn_serial = dv->waiter, .op = IDG_OP_DEVICE_WAIT };
+
+	pl.who.uid = 0;
+	pl.who.root = true;
+	snprintf(pl.who.name, sizeof(pl.who.name), "root");
+	snprintf(pl.method, sizeof(pl.method), "device");
+	dv->wait_until = 0;
+	if (rp->status == IDG_ST_PENDING) {
+		(void)idg_server_complete(d->srv, pl.conn_serial, rp);
+		return;
+	}
+	finish(d, &pl, rp, rp->status == IDG_ST_OK ? cJSON_GetStringValue(cJSON_GetObjectItem(
+	    rp->json, "principal")) : "IdP device login", rp->status == IDG_ST_OK ? "" : rp->error);
+}
+
+static void
+on_device_poll(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
+    const char *err)
+{
+	uint64_t handle = (uint64_t)(uintptr_t)ctx;
+	struct device *dv = device_find(d, handle);
+	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
+	char target[IDG_SUBJECT_MAX + 32];
+	uint32_t interval = 0;
+
+	if (dv == NULL)
+		return;	/* cancelled meanwhile */
+	dv->polling = false;
+	if (status == (int)IDG_CONN_PENDING) {
+		if (v && idg_msg_get_u32(v, IDG_CT_INTERVAL, &interval) == 0 && interval > 0 &&
+		    interval <= 600)
+			dv->interval = interval;
+		dv->next_poll = idg_now_ms() + (int64_t)dv->interval * 1000;
+		return;	/* the tick answers "pending" when the waiter's slice ends */
+	}
+	if (status == 0 && v != NULL) {
+		struct pending_login pl = { .op = IDG_OP_DEVICE_WAIT };
+
+		snprintf(pl.expect, sizeof(pl.expect), "%s", dv->expect);
+		snprintf(pl.method, sizeof(pl.method), "device");
+		accept_identity(d, &pl, v, &rp, target, sizeof(target));
+	} else {
+		api_fail(&rp, status_of(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		    err && *err ? err : "device login failed");
+	}
+	dv->child = 0;	/* the child has forgotten it */
+	if (dv->wait_until)
+		device_answer(d, dv, &rp);
+	cJSON_Delete(rp.json);
+	device_forget(d, dv, false);
+}
+
+static void
+device_poll(struct idg_daemon *d, struct device *dv)
+{
+	struct idg_msg m;
+	char err[256];
+
+	if (idg_msg_init(&m, 256) < 0)
+		return;
+	if (idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_DEVICE_POLL) == 0 &&
+	    idg_msg_add_u64(&m, IDG_CT_HANDLE, dv->child) == 0 &&
+	    idg_connector_call(d, &m, idp_wait_ms(d), on_device_poll,
+	    (void *)(uintptr_t)dv->handle, err, sizeof(err)) == 0)
+		dv->polling = true;
+	idg_msg_free(&m);
+}
+
+void
+api_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	struct device *dv;
+	uint64_t h;
+
+	if (!root_only(rq, rp) || !handle_arg(rq, rp, &h))
+		return;
+	if ((dv = device_find(d, h)) == NULL || dv->expires < time(NULL)) {
+		api_fail(rp, IDG_ST_DENIED, "device login expired or unknown: start again");
+		return;
+	}
+	if (dv->wait_until) {
+		api_fail(rp, IDG_ST_INPUT, "someone is already waiting for this device login");
+		return;
+	}
+	dv->waiter = rq->conn_serial;
+	dv->wait_until = idg_now_ms() + WAIT_SLICE_MS;
+	if (!dv->polling && dv->next_poll <= idg_now_ms())
+		dv->next_poll = idg_now_ms();	/* the tick polls now */
+	rp->status = IDG_ST_DEFER;
+}
+
+void
+api_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	struct device *dv;
+	uint64_t h;
+
+	if (!root_only(rq, rp) || !handle_arg(rq, rp, &h))
+		return;
+	if ((dv = device_find(d, h)) != NULL) {
+		if (dv->wait_until) {
+			struct idg_reply w = { .fd = -1 };
+
+			api_fail(&w, IDG_ST_DENIED, "device login cancelled");
+			device_answer(d, dv, &w);
+		}
+		device_forget(d, dv, true);
+	}
+}
+
+void
+idg_logins_tick(struct idg_daemon *d, int64_t now)
+{
+	struct idg_logins *l = d->logins;
+
+	for (size_t i = 0; l && i < DEVICES_MAX; i++) {
+		struct device *dv = &l->devs[i];
+
+		if (dv->handle == 0)
+			continue;
+		if (dv->expires < time(NULL)) {
+			if (dv->wait_until) {
+				struct idg_reply w = { .fd = -1 };
+
+				api_fail(&w, IDG_ST_DENIED, "device code expired");
+				device_answer(d, dv, &w);
+			}
+			device_forget(d, dv, true);
+			continue;
+		}
+		if (dv->wait_until && now >= dv->wait_until) {
+			struct idg_reply w = { .fd = -1 };
+
+			api_fail(&w, IDG_ST_PENDING, "not approved yet: ask again");
+			device_answer(d, dv, &w);
+		}
+		if (dv->wait_until && !dv->polling && now >= dv->next_poll)
+			device_poll(d, dv);
+	}
+}

@@ -1,0 +1,360 @@
+/* idgated's connector child: the only process that talks to the identity provider. It is a
+ * fresh exec of idgated (nothing of the parent's memory: no state, no tokens), drops to an
+ * unprivileged user with no capabilities before it reads a byte from anywhere, and then
+ * answers the parent's requests one at a time (conn_proto.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "connectors/oidc.h"
+#include "daemon/conn_child.h"
+#include "daemon/conn_proto.h"
+#include "proto/wire.h"
+
+#define DEVICES_MAX 64		/* device logins in progress at once */
+#define CONN_MSG_MAX (1024u * 1024u)
+
+struct device {
+	uint64_t handle;	/* 0: free slot */
+	struct idg_oidc_device dev;
+};
+
+struct child {
+	int fd;
+	struct idg_oidc *oidc;
+	uint64_t jwks_gen_sent;
+	struct device devs[DEVICES_MAX];
+	uint64_t next_handle;
+};
+
+/* Drop to uid/gid for good: no supplementary groups, no way back, no new privileges. */
+static int
+drop_privileges(uid_t uid, gid_t gid)
+{
+	struct rlimit core = { 0, 0 };
+
+	if (uid == 0 || gid == 0)
+		return IDG_ERR_CONFIG;
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return IDG_ERR_IO;
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		return IDG_ERR_INTERNAL;	/* must be impossible now */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return IDG_ERR_IO;
+	(void)setrlimit(RLIMIT_CORE, &core);	/* no core file with a client secret in it */
+	return 0;
+}
+
+static int
+reply_status(struct idg_msg *m, uint64_t reqid, int rc, const char *err)
+{
+	int r = idg_msg_add_u64(m, IDG_CT_REQID, reqid);
+
+	if (r == 0)
+		r = idg_msg_add_u32(m, IDG_CT_STATUS, rc < 0 ? (uint32_t)-rc : (uint32_t)rc);
+	if (r == 0 && rc < 0)
+		r = idg_msg_add_str(m, IDG_CT_ERROR, err && *err ? err : idg_strerror(rc));
+	return r;
+}
+
+static int
+add_opt_str(struct idg_msg *m, uint16_t tag, const char *s)
+{
+	return s ? idg_msg_add_str(m, tag, s) : 0;
+}
+
+static int
+add_identity(struct idg_msg *m, const struct idg_oidc_identity *id)
+{
+	int rc = 0;
+
+	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_ISS, id->iss);
+	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_SUB, id->sub);
+	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_USERNAME, id->username);
+	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_NAME, id->name);
+	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_EMAIL, id->email);
+	for (size_t i = 0; rc == 0 && i < id->ngroups; i++)
+		rc = idg_msg_add_str(m, IDG_CT_ID_GROUP, id->groups[i]);
+	if (rc == 0)
+		rc = idg_msg_add_u64(m, IDG_CT_ID_EXP, (uint64_t)(id->exp > 0 ? id->exp : 0));
+	return rc;
+}
+
+/* Piggy-back new keys on any reply, so the parent can persist them. */
+static int
+add_jwks_if_new(struct child *ch, struct idg_msg *m)
+{
+	uint64_t gen = 0;
+	const char *json;
+
+	if (ch->oidc == NULL || (json = idg_oidc_jwks_json(ch->oidc, &gen)) == NULL ||
+	    gen == ch->jwks_gen_sent)
+		return 0;
+	ch->jwks_gen_sent = gen;
+	return idg_msg_add_str(m, IDG_CT_JWKS, json);
+}
+
+static const char *
+opt_str(const struct idg_msgview *v, uint16_t tag)
+{
+	const char *s = NULL;
+
+	return idg_msg_get_str(v, tag, &s) == 0 ? s : NULL;
+}
+
+static uint32_t
+opt_u32(const struct idg_msgview *v, uint16_t tag)
+{
+	uint32_t x = 0;
+
+	(void)idg_msg_get_u32(v, tag, &x);
+	return x;
+}
+
+static uint64_t
+opt_u64(const struct idg_msgview *v, uint16_t tag)
+{
+	uint64_t x = 0;
+
+	(void)idg_msg_get_u64(v, tag, &x);
+	return x;
+}
+
+static int
+do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t errlen)
+{
+	struct idg_oidc_cfg c = { 0 };
+	struct idg_oidc *o = NULL;
+	const char *jwks;
+	int rc;
+
+	c.profile = (enum idg_oidc_profile)opt_u32(v, IDG_CT_PROFILE);
+	c.issuer = opt_str(v, IDG_CT_ISSUER);
+	c.client_id = opt_str(v, IDG_CT_CLIENT_ID);
+	c.client_secret = opt_str(v, IDG_CT_CLIENT_SECRET);
+	c.client_auth = (enum idg_oidc_client_auth)opt_u32(v, IDG_CT_CLIENT_AUTH);
+	c.scope = opt_str(v, IDG_CT_SCOPE);
+	c.audience = opt_str(v, IDG_CT_AUDIENCE);
+	c.ca_file = opt_str(v, IDG_CT_CA_FILE);
+	c.connect_timeout_ms = opt_u32(v, IDG_CT_CONNECT_MS);
+	c.timeout_ms = opt_u32(v, IDG_CT_TIMEOUT_MS);
+	c.response_max = (size_t)opt_u64(v, IDG_CT_RESPONSE_MAX);
+	c.token_max = (size_t)opt_u64(v, IDG_CT_TOKEN_MAX);
+	c.leeway_s = opt_u32(v, IDG_CT_LEEWAY);
+	c.jwks_min_interval_s = opt_u32(v, IDG_CT_JWKS_MIN);
+	c.jwks_refresh_s = opt_u32(v, IDG_CT_JWKS_REFRESH);
+	c.algs = opt_str(v, IDG_CT_ALGS);
+	c.username_claim = opt_str(v, IDG_CT_USERNAME_CLAIM);
+	c.groups_claim = opt_str(v, IDG_CT_GROUPS_CLAIM);
+	c.groups_source = (enum idg_oidc_source)opt_u32(v, IDG_CT_GROUPS_SOURCE);
+	c.group_prefix_strip = opt_str(v, IDG_CT_GROUP_PREFIX);
+	c.keycloak_paths_basename = opt_u32(v, IDG_CT_KC_BASENAME) != 0;
+	c.keycloak_realm_roles = opt_u32(v, IDG_CT_KC_REALM_ROLES) != 0;
+	c.keycloak_client_roles = opt_str(v, IDG_CT_KC_CLIENT_ROLES);
+	c.userinfo_fallback = opt_u32(v, IDG_CT_USERINFO_FALLBACK) != 0;
+	if (c.issuer == NULL || c.client_id == NULL) {
+		snprintf(err, errlen, "no issuer or client id configured");
+		return IDG_ERR_CONFIG;
+	}
+	if ((rc = idg_oidc_new(&c, &o)) < 0) {
+		snprintf(err, errlen, "cannot set up the OIDC connector: %s", idg_strerror(rc));
+		return rc;
+	}
+	if ((jwks = opt_str(v, IDG_CT_JWKS)) != NULL &&
+	    idg_oidc_jwks_load(o, jwks, err, errlen) < 0)
+		log_warn("connector: the cached keys were not usable (%s); fetching new ones", err);
+	/* The loaded keys are what the parent has: no need to send them back. */
+	(void)idg_oidc_jwks_json(o, &ch->jwks_gen_sent);
+	idg_oidc_free(ch->oidc);
+	ch->oidc = o;
+	return 0;
+}
+
+static struct device *
+device_find(struct child *ch, uint64_t handle)
+{
+	for (size_t i = 0; i < DEVICES_MAX; i++)
+		if (handle != 0 && ch->devs[i].handle == handle)
+			return &ch->devs[i];
+	return NULL;
+}
+
+static void
+device_drop(struct device *d)
+{
+	idg_oidc_device_clear(&d->dev);
+	d->handle = 0;
+}
+
+/* A free slot, reclaiming device logins that have expired. */
+static struct device *
+device_slot(struct child *ch)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < DEVICES_MAX; i++)
+		if (ch->devs[i].handle != 0 && ch->devs[i].dev.expires_at < now)
+			device_drop(&ch->devs[i]);
+	for (size_t i = 0; i < DEVICES_MAX; i++)
+		if (ch->devs[i].handle == 0)
+			return &ch->devs[i];
+	return NULL;
+}
+
+/* Handle one request; the reply goes into m. */
+static int
+handle(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
+{
+	struct idg_oidc_identity id = { 0 };
+	char err[512] = "";
+	uint32_t op = 0;
+	uint64_t reqid = 0;
+	struct device *dv;
+	int rc;
+
+	(void)idg_msg_get_u64(v, IDG_CT_REQID, &reqid);
+	if (idg_msg_get_u32(v, IDG_CT_OP, &op) < 0)
+		return reply_status(m, reqid, IDG_ERR_PROTO, "no operation");
+	if (op != IDG_CONN_CONFIGURE && ch->oidc == NULL)
+		return reply_status(m, reqid, IDG_ERR_CONFIG, "the connector is not configured");
+	switch (op) {
+	case IDG_CONN_CONFIGURE:
+		rc = do_configure(ch, v, err, sizeof(err));
+		return reply_status(m, reqid, rc, err);
+	case IDG_CONN_PASSWORD: {
+		const char *user = opt_str(v, IDG_CT_USER), *pw = opt_str(v, IDG_CT_PASSWORD);
+
+		if (user == NULL || pw == NULL)
+			return reply_status(m, reqid, IDG_ERR_PROTO, "no user or password");
+		rc = idg_oidc_password(ch->oidc, user, pw, &id, err, sizeof(err));
+		break;
+	}
+	case IDG_CONN_TOKEN: {
+		const char *tok = opt_str(v, IDG_CT_TOKEN);
+
+		if (tok == NULL)
+			return reply_status(m, reqid, IDG_ERR_PROTO, "no token");
+		rc = idg_oidc_token(ch->oidc, tok, &id, err, sizeof(err));
+		break;
+	}
+	case IDG_CONN_DEVICE_START:
+		if ((dv = device_slot(ch)) == NULL)
+			return reply_status(m, reqid, IDG_ERR_TOOBIG, "too many device logins in "
+			    "progress; try again later");
+		if ((rc = idg_oidc_device_start(ch->oidc, &dv->dev, err, sizeof(err))) < 0)
+			return reply_status(m, reqid, rc, err);
+		dv->handle = ++ch->next_handle;
+		rc = reply_status(m, reqid, 0, NULL);
+		rc = rc ? rc : idg_msg_add_u64(m, IDG_CT_HANDLE, dv->handle);
+		rc = rc ? rc : add_opt_str(m, IDG_CT_USER_CODE, dv->dev.user_code);
+		rc = rc ? rc : add_opt_str(m, IDG_CT_URI, dv->dev.verification_uri);
+		rc = rc ? rc : add_opt_str(m, IDG_CT_URI_COMPLETE, dv->dev.verification_uri_complete);
+		rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_INTERVAL, dv->dev.interval_s);
+		rc = rc ? rc : idg_msg_add_u64(m, IDG_CT_EXPIRES, (uint64_t)dv->dev.expires_at);
+		return rc;
+	case IDG_CONN_DEVICE_POLL:
+		if ((dv = device_find(ch, opt_u64(v, IDG_CT_HANDLE))) == NULL)
+			return reply_status(m, reqid, IDG_ERR_NOTFOUND, "no such device login (it "
+			    "expired or was cancelled)");
+		rc = idg_oidc_device_poll(ch->oidc, &dv->dev, &id, err, sizeof(err));
+		if (rc == (int)IDG_CONN_PENDING) {
+			rc = reply_status(m, reqid, IDG_CONN_PENDING, NULL);
+			return rc ? rc : idg_msg_add_u32(m, IDG_CT_INTERVAL, dv->dev.interval_s);
+		}
+		device_drop(dv);	/* done either way */
+		break;
+	case IDG_CONN_DEVICE_CANCEL:
+		if ((dv = device_find(ch, opt_u64(v, IDG_CT_HANDLE))) != NULL)
+			device_drop(dv);
+		return reply_status(m, reqid, 0, NULL);
+	case IDG_CONN_TICK:
+		rc = idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err));
+		if (rc < 0)
+			log_notice("connector: scheduled key refresh failed: %s", err);
+		rc = reply_status(m, reqid, 0, NULL);
+		return rc ? rc : idg_msg_add_u64(m, IDG_CT_JWKS_FETCHES,
+		    idg_oidc_jwks_fetches(ch->oidc));
+	default:
+		return reply_status(m, reqid, IDG_ERR_PROTO, "unknown operation");
+	}
+	if (rc < 0) {
+		idg_oidc_identity_clear(&id);
+		return reply_status(m, reqid, rc, err);
+	}
+	rc = reply_status(m, reqid, 0, NULL);
+	rc = rc ? rc : add_identity(m, &id);
+	idg_oidc_identity_clear(&id);
+	return rc;
+}
+
+int
+idg_conn_child_main(int fd, uid_t uid, gid_t gid)
+{
+	struct child ch = { .fd = fd };
+	int rc;
+
+	if ((rc = drop_privileges(uid, gid)) < 0) {
+		log_err("connector: cannot drop privileges to uid %u gid %u: %s", (unsigned)uid,
+		    (unsigned)gid, idg_strerror(rc));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		struct idg_msgview v = { 0 };
+		struct idg_msg m;
+		const uint8_t *frame;
+		uint8_t *body = NULL;
+		size_t len;
+
+		/* The parent is the only peer; it closing the socket is the signal to exit. */
+		rc = idg_wire_recv(fd, CONN_MSG_MAX, &body, &len, NULL, 3600 * 1000);
+		if (rc == IDG_ERR_TIMEOUT)
+			continue;	/* an idle hour; nothing was read */
+		if (rc < 0)
+			break;
+		if (idg_msg_parse(body, len, &v) < 0 || idg_msg_init(&m, CONN_MSG_MAX) < 0) {
+			idg_msgview_free(&v);
+			explicit_bzero(body, len);
+			free(body);
+			break;
+		}
+		rc = handle(&ch, &v, &m);
+		if (rc == 0)
+			rc = add_jwks_if_new(&ch, &m);
+		if (rc < 0) {
+			/* The reply could not be built (too large): say so instead. */
+			uint64_t reqid = 0;
+
+			(void)idg_msg_get_u64(&v, IDG_CT_REQID, &reqid);
+			idg_msg_free(&m);
+			if (idg_msg_init(&m, CONN_MSG_MAX) == 0)
+				rc = reply_status(&m, reqid, rc, "the connector's answer was too large");
+		}
+		idg_msgview_free(&v);
+		explicit_bzero(body, len);	/* it may have held a password */
+		free(body);
+		if (rc == 0) {
+			frame = idg_msg_frame(&m, &len);
+			rc = idg_wire_send(fd, frame, len, -1, 30000);
+		}
+		idg_msg_free(&m);
+		if (rc < 0)
+			break;
+	}
+	for (size_t i = 0; i < DEVICES_MAX; i++)
+		device_drop(&ch.devs[i]);
+	idg_oidc_free(ch.oidc);
+	return 0;
+}

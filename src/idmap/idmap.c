@@ -1,0 +1,118 @@
+/* Name mapping for IdP identities; see idmap.h for the rules (also in idgate.conf(5)). */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "idmap/idmap.h"
+#include "rbac/names.h"
+
+static int
+posix_valid(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n > max)
+		return 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		    c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Lowercase n bytes of s into out (ASCII only: anything else stays and fails the check). */
+static void
+lower(const char *s, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	out[n] = '\0';
+}
+
+int
+idg_idmap_posix_name(enum idg_idmap_rule rule, size_t max, const char *username, char *out,
+    size_t outlen, char *why, size_t whylen)
+{
+	char q[256], cand[IDG_POSIX_NAME_MAX + 1];
+	const char *at = strchr(username, '@');
+	size_t ulen = strlen(username), llen = at ? (size_t)(at - username) : 0;
+
+	if (max > IDG_POSIX_NAME_MAX)
+		max = IDG_POSIX_NAME_MAX;
+	if (outlen <= max)
+		return IDG_ERR_INVAL;
+	if (rule != IDG_IDMAP_EMAIL_LOCAL && ulen <= max) {
+		lower(username, ulen, cand);
+		if (posix_valid(cand, ulen, max)) {
+			memcpy(out, cand, ulen + 1);
+			return 0;
+		}
+	}
+	if (rule != IDG_IDMAP_USERNAME && at != NULL && llen <= max) {
+		lower(username, llen, cand);
+		if (posix_valid(cand, llen, max)) {
+			memcpy(out, cand, llen + 1);
+			return 0;
+		}
+	}
+	idg_quote(username, q, sizeof(q));
+	snprintf(why, whylen, "IdP username \"%s\" has no valid POSIX login name by the '%s' rule "
+	    "(at most %zu of a-z, 0-9, '_', '.', '-', starting with a letter or '_')", q,
+	    rule == IDG_IDMAP_USERNAME ? "username" : rule == IDG_IDMAP_EMAIL_LOCAL ?
+	    "email_local" : "auto", max);
+	return IDG_ERR_INVAL;
+}
+
+int
+idg_idmap_group_name(const char *raw, char *out, size_t outlen, char *why, size_t whylen)
+{
+	const char *s = raw[0] == '/' ? raw + 1 : raw;
+	size_t n = strnlen(s, IDG_SUBJECT_NAME_MAX + 1);
+	char q[256];
+
+	if (n == 0 || n > IDG_SUBJECT_NAME_MAX || n >= outlen) {
+		idg_quote(raw, q, sizeof(q));
+		snprintf(why, whylen, "group \"%s\" is empty or longer than %d bytes", q,
+		    IDG_SUBJECT_NAME_MAX);
+		return IDG_ERR_INVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i] == '/' ? '.' : s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("._@+-", c) != NULL) || c == '\0') {
+			idg_quote(raw, q, sizeof(q));
+			snprintf(why, whylen, "group \"%s\" has characters not allowed in a group name "
+			    "(letters, digits and ._@+- are)", q);
+			return IDG_ERR_INVAL;
+		}
+		out[i] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int
+idg_idmap_local_user(const char *path, const char *name)
+{
+	FILE *f = fopen(path ? path : "/etc/passwd", "re");
+	struct passwd *pw;
+	int found = 0;
+
+	if (f == NULL)
+		return IDG_ERR_IO;
+	while ((pw = fgetpwent(f)) != NULL)
+		if (strcmp(pw->pw_name, name) == 0) {
+			found = 1;
+			break;
+		}
+	fclose(f);
+	return found;
+}
