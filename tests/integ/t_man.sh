@@ -16,13 +16,14 @@ done
 CONF=$(mandoc -Tascii "$M/idgate.conf.5" | col -b)
 # Every key of the schema, with its default, from the table in src/daemon/config.c.
 T_DIR=$(mktemp -d /tmp/idgate-man.XXXXXX)
-sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", "\([a-z_]*\)", IDG_CONF_[A-Z]*, \([^,]*\),.*/\1 \2 \3/p' \
+sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", "\([a-z_]*\)", IDG_CONF_[A-Z]*, \("[^"]*"\|[^,]*\),.*/\1 \2 \3/p' \
 	"$top_srcdir/src/daemon/config.c" >"$T_DIR/keys"
 ok "the schema table was read" test "$(wc -l <"$T_DIR/keys")" -ge 10
 while read -r section key def; do
 	like "idgate.conf(5) documents [$section] $key" "$CONF" "^\[$section\]|^ *$key \("
 	case $def in
 	IDG_*) ;;	# a path default built from configure's directories
+	NULL) like "... with no default" "$(printf '%s\n' "$CONF" | grep -A0 "^ *$key (")" "no default\)" ;;
 	*) d=$(printf '%s' "$def" | tr -d '"')
 	   like "... with its default $d" "$(printf '%s\n' "$CONF" | grep -A0 "^ *$key (")" "default $d\)" ;;
 	esac
