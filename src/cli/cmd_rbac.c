@@ -150,13 +150,22 @@ cmd_my_permissions(struct cli *c, int argc, char **argv)
 }
 
 /* "-u alice" -> user:alice; "-u robot:ci" stays; "-g team" -> group:team. */
-static void
-subject_of(const char *name, const char *prefix, char *buf, size_t len)
+static char *
+subject_of(const char *name, const char *prefix)
 {
+	/* Never cut: a name of any length goes to idgated, whose message names the real limit. */
+	size_t len = strlen(prefix) + strlen(name) + 2;
+	char *buf = malloc(len);
+
+	if (buf == NULL) {
+		fprintf(stderr, "idgatectl: out of memory\n");
+		exit(EXIT_FAIL);
+	}
 	if (strchr(name, ':'))
 		snprintf(buf, len, "%s", name);
 	else
 		snprintf(buf, len, "%s:%s", prefix, name);
+	return buf;
 }
 
 static int
@@ -171,7 +180,7 @@ cmd_assign(struct cli *c, int argc, char **argv, bool assign)
 		{ "repo", 'r', true, &repo, NULL, NULL, NULL },
 		{ NULL },
 	};
-	char subject[1024], scope[512];
+	char *subject, scope[512];
 	struct req r;
 	struct reply rep;
 	int rc, i = parse_opts(c, &cmds_rbac[assign ? 3 : 4], argc, argv, o, &rc);
@@ -186,10 +195,11 @@ cmd_assign(struct cli *c, int argc, char **argv, bool assign)
 		return usage_error(c, "name at most one scope: --project, --workspace or --repo");
 	if (workspace)
 		project = workspace;
-	subject_of(user ? user : group, user ? "user" : "group", subject, sizeof(subject));
+	subject = subject_of(user ? user : group, user ? "user" : "group");
 	req_init(&r, assign ? IDG_OP_ASSIGN_ROLE : IDG_OP_UNASSIGN_ROLE);
 	req_str(&r, IDG_T_ROLE, argv[i]);
 	req_str(&r, IDG_T_SUBJECT, subject);
+	free(subject);
 	req_str(&r, IDG_T_RTYPE, project ? "project" : repo ? "repo" : "cluster");
 	if (project || repo)
 		req_str(&r, IDG_T_RNAME, project ? project : repo);
@@ -237,7 +247,7 @@ static int
 cmd_subject_roles(struct cli *c, int argc, char **argv, const struct command *cmd,
     const char *prefix)
 {
-	char subject[1024];
+	char *subject;
 	struct req r;
 	int rc, i = parse_opts(c, cmd, argc, argv, NULL, &rc);
 
@@ -245,9 +255,10 @@ cmd_subject_roles(struct cli *c, int argc, char **argv, const struct command *cm
 		return rc;
 	if (argc - i != 1)
 		return usage_error(c, "name one %s", prefix);
-	subject_of(argv[i], prefix, subject, sizeof(subject));
+	subject = subject_of(argv[i], prefix);
 	req_init(&r, IDG_OP_SUBJECT_ROLES);
 	req_str(&r, IDG_T_SUBJECT, subject);
+	free(subject);
 	return simple(c, &r, subject_roles_text);
 }
 

@@ -237,7 +237,7 @@ api_resource(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *r
 	char why[512];
 
 	if (!api_str(rq, rp, IDG_T_RTYPE, "resource type", 16, &t) ||
-	    !api_opt_str(rq, rp, IDG_T_RNAME, "resource name", 4096, &name))
+	    !api_opt_str(rq, rp, IDG_T_RNAME, "resource name", IDG_WIRE_REQUEST_MAX, &name))
 		return false;
 	if (strcmp(t, "cluster") == 0) {
 		*type = IDG_RT_CLUSTER;

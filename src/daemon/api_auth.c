@@ -561,7 +561,7 @@ api_robot_token(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 
 		idg_duration_format(cfg->robot_token_max_ttl, max, sizeof(max));
 		api_fail(rp, IDG_ST_INPUT, "robot tokens may last at most %s on this node "
-		    "(robot_token_max_ttl): pass a shorter --ttl", max);
+		    "(robot_token_max_ttl): pass --ttl %s or shorter", max, max);
 		return;
 	}
 	if (ttl > 3650ULL * 86400) {

@@ -68,7 +68,7 @@ api_role_describe(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 	idg_role role;
 	char q[256];
 
-	if (!api_str(rq, rp, IDG_T_NAME, "role", 256, &name))
+	if (!api_str(rq, rp, IDG_T_NAME, "role", IDG_WIRE_REQUEST_MAX, &name))
 		return;
 	if (idg_rbac_role_find(d->st->rbac, name, &role) < 0) {
 		idg_quote(name, q, sizeof(q));
@@ -176,7 +176,7 @@ api_role_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	size_t uses;
 	char q[256];
 
-	if (!api_str(rq, rp, IDG_T_NAME, "role", 256, &name))
+	if (!api_str(rq, rp, IDG_T_NAME, "role", IDG_WIRE_REQUEST_MAX, &name))
 		return;
 	idg_quote(name, q, sizeof(q));
 	if (idg_rbac_role_find(d->st->rbac, name, &role) < 0) {
@@ -240,7 +240,7 @@ api_project_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *r
 	char why[512], target[128];
 	struct idg_change c;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "project name", 4096, &name) || !description(rq, rp, &desc))
+	if (!api_str(rq, rp, IDG_T_NAME, "project name", IDG_WIRE_REQUEST_MAX, &name) || !description(rq, rp, &desc))
 		return;
 	if (idg_name_project(name, why, sizeof(why)) < 0) {
 		api_fail(rp, IDG_ST_INPUT, "%s", why);
@@ -288,7 +288,7 @@ api_project_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *r
 	idg_rid rid;
 	size_t n;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "project name", 4096, &name))
+	if (!api_str(rq, rp, IDG_T_NAME, "project name", IDG_WIRE_REQUEST_MAX, &name))
 		return;
 	if (idg_name_project(name, why, sizeof(why)) < 0) {
 		api_fail(rp, IDG_ST_INPUT, "%s", why);
@@ -420,7 +420,7 @@ api_repo_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	struct idg_change c;
 	idg_rid prid;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "repo name", 4096, &name) || !description(rq, rp, &desc) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "repo name", IDG_WIRE_REQUEST_MAX, &name) || !description(rq, rp, &desc) ||
 	    !repo_arg(d, rp, name, project, full, &prid))
 		return;
 	if (idg_rbac_resource_find(d->st->rbac, IDG_RT_REPO, full) != IDG_RID_NONE) {
@@ -475,12 +475,12 @@ api_repo_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	bool as_output;
 	idg_rid rid;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "repo name", 4096, &name) || !api_repo(d, rp, name, &rid, full) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "repo name", IDG_WIRE_REQUEST_MAX, &name) || !api_repo(d, rp, name, &rid, full) ||
 	    !api_require1(d, rq, rp, rid, IDG_P_REPO_DELETE))
 		return;
 	if ((p = pipeline_using(d, full, &as_output)) != NULL) {
-		api_fail(rp, IDG_ST_INPUT, "repo %s is the %s of pipeline %s: delete or update the "
-		    "pipeline first", full, as_output ? "output" : "an input", p->name);
+		api_fail(rp, IDG_ST_INPUT, "repo %s is %s of pipeline %s: delete or update the "
+		    "pipeline first", full, as_output ? "the output" : "an input", p->name);
 		return;
 	}
 	snprintf(target, sizeof(target), "REPO %s", full);
@@ -583,8 +583,8 @@ api_pipeline_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 	bool ok = false;
 
 	idg_change_init(&c);
-	if (!api_str(rq, rp, IDG_T_NAME, "pipeline name", 4096, &name) ||
-	    !api_opt_str(rq, rp, IDG_T_OUTPUT, "output repo", 4096, &output) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "pipeline name", IDG_WIRE_REQUEST_MAX, &name) ||
+	    !api_opt_str(rq, rp, IDG_T_OUTPUT, "output repo", IDG_WIRE_REQUEST_MAX, &output) ||
 	    !repo_arg(d, rp, name, project, pname, &prid))
 		goto out;
 	snprintf(subject, sizeof(subject), "pipeline:%s", pname);
@@ -714,7 +714,7 @@ api_pipeline_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 	struct idg_change c;
 	idg_rid prid, orid;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "pipeline name", 4096, &name) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "pipeline name", IDG_WIRE_REQUEST_MAX, &name) ||
 	    !repo_arg(d, rp, name, project, pname, &prid))
 		return;
 	if ((p = idg_state_pipeline(d->st, pname)) == NULL) {

@@ -409,7 +409,7 @@ file_target(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp, int 
 	idg_rid rid;
 	int root, fd;
 
-	if (!api_str(rq, rp, IDG_T_RNAME, "repo", 4096, &name) ||
+	if (!api_str(rq, rp, IDG_T_RNAME, "repo", IDG_WIRE_REQUEST_MAX, &name) ||
 	    !api_opt_str(rq, rp, IDG_T_PATH, "path", PATH_MAX_LEN * 4, &raw) ||
 	    !check_path(rp, raw ? raw : "", allow_empty, path) || !api_repo(d, rp, name, &rid, full) ||
 	    !api_require1(d, rq, rp, rid, perm))
@@ -572,6 +572,12 @@ api_file_put(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	/* Write to an unnamed file and link it into place: readers see old or new, never half. */
 	if ((tmpfd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640)) < 0) {
 		log_err("repo %s: O_TMPFILE: %s", full, strerror(errno));
+		api_fail(rp, IDG_ST_ERROR, "cannot write into repo %s", full);
+		goto out;
+	}
+	/* idgated's umask (077) would leave the file 0600: say 0640 explicitly. */
+	if (fchmod(tmpfd, 0640) < 0) {
+		log_err("repo %s: fchmod: %s", full, strerror(errno));
 		api_fail(rp, IDG_ST_ERROR, "cannot write into repo %s", full);
 		goto out;
 	}

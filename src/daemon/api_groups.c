@@ -107,7 +107,7 @@ api_group_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	struct idg_change c;
 	size_t n;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "group name", 4096, &arg) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) ||
 	    !group_arg(rp, arg, name, subject) || !member_args(rq, rp, members, &n))
 		return;
 	if (idg_state_group(d->st, name)) {
@@ -155,7 +155,7 @@ api_group_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	const char *arg;
 	struct idg_change c;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "group name", 4096, &arg) || !group_arg(rp, arg, name, subject) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) || !group_arg(rp, arg, name, subject) ||
 	    !existing_group(d, rp, name, true) ||
 	    !api_require1(d, rq, rp, IDG_RID_CLUSTER, IDG_P_CLUSTER_AUTH_MODIFY_GROUP_MEMBERS))
 		return;
@@ -180,7 +180,7 @@ api_group_members(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 	idg_pid gpid;
 	cJSON *done;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "group name", 4096, &arg) || !group_arg(rp, arg, name, subject) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) || !group_arg(rp, arg, name, subject) ||
 	    !member_args(rq, rp, members, &n))
 		return;
 	if (n == 0) {
@@ -298,7 +298,7 @@ api_group_describe(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *r
 	idg_pid pid;
 	cJSON *o, *arr;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "group name", 4096, &arg) || !group_arg(rp, arg, name, subject) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) || !group_arg(rp, arg, name, subject) ||
 	    !api_need_identity(d, rq, rp) || (g = existing_group(d, rp, name, false)) == NULL)
 		return;
 	pid = idg_rbac_principal_find(d->st->rbac, subject);
@@ -330,8 +330,8 @@ api_group_rename(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	size_t n = 0;
 	idg_pid pid;
 
-	if (!api_str(rq, rp, IDG_T_NAME, "group name", 4096, &arg) ||
-	    !api_str(rq, rp, IDG_T_NEWNAME, "new group name", 4096, &narg) ||
+	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) ||
+	    !api_str(rq, rp, IDG_T_NEWNAME, "new group name", IDG_WIRE_REQUEST_MAX, &narg) ||
 	    !group_arg(rp, arg, name, subject) || !group_arg(rp, narg, nname, nsubject) ||
 	    (g = existing_group(d, rp, name, true)) == NULL)
 		return;
