@@ -47,31 +47,44 @@ struct idg_oidc_cfg {
 	enum idg_oidc_client_auth client_auth;
 	const char *scope;		/* default "openid profile email" (+ " groups" for okta) */
 	const char *audience;		/* auth0: the API audience asked for access tokens */
-	const char *ca_file;		/* PEM bundle for a private CA; NULL: the system's */
+	const char *ca_file;		/* PEM bundle for a private CA; when set, only these CAs
+					 * are trusted (the system's are not); NULL: the system's */
+	const char *proxy;		/* an HTTP(S) proxy URL; NULL: no proxy at all, and the
+					 * http(s)_proxy environment variables are ignored */
 	unsigned connect_timeout_ms;	/* default 5000 */
 	unsigned timeout_ms;		/* whole request, default 15000 */
 	size_t response_max;		/* default IDG_OIDC_RESPONSE_MAX_DEFAULT */
 	size_t token_max;		/* default IDG_OIDC_TOKEN_MAX_DEFAULT */
-	unsigned leeway_s;		/* exp/nbf/iat leeway, default 60 */
+	unsigned leeway_s;		/* exp/nbf/iat leeway, taken as given: 0 is none (the
+					 * daemon's configured default is 60) */
 	unsigned jwks_min_interval_s;	/* unknown-kid refreshes at most this often, default 60 */
 	unsigned jwks_refresh_s;	/* scheduled refresh, default 3600 */
 	const char *algs;		/* allow-list, comma-separated; default RS256,RS384,RS512,
-					 * PS256,ES256,ES384,EdDSA; none and HS* always refused */
+					 * PS256,ES256,ES384,EdDSA; also known: PS384, PS512,
+					 * ES512. none and HS* are always refused: listed, they
+					 * are dropped with a warning; any other name is a
+					 * configuration error */
 	/* Mapping (generic: all of it; the profiles set their own defaults). */
 	const char *username_claim;	/* JSON pointer or plain claim name */
 	const char *groups_claim;	/* JSON pointer, so "/https:~1~1example.com~1groups" works;
-					 * a plain name without a leading '/' is one top-level key */
+					 * a plain name without a leading '/' is one top-level key;
+					 * "" means no groups claim at all */
 	enum idg_oidc_source groups_source;
 	const char *group_prefix_strip;	/* removed from the front of each group name */
-	bool keycloak_paths_basename;	/* keycloak: "/a/b" -> "b" (default: "a/b" kept as path
-					 * without the leading '/') */
+	bool keycloak_paths_basename;	/* keycloak: "/a/b" -> "b" (default: "a/b", the path
+					 * without its leading '/'; the parent's idmap then turns
+					 * each '/' into '.') */
 	bool keycloak_realm_roles;	/* keycloak: realm_access.roles become groups too */
 	const char *keycloak_client_roles;	/* keycloak: resource_access.<this>.roles too */
-	bool userinfo_fallback;		/* claims missing from the token are asked of userinfo */
+	bool userinfo_fallback;		/* claims missing from the token are asked of userinfo
+					 * (password and device logins; a token presented as a
+					 * password is judged on its own claims, offline) */
 };
 
 /* What a successful login yields: the raw, validated IdP facts. The parent process maps them
- * to principals and a POSIX name (src/idmap/) and re-checks every string itself. */
+ * to principals and a POSIX name (src/idmap/) and re-checks every string itself. Every string
+ * here is valid UTF-8 without NUL bytes and at most IDG_OIDC_CLAIM_MAX bytes; groups are
+ * de-duplicated, at most IDG_OIDC_GROUPS_MAX. */
 struct idg_oidc_identity {
 	char *iss;
 	char *sub;
@@ -99,9 +112,14 @@ void idg_oidc_device_clear(struct idg_oidc_device *dev);
 
 struct idg_oidc;
 
-/* Copies cfg. Does no network I/O: discovery happens on first use (and is retried then). */
+/* Copies cfg. Does no network I/O: discovery happens on first use (and is retried then).
+ * IDG_ERR_CONFIG for a configuration that cannot work (no https issuer, an unknown algorithm,
+ * a scope without openid, an issuer that does not have the profile's form). */
 int idg_oidc_new(const struct idg_oidc_cfg *cfg, struct idg_oidc **out);
 void idg_oidc_free(struct idg_oidc *o);
+
+/* Tests only: the wall clock used for exp/nbf/iat and the key refresh schedule. */
+void idg_oidc_set_clock(struct idg_oidc *o, time_t (*now)(void *arg), void *arg);
 
 /* Fetch the discovery document (if not yet fetched) and the JWKS (if none cached). */
 int idg_oidc_discover(struct idg_oidc *o, char *err, size_t errlen);
@@ -111,9 +129,10 @@ int idg_oidc_discover(struct idg_oidc *o, char *err, size_t errlen);
  * caller knows when to persist again. */
 int idg_oidc_jwks_load(struct idg_oidc *o, const char *json, char *err, size_t errlen);
 const char *idg_oidc_jwks_json(const struct idg_oidc *o, uint64_t *gen_out);
-/* Scheduled refresh when due (call periodically); returns 0 when nothing was due. */
+/* Scheduled refresh (discovery and keys) when due (call periodically): 0 when nothing was
+ * due, 1 after a refresh, negative when the refresh failed (the cached keys stay). */
 int idg_oidc_jwks_tick(struct idg_oidc *o, time_t now, char *err, size_t errlen);
-/* How many JWKS fetches were made (for tests and statistics). */
+/* How many JWKS fetches were tried (for tests and statistics). */
 uint64_t idg_oidc_jwks_fetches(const struct idg_oidc *o);
 
 /* Logins. Each returns 0 with *id_out filled, or a negative IDG_ERR_* with a short reason in

@@ -101,6 +101,11 @@ list_subcommands(const char *w0, FILE *f)
 		}
 }
 
+static const struct command cmd_ping = {
+	{ "ping", NULL }, NULL, "ping", "Check that idgated answers; print its version.",
+	"\nConnects to idgated's api.sock and asks for its version. Any caller may ping.\n"
+	"Exit 0 when it answers, 3 when it does not.\n" };
+
 static int
 ping(struct cli *c)
 {
@@ -184,16 +189,25 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[i], "ping") == 0 || strcmp(argv[i], "version") == 0) {
-		if (i + 1 < argc && (strcmp(argv[i + 1], "-h") == 0 || strcmp(argv[i + 1], "--help") == 0)) {
-			printf("Usage: idgatectl ping\n\nCheck that idgated answers on its socket and print "
-			    "its version.\nExit 0 when it answers, 3 when it does not.\n");
-			return EXIT_OK;
-		}
+		int rc, j;
+
+		/* Global options may follow, as for every command. */
+		c.prog = "idgatectl ping";
+		argv[i] = prog;
+		snprintf(prog, sizeof(prog), "idgatectl ping");
+		if ((j = parse_opts(&c, &cmd_ping, argc - i, argv + i, NULL, &rc)) < 0)
+			return rc;
+		if (j != argc - i)
+			return usage_error(&c, "unexpected argument '%s'", argv[i + j]);
 		return ping(&c);
 	}
 	if (strcmp(argv[i], "help") == 0) {
 		if (i + 1 >= argc) {
 			usage(stdout);
+			return EXIT_OK;
+		}
+		if (strcmp(argv[i + 1], "ping") == 0) {
+			command_help(&cmd_ping, stdout);
 			return EXIT_OK;
 		}
 		if ((cmd = find(argv[i + 1], i + 2 < argc ? argv[i + 2] : NULL)) != NULL) {

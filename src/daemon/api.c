@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/api.h"
+#include "daemon/api_login.h"
 #include "daemon/token.h"
 
 static const struct {
@@ -63,6 +64,10 @@ static const struct {
 	{ IDG_OP_FILE_GET, api_file_get, "file.get", false },
 	{ IDG_OP_FILE_LIST, api_file_list, "file.list", false },
 	{ IDG_OP_FILE_DELETE, api_file_delete, "file.delete", false },
+	{ IDG_OP_LOGIN, api_login, "login", true },
+	{ IDG_OP_DEVICE_START, api_device_start, "login.device_start", true },
+	{ IDG_OP_DEVICE_WAIT, api_device_wait, "login.device_wait", true },
+	{ IDG_OP_DEVICE_CANCEL, api_device_cancel, "login.device_cancel", true },
 };
 
 const char *
@@ -101,6 +106,17 @@ idg_api_identify(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	if (!api_opt_str(rq, rp, IDG_T_TOKEN, "token", IDG_TOKEN_MAX, &token) ||
 	    !api_opt_str(rq, rp, IDG_T_AS, "--as subject", IDG_SUBJECT_MAX, &as))
 		return;
+	if (as && (token || who->uid != 0)) {
+		/* Only root may act as someone, and only as itself otherwise: a robot token plus
+		 * --as would be two identities at once. */
+		snprintf(who->name, sizeof(who->name), "uid:%u", (unsigned)who->uid);
+		who->anonymous = true;
+		api_audit(d, rq, "", "denied", token ? "--as combined with a token" :
+		    "--as used by a non-root caller", NULL);
+		api_fail(rp, IDG_ST_DENIED, token ? "--as cannot be combined with a robot token" :
+		    "only root may act as another subject (--as)");
+		return;
+	}
 	if (token) {
 		struct idg_token *t;
 		char hash[65];

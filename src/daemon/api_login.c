@@ -80,10 +80,11 @@ api_is_member(const struct idg_daemon *d, const char *name, const char *principa
 }
 
 static bool
-root_only(const struct idg_req *rq, struct idg_reply *rp)
+root_only(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp)
 {
 	if (rq->who.uid == 0 && rq->who.root && !rq->who.via_token)
 		return true;
+	api_audit(d, rq, "IdP login", "denied", "root only", NULL);
 	return api_fail(rp, IDG_ST_DENIED, "%s is not authorized to perform this operation - "
 	    "logins are tried by root only", rq->who.name);
 }
@@ -309,7 +310,7 @@ api_login(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	char err[512];
 	int rc;
 
-	if (!root_only(rq, rp))
+	if (!root_only(d, rq, rp))
 		return;
 	if (idg_msg_get_u32(rq->v, IDG_T_METHOD, &method) < 0 ||
 	    (method != IDG_LOGIN_PASSWORD && method != IDG_LOGIN_TOKEN)) {
@@ -458,7 +459,7 @@ api_device_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	char err[512];
 	int rc;
 
-	if (!root_only(rq, rp) ||
+	if (!root_only(d, rq, rp) ||
 	    !api_opt_str(rq, rp, IDG_T_NAME, "user name", IDG_POSIX_NAME_MAX, &name))
 		return;
 	if ((pl = pending_new(rq, "device", name)) == NULL || idg_msg_init(&m, 256) < 0) {
@@ -566,7 +567,7 @@ api_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	struct device *dv;
 	uint64_t h;
 
-	if (!root_only(rq, rp) || !handle_arg(rq, rp, &h))
+	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
 		return;
 	if ((dv = device_find(d, h)) == NULL || dv->expires < time(NULL)) {
 		api_fail(rp, IDG_ST_DENIED, "device login expired or unknown: start again");
@@ -589,7 +590,7 @@ api_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 	struct device *dv;
 	uint64_t h;
 
-	if (!root_only(rq, rp) || !handle_arg(rq, rp, &h))
+	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
 		return;
 	if ((dv = device_find(d, h)) != NULL) {
 		if (dv->wait_until) {

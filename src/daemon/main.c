@@ -19,6 +19,9 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/api_login.h"
+#include "daemon/conn_child.h"
+#include "daemon/connector.h"
 #include "daemon/daemon.h"
 
 #define DEFAULT_CONFIG IDG_SYSCONFDIR "/idgate.conf"
@@ -269,6 +272,34 @@ reload(struct idg_daemon *d)
 	log_notice("configuration reloaded");
 }
 
+/* idgated re-executed as its own IdP connector child (connector.c starts it so):
+ * argv = idgated-connector --connector-child FD UID GID stderr|syslog LEVEL. */
+static int
+connector_child(int argc, char **argv)
+{
+	unsigned long fd, uid, gid, level;
+	char *end;
+
+	if (argc != 7)
+		return 2;
+	fd = strtoul(argv[2], &end, 10);
+	uid = strtoul(argv[3], &end, 10);
+	gid = strtoul(argv[4], &end, 10);
+	level = strtoul(argv[6], &end, 10);
+	if (fd < 3 || fd > 1024 || uid == 0 || gid == 0 || uid > 0xfffffffe || gid > 0xfffffffe)
+		return 2;
+	idg_log_open("idgated-connector", strcmp(argv[5], "stderr") == 0 ? IDG_LOG_STDERR :
+	    IDG_LOG_SYSLOG, level <= LOG_DEBUG ? (int)level : LOG_INFO);
+	return idg_conn_child_main((int)fd, (uid_t)uid, (gid_t)gid);
+}
+
+static void
+tick(struct idg_daemon *d, int64_t now)
+{
+	idg_connector_tick(d, now);
+	idg_logins_tick(d, now);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -283,6 +314,9 @@ main(int argc, char **argv)
 	};
 	struct idg_daemon d = { .config_path = DEFAULT_CONFIG, .data_fd = -1 };
 	struct idg_store_conf sc;
+
+	if (argc > 1 && strcmp(argv[1], "--connector-child") == 0)
+		return connector_child(argc, argv);
 	struct idg_buf errs;
 	char err[1024], pidpath[4200], *audit_dir = NULL;
 	bool check_only = false, debug = false;
@@ -329,6 +363,7 @@ main(int argc, char **argv)
 	    d.cfg.log == IDG_LOGC_SYSLOG ? IDG_LOG_SYSLOG :
 	    d.foreground ? IDG_LOG_STDERR : IDG_LOG_SYSLOG;
 	idg_log_open("idgated", target, LOG_ERR + d.cfg.log_level);
+	d.log_stderr = target == IDG_LOG_STDERR;
 	umask(077);
 	audit_dir = dir_of(d.cfg.audit_log);
 	if (make_dirs(d.cfg.run_dir, 0755) < 0 || make_dirs(d.cfg.state_dir, 0700) < 0 ||
@@ -368,6 +403,11 @@ main(int argc, char **argv)
 		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
+	idg_server_set_tick(d.srv, tick);
+	if (idg_connector_start(&d, err, sizeof(err)) < 0) {
+		startup_error(&d, target, &report_fd, err);
+		goto out;
+	}
 	log_notice("idgated %s ready: %s/api.sock, state %s (%zu bindings)%s", PACKAGE_VERSION,
 	    d.cfg.run_dir, d.cfg.db_path, idg_rbac_binding_total(d.st->rbac),
 	    d.st->fresh ? ", new store activated" : "");
@@ -379,6 +419,8 @@ main(int argc, char **argv)
 out:
 	if (report_fd >= 0)
 		report(report_fd, "failed to start (see the system log)");
+	idg_connector_stop(&d);
+	idg_logins_free(&d);
 	idg_server_free(d.srv);
 	idg_audit_close(d.audit);
 	idg_state_close(d.st);
