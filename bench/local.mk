@@ -5,3 +5,9 @@ bench_rbac_SOURCES = bench/rbac.c
 bench_rbac_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 bench_rbac_LDADD = libidgstore.la libidgrbac.la libidgcommon.la $(SQLITE_LIBS)
 EXTRA_DIST += bench/README.md bench/run-rbac.sh
+
+noinst_PROGRAMS += bench/token
+bench_token_SOURCES = bench/token.c
+bench_token_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)
+bench_token_LDADD = libidgconn.la libidgcommon.la $(CURL_LIBS) $(OAUTH2_LIBS) $(CJSON_LIBS) \
+	$(OPENSSL_LIBS)
