@@ -246,8 +246,11 @@ idg_claims_identity(const struct idg_oidc *o, const cJSON *claims, int64_t exp,
 	const cJSON *from;
 	int rc;
 
-	if ((rc = claim_str(claims, "iss", &id.iss)) < 0 ||
-	    (rc = claim_str(claims, "sub", &id.sub)) < 0) {
+	rc = o->prof->subject_claim ? claim_str(claims, o->prof->subject_claim, &id.sub) :
+	    IDG_ERR_NOTFOUND;
+	if (rc == IDG_ERR_NOTFOUND)
+		rc = claim_str(claims, "sub", &id.sub);
+	if (rc < 0 || (rc = claim_str(claims, "iss", &id.iss)) < 0) {
 		snprintf(err, errlen, "the token has no usable subject (sub)");
 		rc = rc == IDG_ERR_NOMEM ? rc : IDG_ERR_DENIED;
 		goto out;

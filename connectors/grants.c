@@ -243,7 +243,8 @@ out:
 }
 
 /* A token answer (RFC 6749 §5.1) to an identity: the ID token must validate; the groups come
- * from it, from the access token (which must then validate too) or from userinfo. */
+ * from it, from the access token (which must then validate too) or from userinfo (whose sub
+ * must be the ID token's). */
 static int
 tokens_identity(struct idg_oidc *o, const cJSON *tok, struct idg_oidc_identity *id_out,
     char *err, size_t errlen)
@@ -280,14 +281,10 @@ tokens_identity(struct idg_oidc *o, const cJSON *tok, struct idg_oidc_identity *
 			rc = IDG_ERR_PROTO;
 			goto out;
 		}
+		/* It came with the ID token in the same answer from the token endpoint; its sub
+		 * need not be the ID token's (Okta puts the login there, the id in uid). */
 		if ((rc = idg_jwt_validate(o, at, &atx, &atc, &atexp, err, errlen)) < 0)
 			goto out;
-		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(atc, "sub")) ||
-		    strcmp(cJSON_GetObjectItemCaseSensitive(atc, "sub")->valuestring, sub) != 0) {
-			snprintf(err, errlen, "the access token is for another subject");
-			rc = IDG_ERR_DENIED;
-			goto out;
-		}
 		gsrc = atc;
 	}
 	if (o->cfg.groups_source == IDG_OIDC_SRC_USERINFO) {
@@ -319,7 +316,7 @@ idg_oidc_password(struct idg_oidc *o, const char *user, const char *password,
 	int rc;
 
 	idg_buf_init(&form, FORM_MAX);
-	idg_buf_init(&auth, 8192);
+	idg_buf_init(&auth, FORM_MAX);
 	if (user == NULL || password == NULL || user[0] == '\0' || password[0] == '\0' ||
 	    strlen(user) > USER_MAX || strlen(password) > PASSWORD_MAX) {
 		snprintf(err, errlen, "wrong username or password");
@@ -340,19 +337,15 @@ idg_oidc_password(struct idg_oidc *o, const char *user, const char *password,
 		goto out;
 	}
 	rc = post_form(o, o->token_ep, &form, &auth, &tok, code, sizeof(code), err, errlen);
-	if (rc == 1) {
+	if (rc == 1 && strcmp(code, "invalid_grant") == 0) {
 		/* Unknown user and wrong password look the same, here as at the IdP. */
-		if (strcmp(code, "invalid_grant") == 0) {
-			snprintf(err, errlen, "wrong username or password");
-			rc = IDG_ERR_DENIED;
-		} else {
-			rc = client_error(code, err, errlen);
-		}
-		goto out;
+		snprintf(err, errlen, "wrong username or password");
+		rc = IDG_ERR_DENIED;
+	} else if (rc == 1) {
+		rc = client_error(code, err, errlen);
+	} else if (rc == 0) {
+		rc = tokens_identity(o, tok, id_out, err, errlen);
 	}
-	if (rc < 0)
-		goto out;
-	rc = tokens_identity(o, tok, id_out, err, errlen);
 out:
 	idg_buf_free(&form);
 	idg_buf_free(&auth);
@@ -438,7 +431,7 @@ idg_oidc_device_start(struct idg_oidc *o, struct idg_oidc_device *dev_out, char 
 	int rc;
 
 	idg_buf_init(&form, FORM_MAX);
-	idg_buf_init(&auth, 8192);
+	idg_buf_init(&auth, FORM_MAX);
 	if ((rc = form_init(o, &form, 0)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -474,6 +467,33 @@ out:
 	return rc;
 }
 
+/* A poll's error answer (RFC 8628 §3.5): 1 while the user has not decided, else the end. */
+static int
+poll_error(struct idg_oidc_device *dev, const char *code, char *err, size_t errlen)
+{
+	if (strcmp(code, "authorization_pending") == 0)
+		return 1;
+	if (strcmp(code, "slow_down") == 0) {
+		/* Five seconds more, for this and every later poll. */
+		if (dev->interval_s + 5 <= INTERVAL_MAX)
+			dev->interval_s += 5;
+		return 1;
+	}
+	if (strcmp(code, "expired_token") == 0) {
+		snprintf(err, errlen, "device code expired");
+		return IDG_ERR_EXPIRED;
+	}
+	if (strcmp(code, "access_denied") == 0) {
+		snprintf(err, errlen, "denied at the IdP");
+		return IDG_ERR_DENIED;
+	}
+	if (strcmp(code, "invalid_grant") == 0) {
+		snprintf(err, errlen, "the IdP no longer knows this device code");
+		return IDG_ERR_DENIED;
+	}
+	return client_error(code, err, errlen);
+}
+
 int
 idg_oidc_device_poll(struct idg_oidc *o, struct idg_oidc_device *dev,
     struct idg_oidc_identity *id_out, char *err, size_t errlen)
@@ -484,7 +504,7 @@ idg_oidc_device_poll(struct idg_oidc *o, struct idg_oidc_device *dev,
 	int rc;
 
 	idg_buf_init(&form, FORM_MAX);
-	idg_buf_init(&auth, 8192);
+	idg_buf_init(&auth, FORM_MAX);
 	if (dev == NULL || dev->device_code == NULL) {
 		snprintf(err, errlen, "no device login in progress");
 		rc = IDG_ERR_INVAL;
@@ -508,31 +528,10 @@ idg_oidc_device_poll(struct idg_oidc *o, struct idg_oidc_device *dev,
 		goto out;
 	}
 	rc = post_form(o, o->token_ep, &form, &auth, &tok, code, sizeof(code), err, errlen);
-	if (rc == 1) {
-		if (strcmp(code, "authorization_pending") == 0) {
-			rc = 1;
-		} else if (strcmp(code, "slow_down") == 0) {
-			/* RFC 8628 §3.5: five seconds more, for this and every later poll. */
-			if (dev->interval_s + 5 <= INTERVAL_MAX)
-				dev->interval_s += 5;
-			rc = 1;
-		} else if (strcmp(code, "expired_token") == 0) {
-			snprintf(err, errlen, "device code expired");
-			rc = IDG_ERR_EXPIRED;
-		} else if (strcmp(code, "access_denied") == 0) {
-			snprintf(err, errlen, "denied at the IdP");
-			rc = IDG_ERR_DENIED;
-		} else if (strcmp(code, "invalid_grant") == 0) {
-			snprintf(err, errlen, "the IdP no longer knows this device code");
-			rc = IDG_ERR_DENIED;
-		} else {
-			rc = client_error(code, err, errlen);
-		}
-		goto out;
-	}
-	if (rc < 0)
-		goto out;
-	rc = tokens_identity(o, tok, id_out, err, errlen);
+	if (rc == 1)
+		rc = poll_error(dev, code, err, errlen);
+	else if (rc == 0)
+		rc = tokens_identity(o, tok, id_out, err, errlen);
 out:
 	idg_buf_free(&form);
 	idg_buf_free(&auth);

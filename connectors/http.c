@@ -219,54 +219,88 @@ wipe_headers(struct curl_slist *hdrs)
 	curl_slist_free_all(hdrs);
 }
 
+/* JSON wanted, no wait for a 100-continue on larger forms ("Expect:"), the Authorization. */
+static int
+make_headers(const struct idg_http_req *req, struct curl_slist **out)
+{
+	struct curl_slist *l, *t = NULL;
+	struct idg_buf auth;
+	int rc = IDG_ERR_NOMEM;
+
+	idg_buf_init(&auth, req && req->auth ? strlen(req->auth) + 32 : 0);
+	if ((l = curl_slist_append(NULL, "Accept: application/json")) == NULL ||
+	    (t = curl_slist_append(l, "Expect:")) == NULL)
+		goto out;
+	if (req && req->auth && ((rc = idg_buf_printf(&auth, "Authorization: %s", req->auth)) < 0 ||
+	    (t = curl_slist_append(l, auth.data)) == NULL))
+		goto out;
+	rc = 0;
+out:
+	idg_buf_free(&auth);
+	if (rc < 0 || t == NULL) {
+		wipe_headers(l);
+		return rc < 0 ? rc : IDG_ERR_NOMEM;
+	}
+	*out = l;
+	return 0;
+}
+
+/* The options of this request; the handle was reset. */
+static int
+set_request(struct idg_http *h, const char *url, const struct idg_http_req *req,
+    struct sink *s, struct curl_slist *hdrs)
+{
+	if (set_common(h, url, s, hdrs) < 0)
+		return IDG_ERR_INTERNAL;
+	/* POSTFIELDS is not copied by curl: the caller's buffer stays the only copy. */
+	if (req && req->form &&
+	    (curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->form_len) !=
+	    CURLE_OK || curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, req->form) != CURLE_OK))
+		return IDG_ERR_INTERNAL;
+	return 0;
+}
+
+/* The answer into *resp, taking the body over from the sink. */
+static int
+take_response(struct idg_http *h, struct sink *s, struct idg_http_resp *resp)
+{
+	const char *ct = NULL;
+	long status = 0;
+
+	if (s->data == NULL && (s->data = calloc(1, 1)) == NULL)
+		return IDG_ERR_NOMEM;
+	(void)curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	(void)curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ct);
+	memset(resp, 0, sizeof(*resp));
+	resp->status = status;
+	resp->body = s->data;
+	resp->len = s->len;
+	s->data = NULL;
+	for (size_t i = 0; ct && ct[i] && i + 1 < sizeof(resp->ctype); i++)
+		resp->ctype[i] = (char)tolower((unsigned char)ct[i]);
+	return 0;
+}
+
 int
 idg_http_request(struct idg_http *h, const char *url, const struct idg_http_req *req,
     struct idg_http_resp *resp, char *err, size_t errlen)
 {
 	struct sink s = { .max = h->response_max };
-	struct curl_slist *hdrs = NULL, *t;
-	struct idg_buf auth;
-	const char *ct = NULL;
-	long status = 0, conns = 0;
+	struct curl_slist *hdrs = NULL;
+	long conns = 0;
 	CURLcode c;
 	int rc;
 
-	idg_buf_init(&auth, 8192);
 	if (!idg_http_is_https(url)) {
 		snprintf(err, errlen, "refusing a URL that is not https");
-		rc = IDG_ERR_INVAL;
-		goto out;
-	}
-	if ((hdrs = curl_slist_append(NULL, "Accept: application/json")) == NULL) {
-		rc = IDG_ERR_NOMEM;
-		goto nomem;
-	}
-	/* "Expect:" keeps curl from waiting for a 100-continue on larger forms. */
-	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL) {
-		rc = IDG_ERR_NOMEM;
-		goto nomem;
-	}
-	hdrs = t;
-	if (req && req->auth) {
-		if ((rc = idg_buf_printf(&auth, "Authorization: %s", req->auth)) < 0 ||
-		    (t = curl_slist_append(hdrs, auth.data)) == NULL) {
-			rc = rc < 0 ? rc : IDG_ERR_NOMEM;
-			goto nomem;
-		}
-		hdrs = t;
+		return IDG_ERR_INVAL;
 	}
 	curl_easy_reset(h->curl);
 	h->errbuf[0] = '\0';
-	if ((rc = set_common(h, url, &s, hdrs)) < 0)
-		goto nomem;
-	if (req && req->form) {
-		/* POSTFIELDS is not copied by curl: the caller's buffer is the only copy. */
-		if (curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)req->form_len) != CURLE_OK ||
-		    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, req->form) != CURLE_OK) {
-			rc = IDG_ERR_INTERNAL;
-			goto nomem;
-		}
+	if ((rc = make_headers(req, &hdrs)) < 0 || (rc = set_request(h, url, req, &s, hdrs)) < 0) {
+		snprintf(err, errlen, rc == IDG_ERR_NOMEM ? "out of memory" : "cannot set up the "
+		    "HTTP request");
+		goto out;
 	}
 	h->requests++;
 	c = curl_easy_perform(h->curl);
@@ -276,32 +310,14 @@ idg_http_request(struct idg_http *h, const char *url, const struct idg_http_req 
 		rc = map_curl_error(c, &s, err, errlen);
 		log_debug("connector: IdP request failed: %s (%s)", curl_easy_strerror(c),
 		    h->errbuf);
-		goto out;
+	} else if ((rc = take_response(h, &s, resp)) < 0) {
+		snprintf(err, errlen, "out of memory");
 	}
-	(void)curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
-	(void)curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &ct);
-	memset(resp, 0, sizeof(*resp));
-	resp->status = status;
-	if (s.data == NULL && (s.data = calloc(1, 1)) == NULL) {
-		rc = IDG_ERR_NOMEM;
-		goto nomem;
-	}
-	resp->body = s.data;
-	resp->len = s.len;
-	s.data = NULL;
-	for (size_t i = 0; ct && ct[i] && i + 1 < sizeof(resp->ctype); i++)
-		resp->ctype[i] = (char)tolower((unsigned char)ct[i]);
-	rc = 0;
-	goto out;
-nomem:
-	snprintf(err, errlen, "%s", rc == IDG_ERR_NOMEM ? "out of memory" : "cannot set up the "
-	    "HTTP request");
 out:
 	/* Nothing of this request stays behind in the handle: the body pointer and headers are
 	 * dropped now, while the connection itself is kept for the next request. */
 	curl_easy_reset(h->curl);
 	wipe_headers(hdrs);
-	idg_buf_free(&auth);
 	if (s.data) {
 		explicit_bzero(s.data, s.len);
 		free(s.data);

@@ -1,7 +1,8 @@
 /* The JWKS key set: which JWS algorithms exist, which JWKs may verify them, and turning a
  * JWKS document into ready verifiers once per key (a key that is still there after a refresh
- * keeps its verifier). Key material is imported by cjose (RSA, EC) and OpenSSL (OKP); nothing
- * here does arithmetic on keys. */
+ * keeps its parsed public key). Keys are imported into OpenSSL (EVP_PKEY_fromdata, which
+ * checks that an EC point is on its curve) and a verification context is prepared per
+ * algorithm; nothing here does arithmetic on keys. */
 #include "config.h"
 
 #include <ctype.h>
@@ -10,7 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -22,33 +26,40 @@
 #define RSA_BITS_MIN 2048
 #define RSA_BITS_MAX 16384
 
-static const struct idg_alg algs[] = {
-	{ "RS256", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 0 },
-	{ "RS384", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 1 },
-	{ "RS512", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 2 },
-	{ "PS256", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 3 },
-	{ "PS384", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 4 },
-	{ "PS512", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 5 },
-	{ "ES256", IDG_KTY_EC, IDG_CRV_P256, 1u << 6 },
-	{ "ES384", IDG_KTY_EC, IDG_CRV_P384, 1u << 7 },
-	{ "ES512", IDG_KTY_EC, IDG_CRV_P521, 1u << 8 },
-	{ "EdDSA", IDG_KTY_OKP, IDG_CRV_NONE, 1u << 9 },
+static const struct idg_alg algs[IDG_ALG_COUNT] = {
+	{ "RS256", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 0, "SHA256", RSA_PKCS1_PADDING },
+	{ "RS384", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 1, "SHA384", RSA_PKCS1_PADDING },
+	{ "RS512", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 2, "SHA512", RSA_PKCS1_PADDING },
+	{ "PS256", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 3, "SHA256", RSA_PKCS1_PSS_PADDING },
+	{ "PS384", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 4, "SHA384", RSA_PKCS1_PSS_PADDING },
+	{ "PS512", IDG_KTY_RSA, IDG_CRV_NONE, 1u << 5, "SHA512", RSA_PKCS1_PSS_PADDING },
+	{ "ES256", IDG_KTY_EC, IDG_CRV_P256, 1u << 6, "SHA256", 0 },
+	{ "ES384", IDG_KTY_EC, IDG_CRV_P384, 1u << 7, "SHA384", 0 },
+	{ "ES512", IDG_KTY_EC, IDG_CRV_P521, 1u << 8, "SHA512", 0 },
+	{ "EdDSA", IDG_KTY_OKP, IDG_CRV_NONE, 1u << 9, NULL, 0 },
 };
 
 static const struct {
-	const char *name;
+	const char *name;	/* the JWK "crv" */
+	const char *group;	/* OpenSSL's name (EC) */
 	enum idg_kty kty;
 	enum idg_crv crv;
 	size_t coord;		/* bytes of a coordinate (EC) or of the public key (OKP) */
 	size_t siglen;
 	int evp_type;		/* OKP only */
 } curves[] = {
-	{ "P-256", IDG_KTY_EC, IDG_CRV_P256, 32, 64, 0 },
-	{ "P-384", IDG_KTY_EC, IDG_CRV_P384, 48, 96, 0 },
-	{ "P-521", IDG_KTY_EC, IDG_CRV_P521, 66, 132, 0 },
-	{ "Ed25519", IDG_KTY_OKP, IDG_CRV_ED25519, 32, 64, EVP_PKEY_ED25519 },
-	{ "Ed448", IDG_KTY_OKP, IDG_CRV_ED448, 57, 114, EVP_PKEY_ED448 },
+	{ "P-256", "prime256v1", IDG_KTY_EC, IDG_CRV_P256, 32, 64, 0 },
+	{ "P-384", "secp384r1", IDG_KTY_EC, IDG_CRV_P384, 48, 96, 0 },
+	{ "P-521", "secp521r1", IDG_KTY_EC, IDG_CRV_P521, 66, 132, 0 },
+	{ "Ed25519", NULL, IDG_KTY_OKP, IDG_CRV_ED25519, 32, 64, EVP_PKEY_ED25519 },
+	{ "Ed448", NULL, IDG_KTY_OKP, IDG_CRV_ED448, 57, 114, EVP_PKEY_ED448 },
 };
+
+unsigned
+idg_alg_index(const struct idg_alg *a)
+{
+	return (unsigned)(a - algs);
+}
 
 const struct idg_alg *
 idg_alg_by_name(const char *name)
@@ -123,8 +134,10 @@ key_clear(struct idg_key *k)
 	free(k->kid);
 	free(k->alg);
 	free(k->json);
-	if (k->cj)
-		cjose_jwk_release(k->cj);
+	for (size_t i = 0; i < IDG_ALG_COUNT; i++) {
+		EVP_PKEY_CTX_free(k->vctx[i]);
+		EVP_MD_free(k->md[i]);
+	}
 	EVP_PKEY_free(k->pk);
 	memset(k, 0, sizeof(*k));
 }
@@ -189,6 +202,15 @@ key_check(const cJSON *k, struct idg_key *key)
 	const struct idg_alg *a = NULL;
 	bool verify = false;
 
+	static const char *const string_members[] = { "kty", "use", "alg", "crv", "n", "e", "x",
+		"y" };
+
+	for (size_t i = 0; i < sizeof(string_members) / sizeof(string_members[0]); i++) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(k, string_members[i]);
+
+		if (m && !cJSON_IsString(m))
+			return "a member that must be a string is not";
+	}
 	if (kid && (!cJSON_IsString(kid) || strlen(kid->valuestring) > IDG_OIDC_KID_MAX))
 		return "its kid is not a short string";
 	if (kty == NULL)
@@ -240,51 +262,131 @@ key_check(const cJSON *k, struct idg_key *key)
 	return NULL;
 }
 
+/* A base64url member, decoded. */
 static int
-okp_import(const cJSON *k, struct idg_key *key)
+member_bytes(const cJSON *k, const char *name, unsigned char **out, size_t *len)
 {
-	const char *x = str_member(k, "x");
-	unsigned char *raw = NULL;
+	const char *s = str_member(k, name);
+
+	return s ? idg_b64url_decode(s, strlen(s), out, len) : IDG_ERR_INVAL;
+}
+
+static int
+import_okp(const cJSON *k, struct idg_key *key)
+{
+	unsigned char *x = NULL;
 	size_t len = 0;
-	int type = key->crv == IDG_CRV_ED25519 ? EVP_PKEY_ED25519 : EVP_PKEY_ED448;
 	int rc;
 
-	if ((rc = idg_b64url_decode(x, strlen(x), &raw, &len)) < 0)
+	if ((rc = member_bytes(k, "x", &x, &len)) < 0)
 		return rc;
-	key->pk = EVP_PKEY_new_raw_public_key(type, NULL, raw, len);
-	free(raw);
+	key->pk = EVP_PKEY_new_raw_public_key(key->crv == IDG_CRV_ED25519 ? EVP_PKEY_ED25519 :
+	    EVP_PKEY_ED448, NULL, x, len);
+	free(x);
 	return key->pk ? 0 : IDG_ERR_INVAL;
 }
 
-/* Make key ready: share the verifier of the same key in old, or import it now. */
+/* RSA (n, e) or EC (crv, x, y) through OSSL_PARAMs: OpenSSL checks what it is given. */
+static int
+import_params(const cJSON *k, struct idg_key *key)
+{
+	unsigned char *a = NULL, *b = NULL, *pt = NULL;
+	size_t alen = 0, blen = 0;
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	int rc = IDG_ERR_INVAL;
+
+	if (bld == NULL)
+		return IDG_ERR_NOMEM;
+	if (key->kty == IDG_KTY_RSA) {
+		if (member_bytes(k, "n", &a, &alen) < 0 || member_bytes(k, "e", &b, &blen) < 0 ||
+		    (n = BN_bin2bn(a, (int)alen, NULL)) == NULL ||
+		    (e = BN_bin2bn(b, (int)blen, NULL)) == NULL ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
+			goto out;
+	} else {
+		const char *group = NULL;
+
+		for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+			if (curves[i].crv == key->crv)
+				group = curves[i].group;
+		/* The uncompressed point: 0x04 || x || y (SEC 1 §2.3.3). */
+		if (group == NULL || member_bytes(k, "x", &a, &alen) < 0 ||
+		    member_bytes(k, "y", &b, &blen) < 0 || (pt = malloc(1 + alen + blen)) == NULL)
+			goto out;
+		pt[0] = 0x04;
+		memcpy(pt + 1, a, alen);
+		memcpy(pt + 1 + alen, b, blen);
+		if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+		    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+		    1 + alen + blen) != 1)
+			goto out;
+	}
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, key->kty == IDG_KTY_RSA ? "RSA" : "EC",
+	    NULL)) == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &key->pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	rc = 0;
+out:
+	free(a);
+	free(b);
+	free(pt);
+	BN_free(n);
+	BN_free(e);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+/* A verification context and digest for each algorithm the key may verify (RFC 7518:
+ * RS* PKCS #1 v1.5; PS* PSS with MGF1 of the same digest and a salt as long as the digest;
+ * ES* ECDSA). EdDSA needs none: it is verified in one call per token. */
+static int
+prepare(struct idg_key *key)
+{
+	for (size_t i = 0; i < IDG_ALG_COUNT; i++) {
+		const struct idg_alg *a = &algs[i];
+		EVP_PKEY_CTX *c;
+
+		if (a->md == NULL || !idg_key_fits(key, a))
+			continue;
+		if ((key->md[i] = EVP_MD_fetch(NULL, a->md, NULL)) == NULL ||
+		    (c = key->vctx[i] = EVP_PKEY_CTX_new_from_pkey(NULL, key->pk, NULL)) == NULL ||
+		    EVP_PKEY_verify_init(c) != 1 || EVP_PKEY_CTX_set_signature_md(c, key->md[i]) != 1)
+			return IDG_ERR_INVAL;
+		if (a->padding && EVP_PKEY_CTX_set_rsa_padding(c, a->padding) != 1)
+			return IDG_ERR_INVAL;
+		if (a->padding == RSA_PKCS1_PSS_PADDING &&
+		    (EVP_PKEY_CTX_set_rsa_mgf1_md(c, key->md[i]) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) != 1))
+			return IDG_ERR_INVAL;
+	}
+	return 0;
+}
+
+/* Make key ready: share the public key of the same key in old, or import it now. */
 static int
 key_ready(const cJSON *k, struct idg_key *key, const struct idg_jwks *old)
 {
-	cjose_err cerr;
+	int rc;
 
 	for (size_t i = 0; old && i < old->n; i++) {
 		const struct idg_key *o = &old->keys[i];
 
-		if (strcmp(o->json, key->json) != 0)
+		if (o->pk == NULL || strcmp(o->json, key->json) != 0)
 			continue;
-		if (o->cj && (key->cj = cjose_jwk_retain(o->cj, &cerr)) == NULL)
+		if (EVP_PKEY_up_ref(o->pk) != 1)
 			return IDG_ERR_NOMEM;
-		if (o->pk) {
-			if (EVP_PKEY_up_ref(o->pk) != 1)
-				return IDG_ERR_NOMEM;
-			key->pk = o->pk;
-		}
-		return 0;
+		key->pk = o->pk;
+		return prepare(key);
 	}
-	if (key->kty == IDG_KTY_OKP)
-		return okp_import(k, key);
-	key->cj = cjose_jwk_import(key->json, strlen(key->json), &cerr);
-	if (key->cj == NULL)
-		return IDG_ERR_INVAL;
-	if (cjose_jwk_get_kty(key->cj, &cerr) != (key->kty == IDG_KTY_RSA ? CJOSE_JWK_KTY_RSA :
-	    CJOSE_JWK_KTY_EC))
-		return IDG_ERR_INVAL;
-	return 0;
+	rc = key->kty == IDG_KTY_OKP ? import_okp(k, key) : import_params(k, key);
+	return rc < 0 ? rc : prepare(key);
 }
 
 /* One JWK into *key, ready to verify: 0; IDG_ERR_INVAL with a reason in *why (skip it);
@@ -334,12 +436,11 @@ idg_jwks_parse(const char *json, size_t len, const struct idg_jwks *old,
 		rc = IDG_ERR_PROTO;
 		goto out;
 	}
+	rc = IDG_ERR_NOMEM;
 	if ((j.keys = calloc(IDG_OIDC_KEYS_MAX, sizeof(*j.keys))) == NULL ||
 	    (outdoc = cJSON_CreateObject()) == NULL ||
-	    (outkeys = cJSON_AddArrayToObject(outdoc, "keys")) == NULL) {
-		rc = IDG_ERR_NOMEM;
-		goto nomem;
-	}
+	    (outkeys = cJSON_AddArrayToObject(outdoc, "keys")) == NULL)
+		goto out;
 	cJSON_ArrayForEach(k, keys) {
 		const char *why = NULL, *kid;
 		cJSON *dup;
@@ -353,7 +454,7 @@ idg_jwks_parse(const char *json, size_t len, const struct idg_jwks *old,
 		if (!cJSON_IsObject(k))
 			why = "not a JSON object";
 		else if ((rc = key_build(k, old, &j.keys[j.n], &why)) == IDG_ERR_NOMEM)
-			goto nomem;
+			goto out;
 		if (why) {
 			log_notice("connector: JWKS key %s skipped: %s",
 			    kid && kid_printable(kid) ? kid : "(without a usable kid)", why);
@@ -362,7 +463,7 @@ idg_jwks_parse(const char *json, size_t len, const struct idg_jwks *old,
 		if ((dup = cJSON_Duplicate(k, 1)) == NULL) {
 			key_clear(&j.keys[j.n]);
 			rc = IDG_ERR_NOMEM;
-			goto nomem;
+			goto out;
 		}
 		cJSON_AddItemToArray(outkeys, dup);
 		j.n++;
@@ -374,15 +475,14 @@ idg_jwks_parse(const char *json, size_t len, const struct idg_jwks *old,
 	}
 	if ((j.doc = cJSON_PrintUnformatted(outdoc)) == NULL) {
 		rc = IDG_ERR_NOMEM;
-		goto nomem;
+		goto out;
 	}
 	*out = j;
 	memset(&j, 0, sizeof(j));
 	rc = 0;
-	goto out;
-nomem:
-	snprintf(err, errlen, "out of memory reading the IdP's keys");
 out:
+	if (rc == IDG_ERR_NOMEM)
+		snprintf(err, errlen, "out of memory reading the IdP's keys");
 	idg_jwks_clear(&j);
 	cJSON_Delete(doc);
 	cJSON_Delete(outdoc);

@@ -1,6 +1,5 @@
 # The connector library (connectors/): linked only into idgated, used only in its connector
-# child. The signature checks go through cjose, which comes with liboauth2 ($(OAUTH2_LIBS)
-# names it: configure has no variable of its own for it); see connectors/README.md.
+# child. libcurl, cJSON and OpenSSL; not liboauth2 (connectors/README.md says why).
 noinst_LTLIBRARIES += libidgconn.la
 libidgconn_la_SOURCES = \
 	connectors/oidc.h connectors/oidc_int.h \
@@ -11,18 +10,17 @@ libidgconn_la_SOURCES = \
 	connectors/oidc.c connectors/grants.c connectors/claims.c \
 	connectors/profile_generic.c connectors/profile_keycloak.c \
 	connectors/profile_auth0.c connectors/profile_okta.c
-libidgconn_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(OAUTH2_CFLAGS)
-libidgconn_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(OAUTH2_LIBS)
+libidgconn_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
+libidgconn_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS)
 
 # Unit tests: cmocka, TAP, loopback only. The HTTPS fixture (a libmicrohttpd server with a
 # CA and certificate made in the test) plays the IdP. configure does not look for
 # libmicrohttpd yet, hence the plain -l (Debian: libmicrohttpd-dev).
 if ENABLE_TESTS
 CONN_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) \
-	$(OPENSSL_CFLAGS) $(OAUTH2_CFLAGS)
+	$(OPENSSL_CFLAGS)
 CONN_TEST_LIBS = libidgconn.la libidgcommon.la $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) \
-	$(OAUTH2_LIBS) $(CMOCKA_LIBS) -lmicrohttpd -lpthread
+	$(CMOCKA_LIBS) -lmicrohttpd -lpthread
 CONN_FIXTURE = tests/unit/connectors/fixture.c tests/unit/connectors/fixture.h
 
 check_PROGRAMS += tests/unit/connectors/check_jwt

@@ -127,14 +127,14 @@ printable_ascii(const char *s)
 	return s != NULL;
 }
 
-/* Copy the caller's configuration with the profile's defaults, then check what can be
- * checked before talking to the IdP. */
+static int cfg_check(struct idg_oidc *o, char *err, size_t errlen);
+
+/* Copy the caller's configuration with the profile's defaults, then check it. */
 static int
 cfg_setup(struct idg_oidc *o, const struct idg_oidc_cfg *in, char *err, size_t errlen)
 {
 	struct idg_oidc_cfg *c = &o->cfg;
 	const struct idg_profile *p = o->prof;
-	const cJSON *probe;
 	int rc = 0;
 
 	/* The numbers and enums as given; every string is a copy made below, so that a
@@ -173,6 +173,16 @@ cfg_setup(struct idg_oidc *o, const struct idg_oidc_cfg *in, char *err, size_t e
 		free((char *)c->group_prefix_strip);
 		c->group_prefix_strip = NULL;
 	}
+	return cfg_check(o, err, errlen);
+}
+
+/* What can be checked before talking to the IdP. */
+static int
+cfg_check(struct idg_oidc *o, char *err, size_t errlen)
+{
+	const struct idg_oidc_cfg *c = &o->cfg;
+	const cJSON *probe;
+	int rc;
 
 	if (!idg_http_is_https(c->issuer) || strlen(c->issuer) > IDG_OIDC_CLAIM_MAX) {
 		snprintf(err, errlen, "the issuer must be an https:// URL");
@@ -210,7 +220,7 @@ cfg_setup(struct idg_oidc *o, const struct idg_oidc_cfg *in, char *err, size_t e
 	}
 	if ((rc = idg_alg_parse_list(c->algs, &o->alg_mask, err, errlen)) < 0)
 		return rc;
-	if (p->check_issuer && (rc = p->check_issuer(c->issuer, err, errlen)) < 0)
+	if (o->prof->check_issuer && (rc = o->prof->check_issuer(c->issuer, err, errlen)) < 0)
 		return rc;
 	return 0;
 }
@@ -232,25 +242,26 @@ idg_oidc_new(const struct idg_oidc_cfg *cfg, struct idg_oidc **out)
 		snprintf(err, sizeof(err), "unknown IdP profile");
 		o->prof = &idg_profile_generic;	/* so that cfg_free sees a profile */
 		rc = IDG_ERR_CONFIG;
-		goto fail;
+		goto out;
 	}
 	if ((rc = cfg_setup(o, cfg, err, sizeof(err))) < 0)
-		goto fail;
+		goto out;
 	hc.ca_file = o->cfg.ca_file;
 	hc.proxy = o->cfg.proxy;
 	hc.connect_timeout_ms = o->cfg.connect_timeout_ms;
 	hc.timeout_ms = o->cfg.timeout_ms;
 	hc.response_max = o->cfg.response_max;
-	if ((rc = idg_http_new(&hc, &o->http)) < 0) {
+	if ((rc = idg_http_new(&hc, &o->http)) < 0)
 		snprintf(err, sizeof(err), "cannot set up the HTTP client");
-		goto fail;
+out:
+	if (rc < 0) {
+		/* The child's log is the only place the reason can go: the API has no err. */
+		log_err("connector: the [idp] configuration is not usable: %s", err);
+		idg_oidc_free(o);
+		return rc;
 	}
 	*out = o;
 	return 0;
-fail:
-	log_err("connector: the [idp] configuration is not usable: %s", err);
-	idg_oidc_free(o);
-	return rc;
 }
 
 void
@@ -450,9 +461,17 @@ idg_oidc_jwks_tick(struct idg_oidc *o, time_t now, char *err, size_t errlen)
 		return 0;
 	if (too_soon(o, now))
 		return 0;	/* a fetch failed a moment ago; the next tick tries again */
-	/* The discovery document is refreshed with the keys; a failure keeps the old one. */
-	if (o->discovered && discover(o, derr, sizeof(derr)) < 0)
+	/* The discovery document is refreshed with the keys; a failure keeps the old one. An
+	 * IdP that cannot be reached is not asked a second time in the same tick: the child
+	 * answers nothing else while it waits. */
+	if (o->discovered && (rc = discover(o, derr, sizeof(derr))) < 0) {
+		if (rc == IDG_ERR_UNAVAIL || rc == IDG_ERR_TIMEOUT) {
+			o->jwks_tried = now;
+			snprintf(err, errlen, "%s", derr);
+			return rc;
+		}
 		log_notice("connector: discovery refresh failed (%s); keeping the endpoints", derr);
+	}
 	if ((rc = jwks_fetch(o, now, err, errlen)) < 0)
 		return rc;
 	return 1;

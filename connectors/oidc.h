@@ -1,8 +1,8 @@
 /* The OIDC connector core: discovery, the JWKS cache, JWT validation, the password, device and
  * token-as-password logins, and the profiles that say where an IdP keeps names and groups.
- * Used only inside idgated's unprivileged connector child (connectors/child.c); the root parent
- * never links this code's parsers into its own request path. Not thread-safe: one idg_oidc per
- * process, used from one thread. */
+ * Used only inside idgated's unprivileged connector child (src/daemon/conn_child.c); the root
+ * parent never links this code's parsers into its own request path. Not thread-safe: one
+ * idg_oidc per process, used from one thread. See connectors/README.md. */
 #ifndef IDG_CONNECTORS_OIDC_H
 #define IDG_CONNECTORS_OIDC_H
 
@@ -136,16 +136,21 @@ int idg_oidc_jwks_tick(struct idg_oidc *o, time_t now, char *err, size_t errlen)
 uint64_t idg_oidc_jwks_fetches(const struct idg_oidc *o);
 
 /* Logins. Each returns 0 with *id_out filled, or a negative IDG_ERR_* with a short reason in
- * err (never a secret): IDG_ERR_DENIED for a refused credential, IDG_ERR_UNAVAIL for "IdP
- * unreachable", IDG_ERR_PROTO for a malformed IdP answer, IDG_ERR_EXPIRED, IDG_ERR_TIMEOUT. */
+ * err (never a secret; *id_out untouched): IDG_ERR_DENIED for a refused credential (wrong
+ * password, a token that does not validate, an MFA demand, a denial at the IdP),
+ * IDG_ERR_EXPIRED (an expired token or device code), IDG_ERR_INVAL (a token that is not a
+ * JWS at all), IDG_ERR_TOOBIG (a token over token_max), IDG_ERR_UNAVAIL ("IdP unreachable",
+ * HTTP 5xx), IDG_ERR_TIMEOUT, IDG_ERR_PROTO (a malformed IdP answer), IDG_ERR_CONFIG (the IdP
+ * refuses idgate's client, or lacks the endpoint). */
 int idg_oidc_password(struct idg_oidc *o, const char *user, const char *password,
     struct idg_oidc_identity *id_out, char *err, size_t errlen);
 int idg_oidc_token(struct idg_oidc *o, const char *token, struct idg_oidc_identity *id_out,
     char *err, size_t errlen);
 int idg_oidc_device_start(struct idg_oidc *o, struct idg_oidc_device *dev_out, char *err,
     size_t errlen);
-/* One poll: IDG_ERR_AGAIN-like pending is reported as 1 (and slow_down raises
- * dev->interval_s); 0 with *id_out on success; negative on denial, expiry or failure. */
+/* One poll, one request (none once dev->expires_at has passed): 1 while the user has not
+ * decided yet (slow_down also raises dev->interval_s by 5); 0 with *id_out on success;
+ * negative on denial, expiry or failure. */
 int idg_oidc_device_poll(struct idg_oidc *o, struct idg_oidc_device *dev,
     struct idg_oidc_identity *id_out, char *err, size_t errlen);
 

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <cjose/cjose.h>
 #include <openssl/evp.h>
 
 #include "connectors/http.h"
@@ -25,15 +24,22 @@ enum idg_kty { IDG_KTY_RSA = 1, IDG_KTY_EC, IDG_KTY_OKP };
 enum idg_crv { IDG_CRV_NONE = 0, IDG_CRV_P256, IDG_CRV_P384, IDG_CRV_P521, IDG_CRV_ED25519,
 	IDG_CRV_ED448 };
 
-/* A JWS algorithm idgate can accept, and the only kind of key that may verify it. */
+#define IDG_ALG_COUNT 10
+
+/* A JWS algorithm idgate can accept (RFC 7518 §3), and the only kind of key that may verify
+ * it. */
 struct idg_alg {
 	const char *name;
 	enum idg_kty kty;
 	enum idg_crv crv;	/* EC: its curve; OKP: IDG_CRV_NONE (either Edwards curve) */
-	unsigned bit;		/* in the allow-list mask */
+	unsigned bit;		/* in the allow-list mask; 1 << its index in the table */
+	const char *md;		/* the digest; NULL for EdDSA, which signs the message itself */
+	int padding;		/* RSA: RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
 };
 
-/* One usable verification key, parsed once when its JWKS arrived and kept ready. */
+/* One usable verification key, parsed once when its JWKS arrived: the public key, and for
+ * each algorithm it may verify a verification context and digest made ready then, so that
+ * a token costs one digest and one EVP_PKEY_verify. */
 struct idg_key {
 	char *kid;		/* or NULL */
 	char *alg;		/* the JWK's own "alg", or NULL */
@@ -41,8 +47,9 @@ struct idg_key {
 	enum idg_crv crv;
 	size_t siglen;		/* the exact signature length this key produces */
 	char *json;		/* the key's canonical JSON: the same key across refreshes */
-	cjose_jwk_t *cj;	/* RSA and EC: verified by cjose */
-	EVP_PKEY *pk;		/* OKP: verified by OpenSSL (cjose 0.6 has no OKP keys) */
+	EVP_PKEY *pk;
+	EVP_PKEY_CTX *vctx[IDG_ALG_COUNT];	/* RSA and EC, by algorithm index */
+	EVP_MD *md[IDG_ALG_COUNT];
 };
 
 struct idg_jwks {
@@ -53,13 +60,14 @@ struct idg_jwks {
 };
 
 const struct idg_alg *idg_alg_by_name(const char *name);
+unsigned idg_alg_index(const struct idg_alg *a);
 /* The allow-list as a mask; IDG_ERR_CONFIG (with a reason) for a name that is no JWS alg. */
 int idg_alg_parse_list(const char *list, unsigned *mask_out, char *err, size_t errlen);
 bool idg_key_fits(const struct idg_key *k, const struct idg_alg *a);
 
 /* Parse a JWKS document into *out, sharing (by reference count) with old, which may be NULL
- * and is not changed, the ready verifiers of keys that did not change: a key is parsed once
- * per kid, not once per refresh. IDG_ERR_PROTO when the document has no usable key. */
+ * and is not changed, the public keys of keys that did not change: a key is parsed once per
+ * kid, not once per refresh. IDG_ERR_PROTO when the document has no usable key. */
 int idg_jwks_parse(const char *json, size_t len, const struct idg_jwks *old,
     struct idg_jwks *out, char *err, size_t errlen);
 void idg_jwks_clear(struct idg_jwks *j);
@@ -91,6 +99,8 @@ struct idg_profile {
 	const char *scope;		/* the default scope */
 	const char *username_claim;	/* the default username claim */
 	const char *groups_claim;	/* the default groups claim; NULL: none */
+	const char *subject_claim;	/* when present, the subject instead of sub (Okta access
+					 * tokens: sub is the login, uid the user's id); or NULL */
 	bool send_audience;		/* token and device requests carry "audience" */
 	/* 0, or IDG_ERR_CONFIG with a reason when the issuer lacks the IdP's form. */
 	int (*check_issuer)(const char *issuer, char *err, size_t errlen);

@@ -1,6 +1,9 @@
 /* Okta: the org authorization server (https://ORG) or a custom one (https://ORG/oauth2/ID,
  * e.g. /oauth2/default); preferred_username is the Okta login; groups come in the "groups"
- * claim when the "groups" scope is asked for (and the app's groups claim filter allows). */
+ * claim when the "groups" scope is asked for (and the app's groups claim filter allows).
+ * Access tokens carry the login in sub and the user's id (the ID token's sub) in uid: the
+ * subject is taken from uid when there is one, so that both kinds of token name the same
+ * (issuer, subject) for the parent to pin. */
 #include "config.h"
 
 #include <stdio.h>
@@ -30,5 +33,6 @@ const struct idg_profile idg_profile_okta = {
 	.scope = "openid profile email groups",
 	.username_claim = "preferred_username",
 	.groups_claim = "groups",
+	.subject_claim = "uid",
 	.check_issuer = okta_issuer,
 };

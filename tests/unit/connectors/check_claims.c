@@ -296,6 +296,11 @@ okta_mapping(void **state)
 	assert_string_equal(id.username, "carol@acme.example");
 	expect_groups(&id, g, 3);	/* "idgate-" stripped to nothing: left out */
 	idg_oidc_identity_clear(&id);
+	/* An access token: the login in sub, the user's id (the ID token's sub) in uid. */
+	assert_int_equal(map(o, "{\"sub\":\"carol@acme.example\",\"uid\":\"00u1\","
+	    "\"cid\":\"idgate\",\"preferred_username\":\"carol@acme.example\"}", &id, err), 0);
+	assert_string_equal(id.sub, "00u1");
+	idg_oidc_identity_clear(&id);
 	idg_oidc_free(o);
 }
 

@@ -641,7 +641,7 @@ cached_keys_survive_a_jwks_outage(void **state)
 	char *j1 = fx_jwk(k_rsa, "rsa1", NULL), *doc, *t1, *tu, err[256];
 	const char *one[1];
 	struct idg_oidc *o;
-	const cjose_jwk_t *cj;
+	const EVP_PKEY *pk;
 
 	(void)state;
 	now_value = T0;
@@ -653,7 +653,7 @@ cached_keys_survive_a_jwks_outage(void **state)
 	tu = rsa_token(k_rogue, "later");
 	assert_int_equal(idg_oidc_discover(o, err, sizeof(err)), 0);
 	assert_int_equal(idg_oidc_jwks_fetches(o), 1);
-	cj = o->jwks.keys[0].cj;
+	pk = o->jwks.keys[0].pk;
 
 	/* The schedule: nothing due before jwks_refresh (3600 s), a fetch after. */
 	assert_int_equal(idg_oidc_jwks_tick(o, now_value + 100, err, sizeof(err)), 0);
@@ -661,8 +661,8 @@ cached_keys_survive_a_jwks_outage(void **state)
 	now_value += 3600;
 	assert_int_equal(idg_oidc_jwks_tick(o, now_value, err, sizeof(err)), 1);
 	assert_int_equal(idg_oidc_jwks_fetches(o), 2);
-	/* The same key after a refresh: the verifier parsed the first time is kept. */
-	assert_ptr_equal(o->jwks.keys[0].cj, cj);
+	/* The same key after a refresh: the key parsed the first time is kept. */
+	assert_ptr_equal(o->jwks.keys[0].pk, pk);
 
 	/* The JWKS endpoint goes down: cached keys keep validating. */
 	fx_set_jwks(srv, NULL);

@@ -1,0 +1,9 @@
+# OIDC logins against the real test IdP (tests/idp/oidc: oidc-provider over TLS on loopback, in
+# the Keycloak, Auth0 and Okta shapes): logins, refusals, resilience. They skip when node or the
+# IdP's node modules are missing. t_oidc_lib.sh holds their shared helpers.
+OIDC_TESTS = \
+	tests/integ/t_oidc_login.sh \
+	tests/integ/t_oidc_refuse.sh \
+	tests/integ/t_oidc_resilience.sh
+TESTS += $(OIDC_TESTS)
+EXTRA_DIST += $(OIDC_TESTS) tests/integ/t_oidc_lib.sh
