@@ -358,14 +358,26 @@ idg_oidc_token(struct idg_oidc *o, const char *token, struct idg_oidc_identity *
     char *err, size_t errlen)
 {
 	struct idg_jwt_expect ex = { .aud = o->cfg.client_id, .aud_alt = o->cfg.audience };
-	cJSON *claims = NULL;
+	cJSON *claims = NULL, *ui = NULL;
+	const cJSON *sub;
+	char uerr[256];
 	int64_t exp = 0;
 	int rc;
 
 	/* Judged on its own claims, offline: groups from the token whatever groups_source says
-	 * (there is no other token, and userinfo would be a network call per validation). */
-	if ((rc = idg_jwt_validate(o, token, &ex, &claims, &exp, err, errlen)) == 0)
-		rc = idg_claims_identity(o, claims, exp, claims, NULL, id_out, err, errlen);
+	 * (there is no other token). Only a token that validated yet lacks the username or
+	 * groups claim (an Auth0 access token carries neither) costs a userinfo call, with the
+	 * token as its bearer, when userinfo_fallback allows it. */
+	if ((rc = idg_jwt_validate(o, token, &ex, &claims, &exp, err, errlen)) < 0)
+		goto out;
+	sub = cJSON_GetObjectItemCaseSensitive(claims, "sub");
+	if (o->cfg.userinfo_fallback && idg_claims_incomplete(o, claims) && cJSON_IsString(sub) &&
+	    (idg_oidc_discover(o, uerr, sizeof(uerr)) < 0 ||
+	    userinfo(o, token, sub->valuestring, &ui, uerr, sizeof(uerr)) < 0))
+		log_notice("connector: userinfo fallback failed: %s", uerr);
+	rc = idg_claims_identity(o, claims, exp, claims, ui, id_out, err, errlen);
+out:
+	idg_json_free_wipe(ui);
 	cJSON_Delete(claims);
 	return rc;
 }

@@ -77,8 +77,8 @@ struct idg_oidc_cfg {
 	bool keycloak_realm_roles;	/* keycloak: realm_access.roles become groups too */
 	const char *keycloak_client_roles;	/* keycloak: resource_access.<this>.roles too */
 	bool userinfo_fallback;		/* claims missing from the token are asked of userinfo
-					 * (password and device logins; a token presented as a
-					 * password is judged on its own claims, offline) */
+					 * (for a token presented as a password, with that token
+					 * as the bearer, only once it has validated) */
 };
 
 /* What a successful login yields: the raw, validated IdP facts. The parent process maps them

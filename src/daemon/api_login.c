@@ -23,6 +23,7 @@
 #define MSG_MAX (64u * 1024u)
 #define WAIT_SLICE_MS 20000	/* a DEVICE_WAIT answers "pending" after this; ask again */
 #define DEVICES_MAX 64
+#define PASSWORD_MAX 4096	/* bytes of a password passed on to the IdP */
 
 /* A login waiting for the connector: what the reply and the audit need afterwards. */
 struct pending_login {
@@ -31,7 +32,6 @@ struct pending_login {
 	struct idg_caller who;
 	char expect[IDG_POSIX_NAME_MAX + 1];	/* the login name PAM was given, or "" */
 	char method[16];
-	struct device *dev;	/* DEVICE_WAIT */
 };
 
 /* A device login the parent knows about; the child holds the device code itself. */
@@ -89,14 +89,19 @@ root_only(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp)
 	    "logins are tried by root only", rq->who.name);
 }
 
+/* A login's outcome as a reply status. A credential the connector refuses (a wrong password,
+ * a malformed or invalid token, an unknown or expired device code) is a denial, not a usage
+ * error; a bad or oversized IdP answer is the IdP's failure, not the caller's. */
 static uint32_t
 status_of(int err)
 {
 	switch (err) {
-	case IDG_ERR_DENIED: case IDG_ERR_EXPIRED: return IDG_ST_DENIED;
-	case IDG_ERR_UNAVAIL: case IDG_ERR_TIMEOUT: return IDG_ST_UNAVAIL;
-	case IDG_ERR_INVAL: case IDG_ERR_NOTFOUND: case IDG_ERR_TOOBIG: return IDG_ST_INPUT;
-	default: return IDG_ST_ERROR;
+	case IDG_ERR_DENIED: case IDG_ERR_EXPIRED: case IDG_ERR_INVAL: case IDG_ERR_NOTFOUND:
+		return IDG_ST_DENIED;
+	case IDG_ERR_UNAVAIL: case IDG_ERR_TIMEOUT:
+		return IDG_ST_UNAVAIL;
+	default:
+		return IDG_ST_ERROR;
 	}
 }
 
@@ -208,7 +213,6 @@ accept_identity(struct idg_daemon *d, const struct pending_login *pl,
 	for (size_t i = 0; i < v->n; i++) {
 		const struct idg_field *f = &v->fields[i];
 		const struct idg_group *g;
-		char member[IDG_SUBJECT_MAX + 1];
 		const char *raw;
 		cJSON *sk;
 
@@ -230,10 +234,9 @@ accept_identity(struct idg_daemon *d, const struct pending_login *pl,
 		if (g == NULL)
 			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_ADD, .a = gname,
 			    .b = "idp", .t1 = now });
-		snprintf(member, sizeof(member), "%s", principal);
 		if (g == NULL || !api_is_member(d, gname, principal))
 			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_ADD, .a = gname,
-			    .b = member });
+			    .b = principal });
 	}
 	/* IdP groups the user has left since the last login. */
 	for (size_t i = 0; i < st->ngroups; i++) {
@@ -317,10 +320,18 @@ api_login(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		api_fail(rp, IDG_ST_INPUT, "login method must be password or token");
 		return;
 	}
+	/* The secret's own limit is checked below, so that refusal is audited like the others. */
 	if (!api_opt_str(rq, rp, IDG_T_NAME, "user name", IDG_SUBJECT_NAME_MAX, &name) ||
 	    !api_str(rq, rp, IDG_T_SECRET, method == IDG_LOGIN_PASSWORD ? "password" : "token",
-	    d->cfg.idp_max_token > 8192 ? (size_t)d->cfg.idp_max_token : 8192, &secret))
+	    IDG_WIRE_REQUEST_MAX, &secret))
 		return;
+	if (strlen(secret) > (method == IDG_LOGIN_PASSWORD ? PASSWORD_MAX :
+	    (size_t)d->cfg.idp_max_token)) {
+		api_fail(rp, IDG_ST_DENIED, "%s too large", method == IDG_LOGIN_PASSWORD ? "password" :
+		    "token");
+		api_audit(d, rq, name ? name : "IdP login", "denied", rp->error, NULL);
+		return;
+	}
 	if (method == IDG_LOGIN_PASSWORD && (name == NULL || name[0] == '\0')) {
 		api_fail(rp, IDG_ST_INPUT, "a password login needs a user name");
 		return;
@@ -395,6 +406,7 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 	uint64_t child = 0, expires = 0;
 	uint32_t interval = 5;
 	struct device *dv = NULL;
+	char hex[32];
 	cJSON *o;
 
 	if (status != 0 || v == NULL) {
@@ -431,13 +443,8 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 	dv->interval = interval ? interval : 5;
 	snprintf(dv->expect, sizeof(dv->expect), "%s", pl->expect);
 	o = api_obj(&rp);
-	cJSON_AddStringToObject(o, "handle", "");
-	{
-		char h[32];
-
-		snprintf(h, sizeof(h), "%016llx", (unsigned long long)dv->handle);
-		cJSON_ReplaceItemInObject(o, "handle", cJSON_CreateString(h));
-	}
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)dv->handle);
+	cJSON_AddStringToObject(o, "handle", hex);
 	cJSON_AddStringToObject(o, "user_code", code);
 	cJSON_AddStringToObject(o, "verification_uri", uri);
 	if (uric)

@@ -13,3 +13,4 @@ tests_integ_dlopen_check_LDADD = -ldl
 include $(srcdir)/tests/integ/robust.mk
 include $(srcdir)/tests/integ/access.mk
 include $(srcdir)/tests/integ/access2.mk
+include $(srcdir)/tests/integ/oidc.mk
