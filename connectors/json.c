@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/util.h"
 #include "connectors/json.h"
 
 #define NUMERICDATE_MAX 253402300799.0	/* 9999-12-31T23:59:59Z */
@@ -12,33 +13,16 @@
 bool
 idg_utf8_valid(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *p = (const unsigned char *)s;
 
-	while (p < end) {
-		unsigned cp;
-		int extra;
+	while (n > 0) {
+		uint32_t cp;
+		size_t len = idg_utf8_char(p, n, &cp);
 
-		if (*p == 0)
+		if (len == 0)
 			return false;
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) { extra = 1; cp = *p & 0x1f; }
-		else if ((*p & 0xf0) == 0xe0) { extra = 2; cp = *p & 0x0f; }
-		else if ((*p & 0xf8) == 0xf0) { extra = 3; cp = *p & 0x07; }
-		else return false;
-		if (end - p <= extra)
-			return false;
-		p++;
-		for (int i = 0; i < extra; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
+		p += len;
+		n -= len;
 	}
 	return true;
 }

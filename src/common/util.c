@@ -183,35 +183,52 @@ idg_hex(const void *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+size_t
+idg_utf8_char(const unsigned char *p, size_t n, uint32_t *cp_out)
+{
+	uint32_t cp;
+	size_t extra;
+
+	if (n == 0 || *p == 0)
+		return 0;
+	if (*p < 0x80) {
+		*cp_out = *p;
+		return 1;
+	}
+	if ((*p & 0xe0) == 0xc0) { extra = 1; cp = *p & 0x1f; }
+	else if ((*p & 0xf0) == 0xe0) { extra = 2; cp = *p & 0x0f; }
+	else if ((*p & 0xf8) == 0xf0) { extra = 3; cp = *p & 0x07; }
+	else return 0;
+	if (n <= extra)
+		return 0;
+	for (size_t i = 1; i <= extra; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and out-of-range code points. */
+	if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+	    (extra == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	*cp_out = cp;
+	return extra + 1;
+}
+
 bool
 idg_str_printable(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
 
-	while (*p) {
-		int extra;
-		unsigned cp;
+	while (n > 0) {
+		uint32_t cp;
+		size_t len = idg_utf8_char(p, n, &cp);
 
-		if (*p < 0x20 || *p == 0x7f)
+		/* No C0 or C1 controls, no DEL. */
+		if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return false;
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) { extra = 1; cp = *p & 0x1f; }
-		else if ((*p & 0xf0) == 0xe0) { extra = 2; cp = *p & 0x0f; }
-		else if ((*p & 0xf8) == 0xf0) { extra = 3; cp = *p & 0x07; }
-		else return false;
-		p++;
-		for (int i = 0; i < extra; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		/* Overlong forms, surrogates, C1 controls and out-of-range code points. */
-		if ((extra == 1 && cp < 0xa0) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
+		p += len;
+		n -= len;
 	}
 	return true;
 }

@@ -31,6 +31,9 @@ void idg_hex(const void *in, size_t n, char *out);
 
 /* True when s is valid UTF-8 without control characters (bytes < 0x20, 0x7f). */
 bool idg_str_printable(const char *s);
+/* One UTF-8 character at p (n bytes left): its length with the code point in *cp_out, or 0
+ * when it is not valid UTF-8 (truncated, overlong, a surrogate, past U+10FFFF) or is NUL. */
+size_t idg_utf8_char(const unsigned char *p, size_t n, uint32_t *cp_out);
 
 /* Safe to log: "(redacted)", or for a secret of 16 characters or more that starts with
  * 4 plain ASCII characters, those 4 then "...(redacted)". */
