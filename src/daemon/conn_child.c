@@ -283,9 +283,7 @@ handle(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 		rc = idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err));
 		if (rc < 0)
 			log_notice("connector: scheduled key refresh failed: %s", err);
-		rc = reply_status(m, reqid, 0, NULL);
-		return rc ? rc : idg_msg_add_u64(m, IDG_CT_JWKS_FETCHES,
-		    idg_oidc_jwks_fetches(ch->oidc));
+		return reply_status(m, reqid, 0, NULL);
 	default:
 		return reply_status(m, reqid, IDG_ERR_PROTO, "unknown operation");
 	}

@@ -12,7 +12,7 @@ enum idg_conn_op {
 	IDG_CONN_DEVICE_START = 4,	/* -> HANDLE, USER_CODE, URI, URI_COMPLETE, INTERVAL, EXPIRES */
 	IDG_CONN_DEVICE_POLL = 5,	/* HANDLE -> identity, or STATUS pending with INTERVAL */
 	IDG_CONN_DEVICE_CANCEL = 6,	/* HANDLE: forget the device code */
-	IDG_CONN_TICK = 7,		/* scheduled work (key refresh); replies with STATS */
+	IDG_CONN_TICK = 7,		/* scheduled work (key refresh) */
 };
 
 enum idg_conn_tag {
@@ -64,8 +64,6 @@ enum idg_conn_tag {
 	IDG_CT_ID_EMAIL = 64,
 	IDG_CT_ID_GROUP = 65,	/* repeated */
 	IDG_CT_ID_EXP = 66,	/* u64 */
-	/* statistics (TICK) */
-	IDG_CT_JWKS_FETCHES = 70,	/* u64 */
 };
 
 #define IDG_CONN_PENDING 1u

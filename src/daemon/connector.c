@@ -56,7 +56,6 @@ struct idg_connector {
 	int64_t restart_at;	/* 0: running or not wanted */
 	int64_t backoff_ms;
 	int64_t next_tick;
-	uint64_t jwks_fetches;
 };
 
 static struct idg_connector *
@@ -69,12 +68,6 @@ bool
 idg_connector_configured(const struct idg_daemon *d)
 {
 	return d->cfg.idp_issuer != NULL;
-}
-
-uint64_t
-idg_connector_jwks_fetches(const struct idg_daemon *d)
-{
-	return C(d) ? C(d)->jwks_fetches : 0;
 }
 
 /* The unprivileged user, from /etc/passwd itself: idgated never asks NSS (that could be its
@@ -385,7 +378,7 @@ take_frames(struct idg_connector *c)
 		uint32_t body = idg_wire_body_len((const uint8_t *)c->in.data);
 		struct idg_msgview v = { 0 };
 		struct pending *p;
-		uint64_t reqid = 0, fetches;
+		uint64_t reqid = 0;
 		uint32_t status = 0;
 		const char *err = NULL, *jwks = NULL;
 		int st;
@@ -406,8 +399,6 @@ take_frames(struct idg_connector *c)
 		}
 		if (idg_msg_get_str(&v, IDG_CT_JWKS, &jwks) == 0)
 			persist_jwks(c, jwks);
-		if (idg_msg_get_u64(&v, IDG_CT_JWKS_FETCHES, &fetches) == 0)
-			c->jwks_fetches = fetches;
 		(void)idg_msg_get_str(&v, IDG_CT_ERROR, &err);
 		st = status == 0 ? 0 : status == IDG_CONN_PENDING ? (int)IDG_CONN_PENDING :
 		    status < 100 ? -(int)status : IDG_ERR_PROTO;

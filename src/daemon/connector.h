@@ -35,7 +35,4 @@ int idg_connector_call(struct idg_daemon *d, struct idg_msg *req, int64_t timeou
 /* Once a second: deadlines, restarts with back-off, scheduled key refresh. */
 void idg_connector_tick(struct idg_daemon *d, int64_t now_ms);
 
-/* How many JWKS fetches the child has reported (statistics, tests). */
-uint64_t idg_connector_jwks_fetches(const struct idg_daemon *d);
-
 #endif
