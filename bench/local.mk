@@ -9,5 +9,5 @@ EXTRA_DIST += bench/README.md bench/run-rbac.sh
 noinst_PROGRAMS += bench/token
 bench_token_SOURCES = bench/token.c
 bench_token_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)
-bench_token_LDADD = libidgconn.la libidgcommon.la $(CURL_LIBS) $(OAUTH2_LIBS) $(CJSON_LIBS) \
+bench_token_LDADD = libidgconn.la libidgcommon.la $(CURL_LIBS) $(CJSON_LIBS) \
 	$(OPENSSL_LIBS)
