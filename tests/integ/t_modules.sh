@@ -22,9 +22,19 @@ is "libnss_idgate.so.2 has the soname glibc loads" \
 needed() { objdump -p "$1" | awk '$1 == "NEEDED" { print $2 }' | grep -Ev '^(libc\.so\.6|libpam\.so\.0|ld-linux.*)$'; }
 is "pam_idgate.so links nothing but libc and libpam" "$(needed "$PAM")" ""
 is "libnss_idgate.so.2 links nothing but libc" "$(needed "$NSS")" ""
+# The linker drops an unused libc (Debian's gcc links with --as-needed), so libc must be named
+# exactly when the module calls into it, and nothing may be left unresolved either way.
 for mod in "$PAM" "$NSS"; do
-	like "$(basename "$mod") names libc as a dependency (not a static or libc-less object)" \
-		"$(objdump -p "$mod" | awk '$1 == "NEEDED" { print $2 }')" "^libc\.so\.6$"
+	b=$(basename "$mod")
+	undef=$(nm -D --undefined-only "$mod" | awk '$1 == "U" { print $2 }' | grep -v '^pam_' | head -1)
+	if [ -n "$undef" ]; then
+		like "$b calls libc ($undef) and names libc.so.6 as a dependency" \
+			"$(objdump -p "$mod" | awk '$1 == "NEEDED" { print $2 }')" "^libc\.so\.6$"
+	else
+		pass "$b calls nothing in libc yet, so needs no libc"
+	fi
+	is "$b has no static copy of libc (defines no malloc, memcpy or socket)" \
+		"$(nm "$mod" 2>/dev/null | awk '$2 ~ /^[Tt]$/ && $3 ~ /^(malloc|memcpy|socket)$/' | wc -l)" 0
 done
 unlike "neither module pulls in curl, OpenSSL, SQLite or cJSON" \
 	"$(objdump -p "$PAM" "$NSS" | awk '$1 == "NEEDED"')" "curl|ssl|crypto|sqlite|cjson|oauth2"
