@@ -1552,6 +1552,7 @@ struct sockres {
 	bool ran, skipped;
 	double gen_s, apply_s, start_s;
 	size_t mutations, daemon_bindings, warnings;
+	char first_warning[256];	/* shown, so a count is never unexplained */
 	long db_kb, rss_kb, hwm_kb, rss_after_kb;
 	struct seqres seq_check, seq_ping;
 	struct seqres pin_check, pin_ping;	/* client and idgated on one CPU */
@@ -1738,8 +1739,11 @@ scan_log(const char *path, struct sockres *res)
 	for (size_t n = 0; n < 100000 && fgets(line, sizeof(line), f); n++) {
 		char *p = strstr(line, " bindings)");
 
-		if (strstr(line, "warning") || strstr(line, "ignored"))
-			res->warnings++;
+		if (strstr(line, "warning") || strstr(line, "ignored")) {
+			if (res->warnings++ == 0)
+				snprintf(res->first_warning, sizeof(res->first_warning), "%.*s",
+				    (int)strcspn(line, "\n"), line);
+		}
 		if (p && strstr(line, "ready")) {
 			while (p > line && p[-1] != '(')
 				p--;
@@ -1942,6 +1946,8 @@ socket_phase(const char *idgated, const struct scale *sc, const struct frames *c
 	    "(+ root's); VmRSS %.1f MiB (peak %.1f MiB); %s warnings in its log\n", res->start_s,
 	    num(res->daemon_bindings ? res->daemon_bindings - 1 : 0), (double)res->rss_kb / 1024,
 	    (double)res->hwm_kb / 1024, num(res->warnings));
+	if (res->warnings > 0)
+		printf("    the first: %s\n", res->first_warning);
 	fflush(stdout);
 	rc = measure_socket(sock, pid, checks, lim, res);
 	res->rss_after_kb = status_kb(pid, "VmRSS");

@@ -14,13 +14,12 @@ libidgconn_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFL
 libidgconn_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS)
 
 # Unit tests: cmocka, TAP, loopback only. The HTTPS fixture (a libmicrohttpd server with a
-# CA and certificate made in the test) plays the IdP. configure does not look for
-# libmicrohttpd yet, hence the plain -l (Debian: libmicrohttpd-dev).
+# CA and certificate made in the test) plays the IdP.
 if ENABLE_TESTS
 CONN_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) \
-	$(OPENSSL_CFLAGS)
+	$(OPENSSL_CFLAGS) $(MHD_CFLAGS)
 CONN_TEST_LIBS = libidgconn.la libidgcommon.la $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) \
-	$(CMOCKA_LIBS) -lmicrohttpd -lpthread
+	$(CMOCKA_LIBS) $(MHD_LIBS) -lpthread
 CONN_FIXTURE = tests/unit/connectors/fixture.c tests/unit/connectors/fixture.h
 
 check_PROGRAMS += tests/unit/connectors/check_jwt
