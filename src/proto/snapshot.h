@@ -1,0 +1,142 @@
+/* The NSS snapshot: an immutable file idgated writes (a new file, renamed into place) and
+ * libnss_idgate.so.2 maps read-only. It holds every IdP user and group in POSIX form, with
+ * hash tables for passwd by name and by uid, group by name and by gid, and each user's group
+ * list. libc only: nss/ includes this header.
+ *
+ * Layout (host byte order; `endian` tells a reader built for the other one to stop):
+ *
+ *   header (struct idg_snap_hdr, hdr_size bytes)
+ *   sections, each 8-byte aligned, located by an {off, len} pair in the header:
+ *     users    struct idg_snap_user[nusers]
+ *     groups   struct idg_snap_group[ngroups]
+ *     pw_name  uint32_t slots[2^k]  record index + 1 (0: empty), linear probing, by name hash
+ *     pw_uid   uint32_t slots[2^k]  the same, by id hash
+ *     gr_name  uint32_t slots[2^k]
+ *     gr_gid   uint32_t slots[2^k]
+ *     ids      uint32_t[]           users' gid lists and groups' member lists (user indices)
+ *     strings  NUL-terminated strings; offsets into this section
+ *
+ * Trust: a reader checks the header, that every section lies inside the file, and the
+ * checksum, once per mapping; then, on every access, that each offset, count and string it
+ * follows stays inside its section (a file that passed the checksum is still never trusted
+ * in place). A probe never visits more slots than the table has.
+ *
+ * Replacement: after renaming a new file into place, idgated sets `replaced` to 1 in the old
+ * file (through its own descriptor). Every process that has the old file mapped sees it on
+ * its next lookup and maps the new one: no stat() per lookup. `replaced` is outside the
+ * checksum. */
+#ifndef IDG_PROTO_SNAPSHOT_H
+#define IDG_PROTO_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IDG_SNAP_MAGIC "IDGSNAP\n"	/* 8 bytes, no NUL */
+#define IDG_SNAP_VERSION 1u
+#define IDG_SNAP_ENDIAN 0x01020304u
+#define IDG_SNAP_MAX_SIZE (1u << 30)	/* 1 GiB: offsets are 32-bit */
+#define IDG_SNAP_SOCK_MAX 108		/* sizeof(sun_path) */
+
+/* flags */
+#define IDG_SNAP_F_ENUMERATE 0x1u	/* getpwent/getgrent list the entries ([nss] enumerate) */
+#define IDG_SNAP_F_PROVISIONAL 0x2u	/* sshd's misses are asked of idgated ([nss] provisional) */
+
+struct idg_snap_sect {
+	uint32_t off;		/* from the start of the file; 8-byte aligned */
+	uint32_t len;		/* bytes */
+};
+
+struct idg_snap_hdr {
+	char magic[8];			/* IDG_SNAP_MAGIC */
+	uint32_t version;		/* IDG_SNAP_VERSION */
+	uint32_t endian;		/* IDG_SNAP_ENDIAN */
+	uint32_t hdr_size;		/* sizeof(struct idg_snap_hdr) */
+	uint32_t replaced;		/* 0; 1 once a newer snapshot is in place (not checksummed) */
+	uint64_t file_size;		/* the whole file */
+	uint64_t generation;		/* grows with every snapshot idgated writes */
+	uint64_t checksum;		/* idg_snap_checksum(), with replaced and checksum as 0 */
+	uint32_t flags;			/* IDG_SNAP_F_* */
+	uint32_t ask_timeout_ms;	/* bound on asking idgated (sshd's misses) */
+	uint32_t id_min, id_max;	/* the configured range: every uid and gid is inside */
+	uint32_t nusers, ngroups;
+	struct idg_snap_sect users, groups, pw_name, pw_uid, gr_name, gr_gid, ids, strings;
+	char ask_socket[IDG_SNAP_SOCK_MAX];	/* NUL-terminated: idgated's pam.sock */
+	uint32_t reserved[5];		/* 0 */
+};
+
+struct idg_snap_user {
+	uint32_t name, gecos, dir, shell;	/* offsets into strings */
+	uint32_t uid, gid;			/* gid: the primary group */
+	uint32_t groups, ngroups;		/* ids[groups .. groups + ngroups): supplementary gids */
+};
+
+struct idg_snap_group {
+	uint32_t name;				/* offset into strings */
+	uint32_t gid;
+	uint32_t members, nmembers;		/* ids[members ..): indices into users */
+};
+
+_Static_assert(sizeof(struct idg_snap_hdr) % 8 == 0, "sections stay aligned");
+_Static_assert(sizeof(struct idg_snap_user) == 32, "fixed layout");
+_Static_assert(sizeof(struct idg_snap_group) == 16, "fixed layout");
+
+/* The hashes every writer and reader use (FNV-1a over the bytes; a multiplicative hash for
+ * ids). Slot = hash & (nslots - 1). */
+static inline uint32_t
+idg_snap_hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static inline uint32_t
+idg_snap_hash_id(uint32_t id)
+{
+	return id * 2654435761u;
+}
+
+/* The checksum over a whole file (len bytes), as the header's checksum field records it:
+ * the bytes of `replaced` and `checksum` count as 0. Implemented in snap_read.c. */
+uint64_t idg_snap_checksum(const void *file, size_t len);
+
+/* ---------- writing (idgated; snap_write.c) ---------- */
+
+struct idg_snap_in_user {
+	const char *name, *gecos, *dir, *shell;
+	uint32_t uid, gid;
+	const uint32_t *gids;		/* supplementary groups */
+	size_t ngids;
+};
+
+struct idg_snap_in_group {
+	const char *name;
+	uint32_t gid;
+	const uint32_t *members;	/* indices into the users given with it */
+	size_t nmembers;
+};
+
+struct idg_snap_in {
+	uint64_t generation;
+	uint32_t flags, ask_timeout_ms, id_min, id_max;
+	const char *ask_socket;
+	const struct idg_snap_in_user *users;
+	size_t nusers;
+	const struct idg_snap_in_group *groups;
+	size_t ngroups;
+};
+
+/* Lay out a snapshot in a new buffer (free() it). IDG_ERR_INVAL for a duplicate name or id,
+ * an id outside [id_min, id_max], a member index out of range or a string with a ':' or a
+ * newline; IDG_ERR_TOOBIG over IDG_SNAP_MAX_SIZE; IDG_ERR_NOMEM. */
+int idg_snap_build(const struct idg_snap_in *in, uint8_t **buf_out, size_t *len_out);
+
+/* Put a built snapshot at path: a temporary file in the same directory (mode 0644, owner
+ * root), written, fsync'ed, renamed over path, the directory fsync'ed; then the file it
+ * replaced is marked `replaced`. On any failure the old file stays in place and untouched.
+ * 0 or a negative IDG_ERR_* with a reason in err. */
+int idg_snap_publish(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen);
+
+#endif
