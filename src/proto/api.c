@@ -11,14 +11,16 @@ static enum ftype
 tag_type(uint16_t tag)
 {
 	switch ((enum idg_tag)tag) {
-	case IDG_T_OP: case IDG_T_FLAGS: case IDG_T_STATUS: case IDG_T_METHOD:
+	case IDG_T_OP: case IDG_T_FLAGS: case IDG_T_STATUS: case IDG_T_METHOD: case IDG_T_UID:
+	case IDG_T_GID:
 		return F_U32;
 	case IDG_T_TTL: case IDG_T_HANDLE:
 		return F_U64;
 	case IDG_T_TOKEN: case IDG_T_AS: case IDG_T_RTYPE: case IDG_T_RNAME: case IDG_T_SUBJECT:
 	case IDG_T_ROLE: case IDG_T_PERM: case IDG_T_NAME: case IDG_T_NEWNAME: case IDG_T_MEMBER:
 	case IDG_T_INPUT: case IDG_T_OUTPUT: case IDG_T_PATH: case IDG_T_DESC: case IDG_T_RTYPES:
-	case IDG_T_ERROR: case IDG_T_JSON: case IDG_T_SECRET:
+	case IDG_T_ERROR: case IDG_T_JSON: case IDG_T_SECRET: case IDG_T_GECOS: case IDG_T_HOME:
+	case IDG_T_SHELL:
 		return F_STR;
 	}
 	return F_NONE;

@@ -53,6 +53,12 @@ enum idg_op {
 	IDG_OP_DEVICE_START = 81,	/* root: -> HANDLE, user code, verification URI */
 	IDG_OP_DEVICE_WAIT = 82,	/* root: HANDLE [NAME] -> identity, or pending (ask again) */
 	IDG_OP_DEVICE_CANCEL = 83,	/* root: HANDLE */
+	IDG_OP_USER_ADD = 84,		/* NAME [MEMBER (group) ...] [DESC (gecos)]: pre-provision */
+	IDG_OP_USER_DELETE = 85,	/* NAME */
+	IDG_OP_USER_LIST = 86,		/* -> JSON */
+	/* pam.sock only, from libnss_idgate.so.2 in sshd: NAME -> a provisional passwd entry
+	 * (UID, GID, GECOS, HOME, SHELL fields), or IDG_ST_INPUT when there is none. */
+	IDG_OP_NSS_PROVISIONAL = 90,
 };
 
 /* IDG_T_METHOD values. */
@@ -85,6 +91,11 @@ enum idg_tag {
 	IDG_T_METHOD = 20,	/* u32, enum idg_login_method */
 	IDG_T_SECRET = 21,	/* str: a password or a token (never logged) */
 	IDG_T_HANDLE = 22,	/* u64: a device login in progress */
+	IDG_T_UID = 23,		/* u32 */
+	IDG_T_GID = 24,		/* u32 */
+	IDG_T_GECOS = 25,	/* str */
+	IDG_T_HOME = 26,	/* str */
+	IDG_T_SHELL = 27,	/* str */
 
 	IDG_T_STATUS = 100,	/* reply: u32 IDG_ST_* */
 	IDG_T_ERROR = 101,	/* reply: str, a short reason */
