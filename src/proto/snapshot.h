@@ -130,7 +130,9 @@ struct idg_snap_in {
 
 /* Lay out a snapshot in a new buffer (free() it). IDG_ERR_INVAL for a duplicate name or id,
  * an id outside [id_min, id_max], a member index out of range or a string with a ':' or a
- * newline; IDG_ERR_TOOBIG over IDG_SNAP_MAX_SIZE; IDG_ERR_NOMEM. */
+ * newline; also for a NULL or empty name, a NULL gecos, dir or shell (give "" instead), and
+ * a range that is empty, contains 0 (root) or (uint32_t)-1; IDG_ERR_TOOBIG over
+ * IDG_SNAP_MAX_SIZE; IDG_ERR_NOMEM. Tables get a power of two >= 2x their entries. */
 int idg_snap_build(const struct idg_snap_in *in, uint8_t **buf_out, size_t *len_out);
 
 /* Put a built snapshot at path: a temporary file in the same directory (mode 0644, owner
