@@ -1,21 +1,39 @@
-/* libnss_idgate.so.2: IdP users and groups as POSIX entries. This foundation version only
- * establishes the module's shape (entry points, exports, thinness): with no snapshot to read
- * yet, every lookup is unavailable. */
+/* libnss_idgate.so.2: IdP users and groups as POSIX entries, answered from the snapshot
+ * idgated publishes (src/proto/snapshot.h), mapped once per process and re-mapped when the
+ * mapped file says it was replaced. A lookup in steady state makes no system call. The one
+ * exception to "never talk to the daemon" is sshd's getpwnam miss (see README.md). */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <nss.h>
+#include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
-#include <stddef.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
-/* The one place lookups turn into NSS statuses; the snapshot reader will feed it. */
-static enum nss_status
-unavailable(int *errnop)
-{
-	*errnop = ENOENT;
-	return NSS_STATUS_UNAVAIL;
-}
+#include "common/err.h"
+#include "proto/api.h"
+#include "proto/snapshot.h"
+#include "proto/wire.h"
+
+#ifndef IDG_NSS_SNAPSHOT
+#define IDG_NSS_SNAPSHOT "/var/cache/idgate/nss.snapshot"
+#endif
+
+#define IDG_NSS_NAME_MAX 256		/* a name sshd may ask idgated about */
+#define IDG_NSS_FIELD_MAX 1024		/* gecos, home, shell from idgated */
+#define IDG_NSS_REPLY_MAX (16u * 1024u)
 
 enum nss_status _nss_idgate_getpwnam_r(const char *, struct passwd *, char *, size_t, int *);
 enum nss_status _nss_idgate_getpwuid_r(uid_t, struct passwd *, char *, size_t, int *);
@@ -23,56 +41,740 @@ enum nss_status _nss_idgate_getgrnam_r(const char *, struct group *, char *, siz
 enum nss_status _nss_idgate_getgrgid_r(gid_t, struct group *, char *, size_t, int *);
 enum nss_status _nss_idgate_initgroups_dyn(const char *, gid_t, long *, long *, gid_t **, long,
     int *);
+enum nss_status _nss_idgate_setpwent(int);
+enum nss_status _nss_idgate_getpwent_r(struct passwd *, char *, size_t, int *);
+enum nss_status _nss_idgate_endpwent(void);
+enum nss_status _nss_idgate_setgrent(int);
+enum nss_status _nss_idgate_getgrent_r(struct group *, char *, size_t, int *);
+enum nss_status _nss_idgate_endgrent(void);
+
+/* The one place idgate's codes become NSS statuses. ERANGE only for a short buffer. */
+static enum nss_status
+idg_nss_status(int rc, int *errnop)
+{
+	switch (rc) {
+	case 0:
+		return NSS_STATUS_SUCCESS;
+	case IDG_ERR_NOTFOUND:
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	case IDG_ERR_TOOBIG:
+		*errnop = ERANGE;
+		return NSS_STATUS_TRYAGAIN;
+	case IDG_ERR_NOMEM:
+		*errnop = ENOMEM;
+		return NSS_STATUS_TRYAGAIN;
+	default:	/* no snapshot, a damaged one, the daemon unreachable, ourselves */
+		*errnop = ENOENT;
+		return NSS_STATUS_UNAVAIL;
+	}
+}
+
+/* ---------- who is calling (no system call: both names are in memory) ---------- */
+
+static const char *
+exec_base(void)
+{
+	const char *p = (const char *)getauxval(AT_EXECFN), *slash;
+
+	if (p == NULL)
+		return "";
+	slash = strrchr(p, '/');
+	return slash ? slash + 1 : p;
+}
+
+/* program_invocation_short_name points into argv[0], which a process title may overwrite
+ * (sshd's does); the executable's path from the auxiliary vector stays. */
+static int
+program_is(const char *const *names)
+{
+	const char *a = program_invocation_short_name, *b = exec_base();
+
+	for (; *names != NULL; names++)
+		if ((a != NULL && strcmp(a, *names) == 0) || strcmp(b, *names) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_idgated(void)
+{
+	static const char *const self[] = { "idgated", "lt-idgated", NULL };
+
+	return program_is(self);
+}
+
+static int
+is_sshd(void)
+{
+	static const char *const sshd[] = { "sshd", "sshd-session", "sshd-auth", NULL };
+
+	return program_is(sshd);
+}
+
+/* ---------- the mapping ---------- */
+
+struct idg_map {
+	struct idg_snap snap;
+	void *addr;
+	size_t len;
+	unsigned refs;		/* under map_lock: the current pointer and each user */
+};
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct idg_map *map_cur;
+static struct stat map_bad;	/* the last file refused, so it is not checksummed again */
+static int map_bad_set;
+
+static void
+map_put_locked(struct idg_map *m)
+{
+	if (--m->refs > 0)
+		return;
+	munmap(m->addr, m->len);
+	free(m);
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Trust: a regular file owned by root, writable by nobody else, of a sane size. */
+static int
+file_trusted(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == 0 && (st->st_mode & 022) == 0 &&
+	    st->st_size >= (off_t)sizeof(struct idg_snap_hdr) && st->st_size <= IDG_SNAP_MAX_SIZE;
+}
+
+static int
+map_fd_locked(int fd, const struct stat *st, struct idg_map **out)
+{
+	struct idg_map *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return IDG_ERR_NOMEM;
+	m->len = (size_t)st->st_size;
+	m->addr = mmap(NULL, m->len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m->addr == MAP_FAILED) {
+		free(m);
+		return IDG_ERR_IO;
+	}
+	if (idg_snap_open(&m->snap, m->addr, m->len) < 0) {
+		munmap(m->addr, m->len);
+		free(m);
+		map_bad = *st;
+		map_bad_set = 1;
+		return IDG_ERR_CORRUPT;
+	}
+	*out = m;
+	return 0;
+}
+
+static int
+map_load_locked(struct idg_map **out)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(IDG_NSS_SNAPSHOT, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return IDG_ERR_UNAVAIL;
+	if (fstat(fd, &st) < 0 || !file_trusted(&st))
+		rc = IDG_ERR_UNAVAIL;
+	else if (map_bad_set && same_file(&st, &map_bad))
+		rc = IDG_ERR_CORRUPT;
+	else
+		rc = map_fd_locked(fd, &st, out);
+	close(fd);
+	return rc;
+}
+
+/* After fork() the child gets the lock free whatever another thread was doing. */
+static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&ent_lock);
+	pthread_mutex_lock(&map_lock);
+}
+
+static void
+fork_done(void)
+{
+	pthread_mutex_unlock(&map_lock);
+	pthread_mutex_unlock(&ent_lock);
+}
+
+static void
+register_fork(void)
+{
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
+/* A reference to the current snapshot, mapping (again) when there is none or it was
+ * replaced. In steady state: an uncontended lock and an atomic load, no system call. */
+static int
+map_get(struct idg_map **out)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct idg_map *m;
+	int rc = 0;
+
+	pthread_once(&once, register_fork);
+	pthread_mutex_lock(&map_lock);
+	m = map_cur;
+	if (m != NULL && idg_snap_replaced(&m->snap)) {
+		map_cur = NULL;
+		map_put_locked(m);
+		m = NULL;
+	}
+	if (m == NULL && (rc = map_load_locked(&m)) == 0) {
+		m->refs = 1;
+		map_cur = m;
+	}
+	if (rc == 0) {
+		m->refs++;
+		*out = m;
+	}
+	pthread_mutex_unlock(&map_lock);
+	return rc;
+}
+
+static void
+map_put(struct idg_map *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&map_lock);
+	map_put_locked(m);
+	pthread_mutex_unlock(&map_lock);
+}
+
+/* ---------- copying into the caller's buffer ---------- */
+
+struct obuf {
+	char *p;
+	size_t left;
+};
+
+static char *
+ob_str(struct obuf *b, const char *s, size_t n)
+{
+	char *d = b->p;
+
+	if (n >= b->left)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	b->p += n + 1;
+	b->left -= n + 1;
+	return d;
+}
+
+static void *
+ob_array(struct obuf *b, size_t n, size_t elem)
+{
+	size_t pad = (alignof(char *) - ((uintptr_t)b->p % alignof(char *))) % alignof(char *);
+	void *d;
+
+	if (pad > b->left || n > (b->left - pad) / elem)
+		return NULL;
+	d = b->p + pad;
+	b->p += pad + n * elem;
+	b->left -= pad + n * elem;
+	return d;
+}
+
+static int
+put_passwd(const struct idg_snap_pw *u, struct passwd *pw, char *buf, size_t len)
+{
+	struct obuf b = { buf, len };
+	struct passwd out;
+
+	out.pw_uid = u->uid;
+	out.pw_gid = u->gid;
+	if ((out.pw_name = ob_str(&b, u->name, u->name_len)) == NULL ||
+	    (out.pw_passwd = ob_str(&b, "x", 1)) == NULL ||
+	    (out.pw_gecos = ob_str(&b, u->gecos, u->gecos_len)) == NULL ||
+	    (out.pw_dir = ob_str(&b, u->dir, u->dir_len)) == NULL ||
+	    (out.pw_shell = ob_str(&b, u->shell, u->shell_len)) == NULL)
+		return IDG_ERR_TOOBIG;
+	*pw = out;
+	return 0;
+}
+
+static int
+fill_passwd(const struct idg_snap *s, uint32_t idx, struct passwd *pw, char *buf, size_t len)
+{
+	struct idg_snap_pw u;
+	int rc;
+
+	if ((rc = idg_snap_user(s, idx, &u)) < 0)
+		return rc;
+	return put_passwd(&u, pw, buf, len);
+}
+
+static int
+fill_group(const struct idg_snap *s, uint32_t idx, struct group *gr, char *buf, size_t len)
+{
+	struct obuf b = { buf, len };
+	struct idg_snap_gr g;
+	struct group out;
+	int rc;
+
+	if ((rc = idg_snap_group(s, idx, &g)) < 0)
+		return rc;
+	out.gr_gid = g.gid;
+	if ((out.gr_mem = ob_array(&b, (size_t)g.nmembers + 1, sizeof(char *))) == NULL ||
+	    (out.gr_name = ob_str(&b, g.name, g.name_len)) == NULL ||
+	    (out.gr_passwd = ob_str(&b, "x", 1)) == NULL)
+		return IDG_ERR_TOOBIG;
+	for (uint32_t i = 0; i < g.nmembers; i++) {
+		const char *name;
+		size_t n;
+
+		if ((rc = idg_snap_member(s, &g, i, &name, &n)) < 0)
+			return rc;
+		if ((out.gr_mem[i] = ob_str(&b, name, n)) == NULL)
+			return IDG_ERR_TOOBIG;
+	}
+	out.gr_mem[g.nmembers] = NULL;
+	*gr = out;
+	return 0;
+}
+
+/* ---------- sshd's miss: one bounded question to idgated ---------- */
+
+struct ask {
+	char sock[IDG_SNAP_SOCK_MAX];
+	uint32_t timeout_ms, id_min, id_max;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+left_ms(int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+
+	return left > 0 ? (int)left : 0;
+}
+
+/* A nonblocking connect, finished within the deadline. */
+static int
+ask_connect(const char *path, int64_t deadline, int *fd_out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd p;
+	int fd, err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
+		return IDG_ERR_UNAVAIL;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return IDG_ERR_UNAVAIL;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		p.fd = fd;
+		p.events = POLLOUT;
+		if (poll(&p, 1, left_ms(deadline)) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)
+			goto fail;
+	}
+	*fd_out = fd;
+	return 0;
+fail:
+	close(fd);
+	return IDG_ERR_UNAVAIL;
+}
+
+static int
+field_sane(const char *s, int path)
+{
+	size_t n = strlen(s);
+
+	if (n > IDG_NSS_FIELD_MAX || (path && s[0] != '/'))
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == ':' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The reply: IDG_ST_OK with a passwd entry inside the range, else IDG_ERR_NOTFOUND. */
+static int
+ask_answer(const struct idg_msgview *v, const struct ask *a, const char *name,
+    struct passwd *pw, char *buf, size_t len)
+{
+	struct idg_snap_pw u;
+	uint32_t st;
+	const char *gecos, *home, *shell;
+
+	if (idg_msg_get_u32(v, IDG_T_STATUS, &st) < 0 || st != IDG_ST_OK ||
+	    idg_msg_get_u32(v, IDG_T_UID, &u.uid) < 0 || idg_msg_get_u32(v, IDG_T_GID, &u.gid) < 0 ||
+	    idg_msg_get_str(v, IDG_T_GECOS, &gecos) < 0 ||
+	    idg_msg_get_str(v, IDG_T_HOME, &home) < 0 ||
+	    idg_msg_get_str(v, IDG_T_SHELL, &shell) < 0)
+		return IDG_ERR_NOTFOUND;
+	if (u.uid < a->id_min || u.uid > a->id_max || u.gid < a->id_min || u.gid > a->id_max ||
+	    !field_sane(gecos, 0) || !field_sane(home, 1) || !field_sane(shell, 1))
+		return IDG_ERR_NOTFOUND;
+	u.name = name;
+	u.name_len = strlen(name);
+	u.gecos = gecos;
+	u.gecos_len = strlen(gecos);
+	u.dir = home;
+	u.dir_len = strlen(home);
+	u.shell = shell;
+	u.shell_len = strlen(shell);
+	return put_passwd(&u, pw, buf, len);
+}
+
+static int
+ask_exchange(int fd, const char *name, int64_t deadline, uint8_t **body, size_t *blen)
+{
+	struct idg_msg m;
+	const uint8_t *frame;
+	size_t flen;
+	int rc;
+
+	if ((rc = idg_msg_init(&m, IDG_WIRE_REQUEST_MAX)) < 0)
+		return rc;
+	if ((rc = idg_msg_add_u32(&m, IDG_T_OP, IDG_OP_NSS_PROVISIONAL)) == 0 &&
+	    (rc = idg_msg_add_str(&m, IDG_T_NAME, name)) == 0) {
+		frame = idg_msg_frame(&m, &flen);
+		rc = idg_wire_send(fd, frame, flen, -1, left_ms(deadline));
+		if (rc == 0)
+			rc = idg_wire_recv(fd, IDG_NSS_REPLY_MAX, body, blen, NULL,
+			    left_ms(deadline));
+	}
+	idg_msg_free(&m);
+	if (rc == IDG_ERR_NOMEM)
+		return rc;
+	return rc < 0 ? IDG_ERR_UNAVAIL : 0;
+}
+
+static int
+ask_provisional(const struct ask *a, const char *name, struct passwd *pw, char *buf,
+    size_t len)
+{
+	int64_t deadline = now_ms() + a->timeout_ms;
+	struct idg_msgview v = { NULL, 0 };
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	int fd, rc;
+
+	if (strlen(name) > IDG_NSS_NAME_MAX || strpbrk(name, ":\n") != NULL || name[0] == '\0')
+		return IDG_ERR_NOTFOUND;
+	if ((rc = ask_connect(a->sock, deadline, &fd)) < 0)
+		return rc;
+	rc = ask_exchange(fd, name, deadline, &body, &blen);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	if ((rc = idg_msg_parse(body, blen, &v)) == 0)
+		rc = ask_answer(&v, a, name, pw, buf, len);
+	else if (rc != IDG_ERR_NOMEM)
+		rc = IDG_ERR_NOTFOUND;
+	idg_msgview_free(&v);
+	free(body);
+	return rc;
+}
+
+/* Whether a miss is to be asked of idgated: sshd, and the snapshot allows it. */
+static int
+want_ask(const struct idg_snap *s, struct ask *a)
+{
+	const struct idg_snap_hdr *h = s->hdr;
+
+	if ((h->flags & IDG_SNAP_F_PROVISIONAL) == 0 || !is_sshd())
+		return 0;
+	memcpy(a->sock, h->ask_socket, sizeof(a->sock));
+	a->sock[sizeof(a->sock) - 1] = '\0';
+	a->timeout_ms = h->ask_timeout_ms > 60000 ? 60000 : h->ask_timeout_ms;
+	a->id_min = h->id_min;
+	a->id_max = h->id_max;
+	return 1;
+}
+
+/* ---------- lookups ---------- */
 
 enum nss_status
 _nss_idgate_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
-	(void)name;
-	(void)pw;
-	(void)buf;
-	(void)len;
-	return unavailable(errnop);
+	struct idg_map *m;
+	struct ask a;
+	uint32_t idx;
+	int rc, ask = 0;
+
+	if (is_idgated() || name == NULL)
+		return idg_nss_status(IDG_ERR_UNAVAIL, errnop);
+	if ((rc = map_get(&m)) < 0)
+		return idg_nss_status(rc, errnop);
+	rc = idg_snap_find_user(&m->snap, name, &idx);
+	if (rc == 0)
+		rc = fill_passwd(&m->snap, idx, pw, buf, len);
+	else if (rc == IDG_ERR_NOTFOUND)
+		ask = want_ask(&m->snap, &a);
+	map_put(m);
+	if (ask)
+		rc = ask_provisional(&a, name, pw, buf, len);
+	return idg_nss_status(rc, errnop);
 }
 
 enum nss_status
 _nss_idgate_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *errnop)
 {
-	(void)uid;
-	(void)pw;
-	(void)buf;
-	(void)len;
-	return unavailable(errnop);
+	struct idg_map *m;
+	uint32_t idx;
+	int rc;
+
+	if (is_idgated())
+		return idg_nss_status(IDG_ERR_UNAVAIL, errnop);
+	if ((rc = map_get(&m)) < 0)
+		return idg_nss_status(rc, errnop);
+	if ((rc = idg_snap_find_uid(&m->snap, (uint32_t)uid, &idx)) == 0)
+		rc = fill_passwd(&m->snap, idx, pw, buf, len);
+	map_put(m);
+	return idg_nss_status(rc, errnop);
 }
 
 enum nss_status
 _nss_idgate_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len, int *errnop)
 {
-	(void)name;
-	(void)gr;
-	(void)buf;
-	(void)len;
-	return unavailable(errnop);
+	struct idg_map *m;
+	uint32_t idx;
+	int rc;
+
+	if (is_idgated() || name == NULL)
+		return idg_nss_status(IDG_ERR_UNAVAIL, errnop);
+	if ((rc = map_get(&m)) < 0)
+		return idg_nss_status(rc, errnop);
+	if ((rc = idg_snap_find_group(&m->snap, name, &idx)) == 0)
+		rc = fill_group(&m->snap, idx, gr, buf, len);
+	map_put(m);
+	return idg_nss_status(rc, errnop);
 }
 
 enum nss_status
 _nss_idgate_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *errnop)
 {
-	(void)gid;
-	(void)gr;
-	(void)buf;
-	(void)len;
-	return unavailable(errnop);
+	struct idg_map *m;
+	uint32_t idx;
+	int rc;
+
+	if (is_idgated())
+		return idg_nss_status(IDG_ERR_UNAVAIL, errnop);
+	if ((rc = map_get(&m)) < 0)
+		return idg_nss_status(rc, errnop);
+	if ((rc = idg_snap_find_gid(&m->snap, (uint32_t)gid, &idx)) == 0)
+		rc = fill_group(&m->snap, idx, gr, buf, len);
+	map_put(m);
+	return idg_nss_status(rc, errnop);
+}
+
+/* ---------- initgroups ---------- */
+
+static int
+have_gid(const gid_t *g, long n, gid_t gid)
+{
+	for (long i = 0; i < n; i++)
+		if (g[i] == gid)
+			return 1;
+	return 0;
+}
+
+/* Room for one more gid, growing as glibc expects; 0 when full at limit (stop quietly). */
+static int
+groups_room(long *start, long *size, gid_t **groups, long limit)
+{
+	long nsize;
+	gid_t *ng;
+
+	if (*start < *size)
+		return 1;
+	if (limit > 0 && *size >= limit)
+		return 0;
+	nsize = *size > 0 ? 2 * *size : 16;
+	if (limit > 0 && nsize > limit)
+		nsize = limit;
+	if ((ng = realloc(*groups, (size_t)nsize * sizeof(gid_t))) == NULL)
+		return IDG_ERR_NOMEM;
+	*groups = ng;
+	*size = nsize;
+	return 1;
+}
+
+static int
+add_groups(const struct idg_snap *s, const struct idg_snap_pw *u, gid_t group, long *start,
+    long *size, gid_t **groups, long limit)
+{
+	for (uint32_t i = 0; i < u->ngids; i++) {
+		gid_t gid = u->gids[i];
+		int room;
+
+		if (gid == group || gid < s->hdr->id_min || gid > s->hdr->id_max ||
+		    have_gid(*groups, *start, gid))
+			continue;
+		if ((room = groups_room(start, size, groups, limit)) <= 0)
+			return room;
+		(*groups)[(*start)++] = gid;
+	}
+	return 0;
 }
 
 enum nss_status
 _nss_idgate_initgroups_dyn(const char *user, gid_t group, long *start, long *size, gid_t **groups,
     long limit, int *errnop)
 {
-	(void)user;
-	(void)group;
-	(void)start;
-	(void)size;
-	(void)groups;
-	(void)limit;
-	return unavailable(errnop);
+	struct idg_snap_pw u;
+	struct idg_map *m;
+	uint32_t idx;
+	int rc;
+
+	if (is_idgated() || user == NULL)
+		return idg_nss_status(IDG_ERR_UNAVAIL, errnop);
+	if ((rc = map_get(&m)) < 0)
+		return idg_nss_status(rc, errnop);
+	if ((rc = idg_snap_find_user(&m->snap, user, &idx)) == 0 &&
+	    (rc = idg_snap_user(&m->snap, idx, &u)) == 0)
+		rc = add_groups(&m->snap, &u, group, start, size, groups, limit);
+	map_put(m);
+	return idg_nss_status(rc, errnop);
+}
+
+/* ---------- enumeration: per process, under ent_lock, only when the snapshot allows ---------- */
+
+struct ent {
+	struct idg_map *m;
+	uint32_t next;
+};
+
+static struct ent pw_ent, gr_ent;
+
+static void
+ent_reset_locked(struct ent *e)
+{
+	map_put(e->m);
+	e->m = NULL;
+	e->next = 0;
+}
+
+static int
+ent_start(struct ent *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&ent_lock);
+	ent_reset_locked(e);
+	rc = map_get(&e->m);
+	pthread_mutex_unlock(&ent_lock);
+	return rc;
+}
+
+static void
+ent_end(struct ent *e)
+{
+	pthread_mutex_lock(&ent_lock);
+	ent_reset_locked(e);
+	pthread_mutex_unlock(&ent_lock);
+}
+
+/* The next entry through fill; the position moves only when it was copied. */
+static int
+ent_next(struct ent *e, int (*fill)(const struct idg_snap *, uint32_t, void *, char *, size_t),
+    void *out, char *buf, size_t len)
+{
+	int rc;
+
+	pthread_mutex_lock(&ent_lock);
+	if (e->m == NULL && (rc = map_get(&e->m)) < 0)
+		goto out;
+	if ((e->m->snap.hdr->flags & IDG_SNAP_F_ENUMERATE) == 0) {
+		rc = IDG_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((rc = fill(&e->m->snap, e->next, out, buf, len)) == 0)
+		e->next++;
+out:
+	pthread_mutex_unlock(&ent_lock);
+	return rc;
+}
+
+static int
+fill_pw_any(const struct idg_snap *s, uint32_t idx, void *out, char *buf, size_t len)
+{
+	return fill_passwd(s, idx, out, buf, len);
+}
+
+static int
+fill_gr_any(const struct idg_snap *s, uint32_t idx, void *out, char *buf, size_t len)
+{
+	return fill_group(s, idx, out, buf, len);
+}
+
+enum nss_status
+_nss_idgate_setpwent(int stayopen)
+{
+	int err = 0;
+
+	(void)stayopen;
+	if (is_idgated())
+		return idg_nss_status(IDG_ERR_UNAVAIL, &err);
+	return idg_nss_status(ent_start(&pw_ent), &err);
+}
+
+enum nss_status
+_nss_idgate_getpwent_r(struct passwd *pw, char *buf, size_t len, int *errnop)
+{
+	if (is_idgated())
+		return idg_nss_status(IDG_ERR_UNAVAIL, errnop);
+	return idg_nss_status(ent_next(&pw_ent, fill_pw_any, pw, buf, len), errnop);
+}
+
+enum nss_status
+_nss_idgate_endpwent(void)
+{
+	ent_end(&pw_ent);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+_nss_idgate_setgrent(int stayopen)
+{
+	int err = 0;
+
+	(void)stayopen;
+	if (is_idgated())
+		return idg_nss_status(IDG_ERR_UNAVAIL, &err);
+	return idg_nss_status(ent_start(&gr_ent), &err);
+}
+
+enum nss_status
+_nss_idgate_getgrent_r(struct group *gr, char *buf, size_t len, int *errnop)
+{
+	if (is_idgated())
+		return idg_nss_status(IDG_ERR_UNAVAIL, errnop);
+	return idg_nss_status(ent_next(&gr_ent, fill_gr_any, gr, buf, len), errnop);
+}
+
+enum nss_status
+_nss_idgate_endgrent(void)
+{
+	ent_end(&gr_ent);
+	return NSS_STATUS_SUCCESS;
 }

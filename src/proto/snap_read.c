@@ -78,3 +78,280 @@ idg_snap_checksum(const void *file, size_t len)
 	h ^= h >> 32;
 	return h;
 }
+
+/* ---------- validation ---------- */
+
+static int
+is_pow2(uint32_t n)
+{
+	return n != 0 && (n & (n - 1)) == 0;
+}
+
+/* A section inside the file, after the header, aligned, a whole number of elem bytes. */
+static int
+sect_ok(const struct idg_snap_hdr *h, const struct idg_snap_sect *sc, uint32_t elem)
+{
+	return sc->off % 8 == 0 && sc->off >= h->hdr_size && sc->len % elem == 0 &&
+	    (uint64_t)sc->off + sc->len <= h->file_size;
+}
+
+static int
+header_ok(const struct idg_snap_hdr *h, size_t len)
+{
+	if (memcmp(h->magic, IDG_SNAP_MAGIC, sizeof(h->magic)) != 0 ||
+	    h->version != IDG_SNAP_VERSION || h->endian != IDG_SNAP_ENDIAN ||
+	    h->hdr_size != sizeof(*h) || h->file_size != len)
+		return 0;
+	if (h->id_min == 0 || h->id_min > h->id_max || h->id_max == UINT32_MAX)
+		return 0;
+	if (memchr(h->ask_socket, '\0', sizeof(h->ask_socket)) == NULL)
+		return 0;
+	if (!sect_ok(h, &h->users, sizeof(struct idg_snap_user)) ||
+	    !sect_ok(h, &h->groups, sizeof(struct idg_snap_group)) ||
+	    !sect_ok(h, &h->pw_name, 4) || !sect_ok(h, &h->pw_uid, 4) ||
+	    !sect_ok(h, &h->gr_name, 4) || !sect_ok(h, &h->gr_gid, 4) ||
+	    !sect_ok(h, &h->ids, 4) || !sect_ok(h, &h->strings, 1))
+		return 0;
+	if ((uint64_t)h->nusers * sizeof(struct idg_snap_user) != h->users.len ||
+	    (uint64_t)h->ngroups * sizeof(struct idg_snap_group) != h->groups.len)
+		return 0;
+	return is_pow2(h->pw_name.len / 4) && is_pow2(h->pw_uid.len / 4) &&
+	    is_pow2(h->gr_name.len / 4) && is_pow2(h->gr_gid.len / 4);
+}
+
+int
+idg_snap_open(struct idg_snap *s, const void *file, size_t len)
+{
+	const uint8_t *b = file;
+	const struct idg_snap_hdr *h = file;
+
+	if (len > IDG_SNAP_MAX_SIZE)
+		return IDG_ERR_TOOBIG;
+	if (file == NULL || len < sizeof(*h) || ((uintptr_t)file & 7) != 0 || !header_ok(h, len))
+		return IDG_ERR_CORRUPT;
+	if (idg_snap_checksum(file, len) != h->checksum)
+		return IDG_ERR_CORRUPT;
+	s->base = b;
+	s->len = len;
+	s->hdr = h;
+	s->users = (const struct idg_snap_user *)(b + h->users.off);
+	s->groups = (const struct idg_snap_group *)(b + h->groups.off);
+	s->pw_name = (const uint32_t *)(b + h->pw_name.off);
+	s->pw_uid = (const uint32_t *)(b + h->pw_uid.off);
+	s->gr_name = (const uint32_t *)(b + h->gr_name.off);
+	s->gr_gid = (const uint32_t *)(b + h->gr_gid.off);
+	s->ids = (const uint32_t *)(b + h->ids.off);
+	s->pw_name_slots = h->pw_name.len / 4;
+	s->pw_uid_slots = h->pw_uid.len / 4;
+	s->gr_name_slots = h->gr_name.len / 4;
+	s->gr_gid_slots = h->gr_gid.len / 4;
+	s->nids = h->ids.len / 4;
+	s->strings = (const char *)(b + h->strings.off);
+	s->strings_len = h->strings.len;
+	return 0;
+}
+
+int
+idg_snap_replaced(const struct idg_snap *s)
+{
+	return __atomic_load_n(&s->hdr->replaced, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* ---------- records ---------- */
+
+/* A string at off: it must end (NUL) inside the strings section. */
+static int
+str_at(const struct idg_snap *s, uint32_t off, const char **out, size_t *len_out)
+{
+	const char *p, *nul;
+
+	if (off >= s->strings_len)
+		return IDG_ERR_CORRUPT;
+	p = s->strings + off;
+	if ((nul = memchr(p, '\0', s->strings_len - off)) == NULL)
+		return IDG_ERR_CORRUPT;
+	*out = p;
+	*len_out = (size_t)(nul - p);
+	return 0;
+}
+
+/* ids[first .. first + n) inside the ids section. */
+static int
+ids_at(const struct idg_snap *s, uint32_t first, uint32_t n, const uint32_t **out)
+{
+	if (first > s->nids || n > s->nids - first)
+		return IDG_ERR_CORRUPT;
+	*out = s->ids + first;
+	return 0;
+}
+
+static int
+in_range(const struct idg_snap *s, uint32_t id)
+{
+	return id >= s->hdr->id_min && id <= s->hdr->id_max;
+}
+
+int
+idg_snap_user(const struct idg_snap *s, uint32_t idx, struct idg_snap_pw *out)
+{
+	struct idg_snap_user r;
+	struct idg_snap_pw pw;
+
+	if (idx >= s->hdr->nusers)
+		return IDG_ERR_NOTFOUND;
+	memcpy(&r, &s->users[idx], sizeof(r));	/* read once: the checks hold for the copy */
+	if (str_at(s, r.name, &pw.name, &pw.name_len) < 0 || pw.name_len == 0 ||
+	    str_at(s, r.gecos, &pw.gecos, &pw.gecos_len) < 0 ||
+	    str_at(s, r.dir, &pw.dir, &pw.dir_len) < 0 ||
+	    str_at(s, r.shell, &pw.shell, &pw.shell_len) < 0 ||
+	    ids_at(s, r.groups, r.ngroups, &pw.gids) < 0 ||
+	    !in_range(s, r.uid) || !in_range(s, r.gid))
+		return IDG_ERR_CORRUPT;
+	pw.uid = r.uid;
+	pw.gid = r.gid;
+	pw.ngids = r.ngroups;
+	*out = pw;
+	return 0;
+}
+
+int
+idg_snap_group(const struct idg_snap *s, uint32_t idx, struct idg_snap_gr *out)
+{
+	struct idg_snap_group r;
+	struct idg_snap_gr gr;
+
+	if (idx >= s->hdr->ngroups)
+		return IDG_ERR_NOTFOUND;
+	memcpy(&r, &s->groups[idx], sizeof(r));
+	if (str_at(s, r.name, &gr.name, &gr.name_len) < 0 || gr.name_len == 0 ||
+	    ids_at(s, r.members, r.nmembers, &gr.members) < 0 || !in_range(s, r.gid))
+		return IDG_ERR_CORRUPT;
+	gr.gid = r.gid;
+	gr.nmembers = r.nmembers;
+	*out = gr;
+	return 0;
+}
+
+int
+idg_snap_member(const struct idg_snap *s, const struct idg_snap_gr *gr, uint32_t i,
+    const char **name_out, size_t *len_out)
+{
+	uint32_t u;
+
+	if (i >= gr->nmembers)
+		return IDG_ERR_NOTFOUND;
+	u = gr->members[i];
+	if (u >= s->hdr->nusers)
+		return IDG_ERR_CORRUPT;
+	if (str_at(s, s->users[u].name, name_out, len_out) < 0 || *len_out == 0)
+		return IDG_ERR_CORRUPT;
+	return 0;
+}
+
+/* ---------- lookups ---------- */
+
+/* What a probe compares a slot's record against. */
+struct key {
+	const char *name;
+	size_t name_len;
+	uint32_t id;
+};
+
+typedef int (*match_fn)(const struct idg_snap *, uint32_t idx, const struct key *);
+
+static int
+match_user_name(const struct idg_snap *s, uint32_t idx, const struct key *k)
+{
+	const char *n;
+	size_t len;
+
+	if (idx >= s->hdr->nusers || str_at(s, s->users[idx].name, &n, &len) < 0)
+		return IDG_ERR_CORRUPT;
+	return len == k->name_len && memcmp(n, k->name, len) == 0;
+}
+
+static int
+match_uid(const struct idg_snap *s, uint32_t idx, const struct key *k)
+{
+	if (idx >= s->hdr->nusers)
+		return IDG_ERR_CORRUPT;
+	return s->users[idx].uid == k->id;
+}
+
+static int
+match_group_name(const struct idg_snap *s, uint32_t idx, const struct key *k)
+{
+	const char *n;
+	size_t len;
+
+	if (idx >= s->hdr->ngroups || str_at(s, s->groups[idx].name, &n, &len) < 0)
+		return IDG_ERR_CORRUPT;
+	return len == k->name_len && memcmp(n, k->name, len) == 0;
+}
+
+static int
+match_gid(const struct idg_snap *s, uint32_t idx, const struct key *k)
+{
+	if (idx >= s->hdr->ngroups)
+		return IDG_ERR_CORRUPT;
+	return s->groups[idx].gid == k->id;
+}
+
+/* Linear probing from h: an empty slot ends the search; at most nslots visits. */
+static int
+probe(const struct idg_snap *s, const uint32_t *slots, uint32_t nslots, uint32_t h,
+    match_fn match, const struct key *k, uint32_t *idx_out)
+{
+	uint32_t mask = nslots - 1;
+
+	for (uint32_t i = 0, at = h & mask; i < nslots; i++, at = (at + 1) & mask) {
+		uint32_t v = slots[at];
+		int m;
+
+		if (v == 0)
+			return IDG_ERR_NOTFOUND;
+		if ((m = match(s, v - 1, k)) < 0)
+			return m;
+		if (m) {
+			*idx_out = v - 1;
+			return 0;
+		}
+	}
+	return IDG_ERR_NOTFOUND;
+}
+
+int
+idg_snap_find_user(const struct idg_snap *s, const char *name, uint32_t *idx_out)
+{
+	struct key k = { .name = name, .name_len = strlen(name) };
+
+	return probe(s, s->pw_name, s->pw_name_slots, idg_snap_hash_str(name), match_user_name,
+	    &k, idx_out);
+}
+
+int
+idg_snap_find_uid(const struct idg_snap *s, uint32_t uid, uint32_t *idx_out)
+{
+	struct key k = { .id = uid };
+
+	return probe(s, s->pw_uid, s->pw_uid_slots, idg_snap_hash_id(uid), match_uid, &k,
+	    idx_out);
+}
+
+int
+idg_snap_find_group(const struct idg_snap *s, const char *name, uint32_t *idx_out)
+{
+	struct key k = { .name = name, .name_len = strlen(name) };
+
+	return probe(s, s->gr_name, s->gr_name_slots, idg_snap_hash_str(name), match_group_name,
+	    &k, idx_out);
+}
+
+int
+idg_snap_find_gid(const struct idg_snap *s, uint32_t gid, uint32_t *idx_out)
+{
+	struct key k = { .id = gid };
+
+	return probe(s, s->gr_gid, s->gr_gid_slots, idg_snap_hash_id(gid), match_gid, &k,
+	    idx_out);
+}

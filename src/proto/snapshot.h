@@ -141,4 +141,60 @@ int idg_snap_build(const struct idg_snap_in *in, uint8_t **buf_out, size_t *len_
  * 0 or a negative IDG_ERR_* with a reason in err. */
 int idg_snap_publish(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen);
 
+/* ---------- reading (nss/, tests; snap_read.c: libc only, no allocation) ---------- */
+
+/* A validated view of a snapshot in memory (a mapping): pointers into it, nothing owned. */
+struct idg_snap {
+	const uint8_t *base;
+	size_t len;
+	const struct idg_snap_hdr *hdr;
+	const struct idg_snap_user *users;
+	const struct idg_snap_group *groups;
+	const uint32_t *pw_name, *pw_uid, *gr_name, *gr_gid, *ids;
+	uint32_t pw_name_slots, pw_uid_slots, gr_name_slots, gr_gid_slots, nids;
+	const char *strings;
+	uint32_t strings_len;
+};
+
+/* A user as the accessors hand it out: every string checked to end inside the strings
+ * section (its length given), every gid inside the header's range, gids[] inside ids. */
+struct idg_snap_pw {
+	const char *name, *gecos, *dir, *shell;
+	size_t name_len, gecos_len, dir_len, shell_len;
+	uint32_t uid, gid;
+	const uint32_t *gids;	/* supplementary gids: check each against the range on use */
+	uint32_t ngids;
+};
+
+struct idg_snap_gr {
+	const char *name;
+	size_t name_len;
+	uint32_t gid;
+	const uint32_t *members;	/* user indices: resolve with idg_snap_member() */
+	uint32_t nmembers;
+};
+
+/* Check a file of len bytes (the header, every section inside it and 8-byte aligned, table
+ * sizes powers of two, the id range, the checksum) and fill s. 0, or IDG_ERR_CORRUPT
+ * (IDG_ERR_TOOBIG over IDG_SNAP_MAX_SIZE). The file must stay mapped while s is used. */
+int idg_snap_open(struct idg_snap *s, const void *file, size_t len);
+
+/* Whether a newer snapshot has replaced this one (an atomic load of the header's field). */
+int idg_snap_replaced(const struct idg_snap *s);
+
+/* Lookups: the record's index, IDG_ERR_NOTFOUND, or IDG_ERR_CORRUPT when the table leads
+ * outside the records. A probe visits at most the table's slot count. */
+int idg_snap_find_user(const struct idg_snap *s, const char *name, uint32_t *idx_out);
+int idg_snap_find_uid(const struct idg_snap *s, uint32_t uid, uint32_t *idx_out);
+int idg_snap_find_group(const struct idg_snap *s, const char *name, uint32_t *idx_out);
+int idg_snap_find_gid(const struct idg_snap *s, uint32_t gid, uint32_t *idx_out);
+
+/* Records by index (lookups and enumeration): IDG_ERR_NOTFOUND past the end,
+ * IDG_ERR_CORRUPT when anything in the record points outside its section or range. */
+int idg_snap_user(const struct idg_snap *s, uint32_t idx, struct idg_snap_pw *out);
+int idg_snap_group(const struct idg_snap *s, uint32_t idx, struct idg_snap_gr *out);
+/* The name of a group's i-th member (i < nmembers), checked like every string. */
+int idg_snap_member(const struct idg_snap *s, const struct idg_snap_gr *gr, uint32_t i,
+    const char **name_out, size_t *len_out);
+
 #endif
