@@ -29,6 +29,12 @@ tests_unit_proto_check_wire_SOURCES = tests/unit/proto/check_wire.c
 tests_unit_proto_check_wire_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_proto_check_wire_LDADD = libidgcommon.la $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/proto/check_snapshot
+TESTS += tests/unit/proto/check_snapshot
+tests_unit_proto_check_snapshot_SOURCES = tests/unit/proto/check_snapshot.c
+tests_unit_proto_check_snapshot_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_proto_check_snapshot_LDADD = libidgcommon.la $(CMOCKA_LIBS)
+
 # --- rbac ---
 check_PROGRAMS += tests/unit/rbac/check_spec
 TESTS += tests/unit/rbac/check_spec
