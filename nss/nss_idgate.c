@@ -727,6 +727,21 @@ fill_gr_any(const struct idg_snap *s, uint32_t idx, void *out, char *buf, size_t
 	return fill_group(s, idx, out, buf, len);
 }
 
+/* glibc unloads the module at exit under valgrind and on dlclose(): let go of everything. */
+__attribute__((destructor)) static void
+idg_nss_unload(void)
+{
+	pthread_mutex_lock(&ent_lock);
+	ent_reset_locked(&pw_ent);
+	ent_reset_locked(&gr_ent);
+	pthread_mutex_unlock(&ent_lock);
+	pthread_mutex_lock(&map_lock);
+	if (map_cur != NULL)
+		map_put_locked(map_cur);
+	map_cur = NULL;
+	pthread_mutex_unlock(&map_lock);
+}
+
 enum nss_status
 _nss_idgate_setpwent(int stayopen)
 {

@@ -3,3 +3,9 @@
 check_PROGRAMS += tests/integ/snapgen
 tests_integ_snapgen_SOURCES = tests/integ/snapgen.c
 tests_integ_snapgen_LDADD = libidgcommon.la
+
+check_PROGRAMS += tests/integ/nss_driver
+tests_integ_nss_driver_SOURCES = tests/integ/nss_driver.c
+tests_integ_nss_driver_LDADD = libidgcommon.la -ldl
+TESTS += tests/integ/t_nss_glibc.sh
+EXTRA_DIST += tests/integ/t_nss_glibc.sh

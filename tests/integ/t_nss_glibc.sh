@@ -1,0 +1,255 @@
+#!/bin/sh
+# libnss_idgate.so.2 through glibc itself: getent, id, getent initgroups and nss_driver (the
+# reentrant calls with chosen buffers), in a mount namespace with a private
+# /etc/nsswitch.conf ("passwd: files idgate") and a private directory over the snapshot's.
+# Snapshots come from snapgen. Also: no system call in steady state (strace -c), 8 threads
+# while the snapshot is replaced, damaged and missing snapshots, sshd's provisional
+# question, and valgrind (not in the sanitizer build).
+. "$top_srcdir/tests/integ/lib.sh"
+
+B=$top_builddir
+NSS=$B/.libs/libnss_idgate.so.2
+GEN=$B/tests/integ/snapgen
+DRV=$B/tests/integ/nss_driver
+
+if [ "${1:-}" != --inner ]; then
+	if [ "$(id -u)" != 0 ] || ! unshare --mount true 2>/dev/null; then
+		echo "1..0 # SKIP needs root and mount namespaces"
+		exit 0
+	fi
+	trap - EXIT
+	exec unshare --mount --fork sh "$0" --inner
+fi
+
+# ---------- the private world ----------
+T_DIR=$(mktemp -d /tmp/idgate-nss.XXXXXX)
+SNAP=$(strings -a "$NSS" | grep '/nss\.snapshot$' | head -1)
+SDIR=$(dirname "$SNAP")
+mkdir -p "$SDIR" "$T_DIR/snap"
+mount --make-rprivate / 2>/dev/null
+printf 'passwd: files idgate\ngroup: files idgate\nshadow: files\n' >"$T_DIR/nsswitch.conf"
+mount --bind "$T_DIR/nsswitch.conf" /etc/nsswitch.conf
+mount --bind "$T_DIR/snap" "$SDIR"
+export LD_LIBRARY_PATH="$B/.libs"
+SOCK=$T_DIR/pam.sock
+
+cat >"$T_DIR/spec" <<EOF
+range:5000:1999999
+user:alice:5001:6001:Alice Liddell:/home/alice:/bin/bash:6001,6002
+user:bob:5002:6002::/home/bob:/bin/sh
+group:devs:6001:alice,bob
+group:ops:6002:alice
+EOF
+gen() { "$GEN" -f "$T_DIR/spec" "$@" "$SNAP"; }
+
+# ---------- no snapshot ----------
+run getent passwd alice
+is "no snapshot: getent passwd alice finds nothing (exit 2)" "$RC" 2
+run getent passwd root
+is "no snapshot: files still answer" "$RC" 0
+run "$DRV" pwnam alice 1024
+like "no snapshot: getpwnam_r gives no entry (0, or ENOENT: the module is unavailable)" \
+	"$OUT" "^rc=(0|2)$"
+
+# ---------- a snapshot ----------
+ok "snapgen publishes a snapshot" gen -n 1
+run getent passwd alice
+is "getent passwd alice" "$OUT" "alice:x:5001:6001:Alice Liddell:/home/alice:/bin/bash"
+run getent passwd 5002
+is "getent passwd by uid" "$OUT" "bob:x:5002:6002::/home/bob:/bin/sh"
+run getent group devs
+is "getent group devs" "$OUT" "devs:x:6001:alice,bob"
+run getent group 6002
+is "getent group by gid" "$OUT" "ops:x:6002:alice"
+run id alice
+is "id alice (initgroups_dyn)" "$OUT" "uid=5001(alice) gid=6001(devs) groups=6001(devs),6002(ops)"
+run getent initgroups alice
+like "getent initgroups alice" "$OUT" "^alice +6001 6002$"
+run getent passwd carol
+is "an unknown name is not found (exit 2)" "$RC" 2
+run getent group 7777
+is "an unknown gid is not found (exit 2)" "$RC" 2
+run getent passwd root
+is "files answer first" "$OUT" "$(grep '^root:' /etc/passwd)"
+run "$DRV" pwnam alice 1024
+is "getpwnam_r" "$OUT" "rc=0
+alice:x:5001:6001:Alice Liddell:/home/alice:/bin/bash"
+run "$DRV" pwuid 5001 1024
+like "getpwuid_r" "$OUT" "^alice:x:5001:"
+run "$DRV" grnam ops 1024
+like "getgrnam_r" "$OUT" "ops:x:6002:1 members first=alice"
+run "$DRV" grgid 6001 1024
+like "getgrgid_r" "$OUT" "devs:x:6001:2 members first=alice last=bob"
+run "$DRV" initgroups alice 6001
+is "getgrouplist: the primary group once, then the others" "$OUT" "2 6001 6002"
+for call in "pwnam alice" "pwuid 5001" "grnam devs" "grgid 6001"; do
+	run "$DRV" $call 2
+	is "a 2-byte buffer gives ERANGE ($call)" "$OUT" "rc=34"
+done
+run "$DRV" grnam devs 40
+is "a buffer too small for the member list gives ERANGE" "$OUT" "rc=34"
+
+# ---------- enumeration ----------
+run getent passwd
+unlike "enumeration off: getent passwd lists no IdP user" "$OUT" "^alice:"
+run getent group
+unlike "enumeration off: getent group lists no IdP group" "$OUT" "^devs:"
+gen -n 2 -e -u 3 -b 100000 -g 2 -G 1
+run getent passwd
+like "enumeration on: getent passwd lists them" "$OUT" "^user2:x:100002:"
+is "enumeration on: every IdP user once" "$(echo "$OUT" | grep -Ec '^(alice|bob|user[0-9]):')" 5
+run getent group
+is "enumeration on: every IdP group once" "$(echo "$OUT" | grep -Ec '^(devs|ops|group[0-9]):')" 4
+
+# ---------- scale ----------
+gen -n 3 -u 1 -b 100000 -g 1000 -G 1000
+run id user0
+is "a user in 1,000 groups: id lists them all" "$(echo "$OUT" | tr ',' '\n' | grep -c '(group')" 1000
+run getent initgroups user0
+is "getent initgroups: 1,000 groups" "$(echo "$OUT" | wc -w)" 1001
+run "$DRV" initgroups user0 100001
+like "getgrouplist: 1,000 groups" "$OUT" "^1000 "
+gen -n 4 -u 10000 -b 100000 -g 1 -G 1
+run getent group group0
+is "a group of 10,000: getent (glibc grows its buffer)" \
+	"$(echo "$OUT" | cut -d: -f4 | tr ',' '\n' | wc -l)" 10000
+run "$DRV" grnam group0 1048576
+like "a group of 10,000: getgrnam_r" "$OUT" "group0:x:110000:10000 members first=user0 last=user9999"
+run "$DRV" grnam group0 65536
+is "a group of 10,000 in 64 KiB: ERANGE" "$OUT" "rc=34"
+
+# ---------- steady state: no system call per lookup ----------
+if command -v strace >/dev/null 2>&1; then
+	gen -n 5
+	calls() {
+		strace -f -c -o "$T_DIR/strace.$1" "$DRV" direct "$NSS" alice nosuch "$1" >/dev/null
+		awk '$NF == "total" { print $4 }' "$T_DIR/strace.$1"
+	}
+	c10=$(calls 10)
+	c2000=$(calls 2000)
+	ok "strace counted the calls ($c10)" test -n "$c10"
+	is "2,000 rounds of every lookup, hit and miss, make no more system calls than 10" \
+		"$c2000" "$c10"
+else
+	pass "# SKIP strace is not installed"
+	pass "# SKIP strace is not installed"
+fi
+
+# ---------- replaced while 8 threads look up ----------
+cat >"$T_DIR/specA" <<EOF
+range:5000:1999999
+user:swap:7001:7001:snapshot A:/home/swap:/bin/sh
+EOF
+cat >"$T_DIR/specB" <<EOF
+range:5000:1999999
+user:swap:7002:7002:snapshot B:/home/swap:/bin/sh
+EOF
+"$GEN" -f "$T_DIR/specA" "$SNAP"
+"$DRV" threads swap "snapshot A" 7001 "snapshot B" 7002 3 >"$T_DIR/threads.out" 2>&1 &
+drv=$!
+i=0
+while [ $i -lt 40 ]; do
+	"$GEN" -f "$T_DIR/specB" -n $((i * 2 + 1)) "$SNAP"
+	sleep 0.03
+	"$GEN" -f "$T_DIR/specA" -n $((i * 2 + 2)) "$SNAP"
+	sleep 0.03
+	i=$((i + 1))
+done
+wait $drv
+RC=$?
+OUT=$(cat "$T_DIR/threads.out")
+is "8 threads during 80 replacements: every answer is one snapshot's ($OUT)" "$RC" 0
+like "both snapshots were seen" "$OUT" "a=[1-9][0-9]* b=[1-9][0-9]* bad=0"
+
+# ---------- damaged, hostile, untrusted, missing ----------
+gen -n 6
+cp "$SNAP" "$T_DIR/good"
+damaged() {
+	run getent passwd alice
+	is "$1: alice is not found (UNAVAIL, exit 2)" "$RC" 2
+	run getent passwd root
+	is "$1: files still answer" "$RC" 0
+	run "$DRV" grnam devs 1024
+	like "$1: getgrnam_r gives no entry (0, or ENOENT: the module was unavailable)" \
+		"$OUT" "^rc=(0|2)$"
+}
+head -c 100 "$T_DIR/good" >"$SNAP"
+damaged "truncated header"
+head -c 400 "$T_DIR/good" >"$SNAP"
+damaged "truncated sections"
+cp "$T_DIR/good" "$SNAP"
+printf 'X' | dd of="$SNAP" bs=1 seek=300 conv=notrunc 2>/dev/null
+damaged "checksum mismatch"
+head -c 8192 /dev/urandom >"$SNAP"
+damaged "random bytes"
+cp "$T_DIR/good" "$SNAP"
+chmod 0666 "$SNAP"
+damaged "writable by others (untrusted)"
+rm -f "$SNAP"
+damaged "removed"
+cp "$T_DIR/good" "$SNAP"
+chmod 0644 "$SNAP"
+run getent passwd alice
+is "restored: found again" "$RC" 0
+
+# ---------- sshd's miss asks idgated ----------
+cp "$DRV" "$T_DIR/sshd"
+gen -n 7 -p -s "$SOCK" -t 500
+ask() {	# MODE: start a stand-in idgated, look "newbie" up as sshd
+	"$DRV" serve "$SOCK" "$1" >"$T_DIR/serve.out" 2>"$T_DIR/serve.err" &
+	srv=$!
+	for _i in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.05; done
+	t0=$(date +%s%N)
+	run "$T_DIR/sshd" pwnam newbie 1024
+	t1=$(date +%s%N)
+	wait $srv
+}
+ask ok
+is "sshd: an unknown name gets idgated's provisional entry" "$OUT" "rc=0
+newbie:x:1500000:1500000:newbie:/home/provisional:/bin/sh"
+like "idgated was asked once, with IDG_OP_NSS_PROVISIONAL and the name" \
+	"$(cat "$T_DIR/serve.err")" "^asked op=90 name=newbie$"
+ask input
+is "sshd: idgated knows no such user: not found" "$OUT" "rc=0"
+ask badid
+is "sshd: an answer outside the id range is refused" "$OUT" "rc=0"
+ask silent
+like "sshd: a silent idgated: no entry (UNAVAIL)" "$OUT" "^rc=(0|2)$"
+ok "sshd: the question is bounded by the snapshot's timeout (500 ms; took $(((t1 - t0) / 1000000)) ms)" \
+	test $(((t1 - t0) / 1000000)) -lt 1500
+run "$T_DIR/sshd" pwnam newbie 1024
+like "sshd: idgated unreachable: no entry (UNAVAIL)" "$OUT" "^rc=(0|2)$"
+run "$T_DIR/sshd" pwnam alice 1024
+like "sshd: known names come from the snapshot" "$OUT" "^alice:x:5001:"
+"$DRV" serve "$SOCK" ok >/dev/null 2>&1 &
+srv=$!
+for _i in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.05; done
+run "$DRV" pwnam newbie 1024
+is "other programs never ask" "$OUT" "rc=0"
+cp "$DRV" "$T_DIR/idgated"
+run "$T_DIR/idgated" pwnam alice 1024
+like "idgated itself never resolves through the module" "$OUT" "^rc=(0|2)$"
+kill $srv 2>/dev/null
+wait $srv 2>/dev/null
+
+# ---------- valgrind (not in the sanitizer build) ----------
+gen -n 8 -u 2000 -b 100000 -g 50 -G 20
+if [ -n "$(objdump -p "$DRV" | awk '$1 == "NEEDED" && $2 ~ /asan/')" ]; then
+	for i in 1 2 3 4; do pass "# SKIP valgrind: this is the sanitizer build"; done
+elif ! command -v valgrind >/dev/null 2>&1; then
+	for i in 1 2 3 4; do pass "# SKIP valgrind is not installed"; done
+else
+	vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@"; }
+	run vg "$DRV" pwnam alice 1024
+	is "valgrind: getpwnam_r is clean" "$RC" 0
+	run vg "$DRV" grnam group0 1048576
+	is "valgrind: getgrnam_r of a large group is clean" "$RC" 0
+	run vg "$DRV" initgroups user1 100001
+	is "valgrind: getgrouplist is clean" "$RC" 0
+	run vg "$DRV" direct "$NSS" user7 nosuch 50
+	is "valgrind: every entry point, 50 rounds, is clean" "$RC" 0
+fi
+
+rm -rf "$T_DIR"
+T_DIR=
+done_testing
