@@ -45,6 +45,9 @@ type_expect(const struct idg_conf_key *k, char *buf, size_t len)
 		snprintf(buf, len, "a duration from %llds to %llds (e.g. 90s, 15m, 12h, 30d)",
 		    k->min, k->max);
 		break;
+	case IDG_CONF_MSEC:
+		snprintf(buf, len, "a duration from %lldms to %lldms (e.g. 500ms, 2s)", k->min, k->max);
+		break;
 	case IDG_CONF_SIZE:
 		snprintf(buf, len, "a size from %lld to %lld bytes (e.g. 512, 64k, 10M)", k->min, k->max);
 		break;
@@ -96,6 +99,14 @@ conf_set(const struct idg_conf_key *k, const char *value, void *dst)
 		int64_t v;
 
 		if (idg_parse_duration(value, &v) < 0 || v < k->min || v > k->max)
+			return IDG_ERR_INVAL;
+		*(int64_t *)at = v;
+		return 0;
+	}
+	case IDG_CONF_MSEC: {
+		int64_t v;
+
+		if (idg_parse_duration_ms(value, &v) < 0 || v < k->min || v > k->max)
 			return IDG_ERR_INVAL;
 		*(int64_t *)at = v;
 		return 0;

@@ -17,6 +17,7 @@ enum idg_conf_type {
 	IDG_CONF_BOOL,		/* bool */
 	IDG_CONF_INT,		/* long long in [min, max] */
 	IDG_CONF_DURATION,	/* int64_t seconds in [min, max] */
+	IDG_CONF_MSEC,		/* int64_t milliseconds in [min, max] ("500ms", "2s") */
 	IDG_CONF_SIZE,		/* uint64_t bytes in [min, max] */
 	IDG_CONF_ENUM,		/* int: index into choices */
 };
@@ -27,7 +28,7 @@ struct idg_conf_key {
 	enum idg_conf_type type;
 	const char *def;		/* default as text; NULL: no default */
 	bool required;			/* must appear in the file */
-	long long min, max;		/* INT, DURATION, SIZE limits; STR length max */
+	long long min, max;		/* INT, DURATION, MSEC, SIZE limits; STR length max */
 	const char *const *choices;	/* ENUM: NULL-terminated */
 	size_t offset;			/* where the value goes in the caller's struct */
 	const char *doc;		/* one line for --help and the man page */

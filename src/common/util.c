@@ -73,6 +73,32 @@ idg_parse_duration(const char *s, int64_t *secs_out)
 }
 
 int
+idg_parse_duration_ms(const char *s, int64_t *ms_out)
+{
+	size_t n = s ? strlen(s) : 0;
+	int64_t v;
+
+	/* "250ms" alone; anything else is a duration in seconds as above. */
+	if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
+		char digits[32];
+		long long ll;
+
+		if (n - 2 >= sizeof(digits) || !(s[0] >= '0' && s[0] <= '9'))
+			return IDG_ERR_INVAL;
+		memcpy(digits, s, n - 2);
+		digits[n - 2] = '\0';
+		if (idg_parse_int(digits, 0, INT64_MAX / 1000, &ll) < 0)
+			return IDG_ERR_INVAL;
+		*ms_out = ll;
+		return 0;
+	}
+	if (idg_parse_duration(s, &v) < 0 || v > INT64_MAX / 1000)
+		return IDG_ERR_INVAL;
+	*ms_out = v * 1000;
+	return 0;
+}
+
+int
 idg_parse_size(const char *s, uint64_t *bytes_out)
 {
 	char *end;
@@ -149,6 +175,33 @@ idg_duration_format(int64_t secs, char *buf, size_t len)
 			secs %= units[i].n;
 		}
 	}
+}
+
+int
+idg_make_dirs(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return IDG_ERR_INVAL;
+	}
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == 0)
+			chmod(tmp, 0755);
+		else if (errno != EEXIST)
+			return IDG_ERR_IO;
+		*p = '/';
+	}
+	/* A daemon's umask may be 077: a new directory gets its mode explicitly. */
+	if (mkdir(tmp, mode) == 0)
+		return chmod(tmp, mode) == 0 ? 0 : IDG_ERR_IO;
+	return errno == EEXIST ? 0 : IDG_ERR_IO;
 }
 
 int

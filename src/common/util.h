@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define IDG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -14,6 +15,8 @@
 int idg_parse_int(const char *s, long long min, long long max, long long *out);
 /* "90", "90s", "15m", "12h", "30d", "2w", "1h30m" -> seconds (> 0 or 0 for "0"). */
 int idg_parse_duration(const char *s, int64_t *secs_out);
+/* "250ms" -> 250; otherwise a duration as above, in milliseconds ("1s" -> 1000). */
+int idg_parse_duration_ms(const char *s, int64_t *ms_out);
 /* "512", "64k", "10M", "1G" (binary units) -> bytes. */
 int idg_parse_size(const char *s, uint64_t *bytes_out);
 /* yes/no, true/false, on/off, 1/0. */
@@ -23,6 +26,10 @@ int idg_parse_bool(const char *s, bool *out);
 void idg_time_iso(time_t t, char *buf, size_t len);
 /* Human duration "3d4h", "45s" into buf. */
 void idg_duration_format(int64_t secs, char *buf, size_t len);
+
+/* mkdir -p: parents 0755, the last one mode; existing directories keep theirs. 0, or
+ * IDG_ERR_IO / IDG_ERR_INVAL with errno set. */
+int idg_make_dirs(const char *path, mode_t mode);
 
 /* Fill buf with n bytes from the kernel's CSPRNG; IDG_ERR_IO if it cannot. */
 int idg_random(void *buf, size_t n);

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "daemon/api.h"
 #include "daemon/api_login.h"
+#include "daemon/directory.h"
 #include "daemon/token.h"
 
 static const struct {
@@ -68,6 +69,10 @@ static const struct {
 	{ IDG_OP_DEVICE_START, api_device_start, "login.device_start", true },
 	{ IDG_OP_DEVICE_WAIT, api_device_wait, "login.device_wait", true },
 	{ IDG_OP_DEVICE_CANCEL, api_device_cancel, "login.device_cancel", true },
+	{ IDG_OP_USER_ADD, api_user_add, "user.add", false },
+	{ IDG_OP_USER_DELETE, api_user_delete, "user.delete", false },
+	{ IDG_OP_USER_LIST, api_user_list, "user.list", false },
+	{ IDG_OP_NSS_PROVISIONAL, api_nss_provisional, "nss.provisional", true },
 };
 
 const char *

@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "daemon/api.h"
+#include "daemon/directory.h"
 
 #define MEMBERS_MAX 1024	/* members named in one request */
 
@@ -102,9 +103,11 @@ void
 api_group_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	static char members[MEMBERS_MAX][IDG_SUBJECT_MAX + 1];
-	char name[IDG_SUBJECT_MAX + 1], subject[IDG_SUBJECT_MAX + 1];
+	char name[IDG_SUBJECT_MAX + 1], subject[IDG_SUBJECT_MAX + 1], why[512];
 	const char *arg;
 	struct idg_change c;
+	struct idg_dir_batch b;
+	uint32_t gid;
 	size_t n;
 
 	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) ||
@@ -117,13 +120,22 @@ api_group_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	if (!api_require1(d, rq, rp, IDG_RID_CLUSTER, IDG_P_CLUSTER_AUTH_MODIFY_GROUP_MEMBERS))
 		return;
 	idg_change_init(&c);
+	idg_dir_batch_init(&b);
+	/* The gid first: taking a held one back adds its release before the group. */
+	gid = idg_dir_group_gid(d, &b, &c, name, why, sizeof(why));
 	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_ADD, .a = name, .b = "local",
-	    .t1 = (int64_t)time(NULL) });
+	    .t1 = (int64_t)time(NULL), .u = gid });
 	for (size_t i = 0; i < n; i++)
 		idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_ADD, .a = name,
 		    .b = members[i] });
-	if (api_commit(d, rq, rp, &c, subject, NULL))
+	if (api_commit(d, rq, rp, &c, subject, gid ? NULL : why)) {
 		cJSON_AddStringToObject(api_obj(rp), "group", subject);
+		if (gid)
+			cJSON_AddNumberToObject(api_obj(rp), "gid", gid);
+		else
+			cJSON_AddStringToObject(api_obj(rp), "no_gid", why);
+	}
+	idg_dir_batch_free(&b);
 	idg_change_free(&c);
 }
 
@@ -153,16 +165,19 @@ api_group_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	char name[IDG_SUBJECT_MAX + 1], subject[IDG_SUBJECT_MAX + 1];
 	const char *arg;
+	const struct idg_group *g;
 	struct idg_change c;
 
 	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) || !group_arg(rp, arg, name, subject) ||
-	    !existing_group(d, rp, name, true) ||
+	    (g = existing_group(d, rp, name, true)) == NULL ||
 	    !api_require1(d, rq, rp, IDG_RID_CLUSTER, IDG_P_CLUSTER_AUTH_MODIFY_GROUP_MEMBERS))
 		return;
-	/* Its bindings go with it: a later group of the same name starts with nothing. */
+	/* Its bindings go with it: a later group of the same name starts with nothing. Its gid
+	 * stays held: files may still carry it. */
 	idg_change_init(&c);
 	unbind_everywhere(d, &c, idg_rbac_principal_find(d->st->rbac, subject), subject, NULL);
 	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_DEL, .a = name });
+	idg_dir_group_hold(&c, g, (int64_t)time(NULL));
 	if (api_commit(d, rq, rp, &c, subject, NULL))
 		cJSON_AddStringToObject(api_obj(rp), "group", subject);
 	idg_change_free(&c);
@@ -280,6 +295,10 @@ api_group_list(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", subject);
 		cJSON_AddStringToObject(o, "source", g->idp ? "idp" : "local");
+		if (g->gid)
+			cJSON_AddNumberToObject(o, "gid", g->gid);
+		else
+			cJSON_AddNullToObject(o, "gid");
 		cJSON_AddNumberToObject(o, "members", (double)n);
 		cJSON_AddNumberToObject(o, "created", (double)g->created);
 		cJSON_AddItemToArray(arr, o);
@@ -312,6 +331,10 @@ api_group_describe(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *r
 	o = api_obj(rp);
 	cJSON_AddStringToObject(o, "name", subject);
 	cJSON_AddStringToObject(o, "source", g->idp ? "idp" : "local");
+	if (g->gid)
+		cJSON_AddNumberToObject(o, "gid", g->gid);
+	else
+		cJSON_AddNullToObject(o, "gid");
 	cJSON_AddNumberToObject(o, "created", (double)g->created);
 	arr = cJSON_AddArrayToObject(o, "members");
 	for (size_t i = 0; i < n; i++)
@@ -328,6 +351,7 @@ api_group_rename(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	struct idg_change c;
 	const idg_pid *m;
 	size_t n = 0;
+	uint32_t gid;
 	idg_pid pid;
 
 	if (!api_str(rq, rp, IDG_T_NAME, "group name", IDG_WIRE_REQUEST_MAX, &arg) ||
@@ -352,7 +376,11 @@ api_group_rename(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_ADD, .a = nname,
 		    .b = idg_rbac_principal_name(d->st->rbac, m[i]) });
 	unbind_everywhere(d, &c, pid, subject, nsubject);
+	/* The gid moves with the group (files carry it): freed by the old row first. */
+	gid = g->gid;
 	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_DEL, .a = name });
+	if (gid)
+		idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_GID, .a = nname, .u = gid });
 	snprintf(detail, sizeof(detail), "renamed to %s", nsubject);
 	if (api_commit(d, rq, rp, &c, subject, detail))
 		cJSON_AddStringToObject(api_obj(rp), "group", nsubject);

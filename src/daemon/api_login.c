@@ -18,6 +18,7 @@
 #include "daemon/api.h"
 #include "daemon/api_login.h"
 #include "daemon/connector.h"
+#include "daemon/directory.h"
 #include "idmap/idmap.h"
 
 #define MSG_MAX (64u * 1024u)
@@ -134,82 +135,101 @@ finish(struct idg_daemon *d, const struct pending_login *pl, struct idg_reply *r
 		log_info("login for %s finished after its caller left", target);
 }
 
-/* Map, check and store the identity in v; fill rp. Returns the audit target. */
-static void
-accept_identity(struct idg_daemon *d, const struct pending_login *pl,
-    const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen)
-{
-	struct idg_state *st = d->st;
+/* What a login checked and decided, for the change and the reply. */
+struct login_id {
 	const char *iss, *sub, *username, *name, *email;
-	char posix[IDG_POSIX_NAME_MAX + 1], why[512], principal[IDG_SUBJECT_MAX + 1];
-	char gname[IDG_SUBJECT_NAME_MAX + 1];
-	struct idg_user *u;
-	struct idg_change c;
-	cJSON *o, *groups, *skipped;
+	char posix[IDG_POSIX_NAME_MAX + 1];
+	char principal[IDG_SUBJECT_MAX + 1];	/* the IdP's: user:USERNAME */
+	const char *member;	/* the principal memberships are kept for: the stored one */
+	char gecos[256];
+	struct idg_user *u;	/* known already (pinned or pre-provisioned), or NULL */
+	uint32_t uid;
+};
+
+/* The identity's fields from the child, mapped to names; false with rp set on refusal. */
+static bool
+identity_names(struct idg_daemon *d, const struct pending_login *pl,
+    const struct idg_msgview *v, struct idg_reply *rp, struct login_id *id, char *target,
+    size_t tlen)
+{
 	enum idg_pkind kind;
-	size_t ng = 0;
-	int64_t now = time(NULL);
+	char why[512];
+
+	if (child_str(v, IDG_CT_ID_ISS, 512, true, &id->iss) < 0 ||
+	    child_str(v, IDG_CT_ID_SUB, 255, true, &id->sub) < 0 ||
+	    child_str(v, IDG_CT_ID_USERNAME, IDG_SUBJECT_NAME_MAX, true, &id->username) < 0 ||
+	    child_str(v, IDG_CT_ID_NAME, 1024, false, &id->name) < 0 ||
+	    child_str(v, IDG_CT_ID_EMAIL, 1024, false, &id->email) < 0 ||
+	    id->sub[0] == '\0' || id->username[0] == '\0')
+		return api_fail(rp, IDG_ST_DENIED, "the IdP's answer lacks a subject or a username");
+	snprintf(id->principal, sizeof(id->principal), "user:%s", id->username);
+	if (idg_subject_check(id->principal, &kind, why, sizeof(why)) < 0)
+		return api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
+	snprintf(target, tlen, "%s", id->principal);
+	if (idg_idmap_posix_name((enum idg_idmap_rule)d->cfg.idmap_name_rule,
+	    (size_t)d->cfg.idmap_name_max, id->username, id->posix, sizeof(id->posix), why,
+	    sizeof(why)) < 0)
+		return api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
+	if (pl->expect[0] && strcmp(pl->expect, id->posix) != 0)
+		return api_fail(rp, IDG_ST_DENIED, "login refused: the IdP user maps to login name "
+		    "'%s', not '%s'", id->posix, pl->expect);
+	idg_dir_gecos(id->name, id->gecos, sizeof(id->gecos));
+	return true;
+}
+
+/* Local accounts, the pin, and the uid; the user's own mutations go into c. */
+static bool
+identity_user(struct idg_daemon *d, struct idg_reply *rp, struct login_id *id,
+    struct idg_dir_batch *b, struct idg_change *c, int64_t now)
+{
+	struct idg_user *other;
+	char why[512];
 	int rc;
 
-	snprintf(target, tlen, "IdP login");
-	if (child_str(v, IDG_CT_ID_ISS, 512, true, &iss) < 0 ||
-	    child_str(v, IDG_CT_ID_SUB, 255, true, &sub) < 0 ||
-	    child_str(v, IDG_CT_ID_USERNAME, IDG_SUBJECT_NAME_MAX, true, &username) < 0 ||
-	    child_str(v, IDG_CT_ID_NAME, 1024, false, &name) < 0 ||
-	    child_str(v, IDG_CT_ID_EMAIL, 1024, false, &email) < 0 ||
-	    sub[0] == '\0' || username[0] == '\0') {
-		api_fail(rp, IDG_ST_DENIED, "the IdP's answer lacks a subject or a username");
-		return;
+	id->u = idg_state_user(d->st, id->posix);
+	if ((rc = idg_dir_user_check(d, id->posix, id->u, why, sizeof(why))) < 0)
+		return api_fail(rp, rc == IDG_ERR_DENIED ? IDG_ST_DENIED : IDG_ST_ERROR,
+		    "login refused: %s", why);
+	if (id->u && id->u->key && (strcmp(id->u->iss, id->iss) != 0 ||
+	    strcmp(id->u->sub, id->sub) != 0))
+		return api_fail(rp, IDG_ST_DENIED, "login refused: login name '%s' already belongs "
+		    "to another IdP identity", id->posix);
+	if ((other = idg_state_user_by_sub(d->st, id->iss, id->sub)) != NULL && other != id->u)
+		return api_fail(rp, IDG_ST_DENIED, "login refused: this IdP identity is already "
+		    "known as '%s'", other->name);
+	id->member = id->u ? id->u->principal : id->principal;
+	id->uid = id->u ? id->u->uid : 0;
+	if (id->uid == 0 && (rc = idg_dir_user_uid(d, b, c, id->posix, &id->uid, why,
+	    sizeof(why))) < 0)
+		return api_fail(rp, rc == IDG_ERR_DENIED || rc == IDG_ERR_TOOBIG ? IDG_ST_DENIED :
+		    IDG_ST_ERROR, "login refused: %s", why);
+	if (id->u == NULL) {
+		idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_USER_ADD, .a = id->posix,
+		    .b = id->principal, .c = id->iss, .d = id->sub, .e = id->gecos, .u = id->uid,
+		    .t1 = now });
+		return true;
 	}
-	snprintf(principal, sizeof(principal), "user:%s", username);
-	if (idg_subject_check(principal, &kind, why, sizeof(why)) < 0) {
-		api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
-		return;
-	}
-	snprintf(target, tlen, "%s", principal);
-	if (idg_idmap_posix_name((enum idg_idmap_rule)d->cfg.idmap_name_rule,
-	    (size_t)d->cfg.idmap_name_max, username, posix, sizeof(posix), why, sizeof(why)) < 0) {
-		api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
-		return;
-	}
-	if (pl->expect[0] && strcmp(pl->expect, posix) != 0) {
-		api_fail(rp, IDG_ST_DENIED, "login refused: the IdP user maps to login name '%s', "
-		    "not '%s'", posix, pl->expect);
-		return;
-	}
-	if ((rc = idg_idmap_local_user(NULL, posix)) != 0) {
-		api_fail(rp, rc > 0 ? IDG_ST_DENIED : IDG_ST_ERROR, rc > 0 ?
-		    "login refused: '%s' is a local account on this host; an IdP user never "
-		    "shadows it" : "login refused: cannot read /etc/passwd", posix);
-		return;
-	}
-	if ((u = idg_state_user(st, posix)) != NULL &&
-	    (strcmp(u->iss, iss) != 0 || strcmp(u->sub, sub) != 0)) {
-		api_fail(rp, IDG_ST_DENIED, "login refused: login name '%s' already belongs to "
-		    "another IdP identity", posix);
-		return;
-	}
-	if (u == NULL && (u = idg_state_user_by_sub(st, iss, sub)) != NULL) {
-		api_fail(rp, IDG_ST_DENIED, "login refused: this IdP identity is already known as "
-		    "'%s'", u->name);
-		return;
-	}
-	o = api_obj(rp);
-	cJSON_AddStringToObject(o, "principal", principal);
-	cJSON_AddStringToObject(o, "posix_name", posix);
-	cJSON_AddStringToObject(o, "issuer", iss);
-	cJSON_AddStringToObject(o, "subject", sub);
-	if (name)
-		cJSON_AddStringToObject(o, "name", name);
-	if (email)
-		cJSON_AddStringToObject(o, "email", email);
-	cJSON_AddStringToObject(o, "method", pl->method);
-	groups = cJSON_AddArrayToObject(o, "groups");
-	skipped = cJSON_AddArrayToObject(o, "skipped_groups");
-	idg_change_init(&c);
-	if (u == NULL)
-		idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_USER_ADD, .a = posix,
-		    .b = principal, .c = iss, .d = sub, .t1 = now });
+	if (id->u->key == NULL)	/* pre-provisioned: the first login pins it */
+		idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_USER_PIN, .a = id->posix,
+		    .c = id->iss, .d = id->sub });
+	if (id->u->uid == 0)
+		idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_USER_UID, .a = id->posix,
+		    .u = id->uid });
+	if (id->name && strcmp(id->u->gecos, id->gecos) != 0)
+		idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_USER_GECOS, .a = id->posix,
+		    .e = id->gecos });
+	return true;
+}
+
+/* The user's IdP groups: new ones created (with their gids), memberships replaced. */
+static void
+identity_groups(struct idg_daemon *d, const struct login_id *id, const struct idg_msgview *v,
+    struct idg_dir_batch *b, struct idg_change *c, cJSON *groups, cJSON *skipped, int64_t now)
+{
+	struct idg_state *st = d->st;
+	char gname[IDG_SUBJECT_NAME_MAX + 1], why[512];
+	size_t ng = 0;
+
 	for (size_t i = 0; i < v->n; i++) {
 		const struct idg_field *f = &v->fields[i];
 		const struct idg_group *g;
@@ -224,19 +244,22 @@ accept_identity(struct idg_daemon *d, const struct pending_login *pl,
 		    ((g = idg_state_group(st, gname)) != NULL && !g->idp &&
 		    snprintf(why, sizeof(why), "a local group '%s' exists; an IdP group never "
 		    "shadows it", gname) > 0)) {
-			log_notice("login of %s: group skipped: %s", principal, why);
+			log_notice("login of %s: group skipped: %s", id->principal, why);
 			sk = cJSON_CreateObject();
 			cJSON_AddStringToObject(sk, "reason", why);
 			cJSON_AddItemToArray(skipped, sk);
 			continue;
 		}
 		cJSON_AddItemToArray(groups, cJSON_CreateString(gname));
-		if (g == NULL)
-			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_ADD, .a = gname,
-			    .b = "idp", .t1 = now });
-		if (g == NULL || !api_is_member(d, gname, principal))
-			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_ADD, .a = gname,
-			    .b = principal });
+		if (g == NULL) {
+			uint32_t gid = idg_dir_group_gid(d, b, c, gname, why, sizeof(why));
+
+			idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_GROUP_ADD, .a = gname,
+			    .b = "idp", .t1 = now, .u = gid });
+		}
+		if (g == NULL || !api_is_member(d, gname, id->member))
+			idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_ADD, .a = gname,
+			    .b = id->member });
 	}
 	/* IdP groups the user has left since the last login. */
 	for (size_t i = 0; i < st->ngroups; i++) {
@@ -244,21 +267,69 @@ accept_identity(struct idg_daemon *d, const struct pending_login *pl,
 		bool still = false;
 		const cJSON *e;
 
-		if (!g->live || !g->idp || !api_is_member(d, g->name, principal))
+		if (!g->live || !g->idp || !api_is_member(d, g->name, id->member))
 			continue;
 		cJSON_ArrayForEach(e, groups)
 			if (strcmp(e->valuestring, g->name) == 0)
 				still = true;
 		if (!still)
-			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_DEL, .a = g->name,
-			    .b = principal });
+			idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_MEMBER_DEL, .a = g->name,
+			    .b = id->member });
 	}
-	if (c.n > 0 && idg_state_commit(st, &c, why, sizeof(why)) < 0) {
+}
+
+static void
+identity_reply(struct idg_daemon *d, const struct pending_login *pl, const struct login_id *id,
+    cJSON *o)
+{
+	cJSON_AddStringToObject(o, "principal", id->member);
+	cJSON_AddStringToObject(o, "posix_name", id->posix);
+	cJSON_AddNumberToObject(o, "uid", id->uid);
+	cJSON_AddNumberToObject(o, "gid", idg_dir_gid_of_uid(d, id->uid));
+	cJSON_AddStringToObject(o, "issuer", id->iss);
+	cJSON_AddStringToObject(o, "subject", id->sub);
+	if (id->name)
+		cJSON_AddStringToObject(o, "name", id->name);
+	if (id->email)
+		cJSON_AddStringToObject(o, "email", id->email);
+	cJSON_AddStringToObject(o, "method", pl->method);
+}
+
+/* Map, check and store the identity in v; fill rp and the audit target. One change holds
+ * the user (new, pinned now, or updated), its new groups and its memberships. */
+static void
+accept_identity(struct idg_daemon *d, const struct pending_login *pl,
+    const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen)
+{
+	struct login_id id;
+	struct idg_dir_batch b;
+	struct idg_change c;
+	char why[512];
+	cJSON *o, *groups, *skipped;
+	int64_t now = time(NULL);
+
+	memset(&id, 0, sizeof(id));
+	snprintf(target, tlen, "IdP login");
+	idg_dir_batch_init(&b);
+	idg_change_init(&c);
+	if (!identity_names(d, pl, v, rp, &id, target, tlen) ||
+	    !identity_user(d, rp, &id, &b, &c, now))
+		goto out;
+	o = api_obj(rp);
+	identity_reply(d, pl, &id, o);
+	groups = cJSON_AddArrayToObject(o, "groups");
+	skipped = cJSON_AddArrayToObject(o, "skipped_groups");
+	identity_groups(d, &id, v, &b, &c, groups, skipped, now);
+	if (c.n > 0 && idg_state_commit(d->st, &c, why, sizeof(why)) < 0) {
 		cJSON_Delete(rp->json);
 		rp->json = NULL;
 		api_fail(rp, IDG_ST_ERROR, "login not recorded: %s", why);
+		goto out;
 	}
+	idg_dir_provisional_forget(d, id.posix);
+out:
 	idg_change_free(&c);
+	idg_dir_batch_free(&b);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "daemon/config.h"
+#include "idmap/idmap.h"
 
 static const char *const log_choices[] = { "auto", "stderr", "syslog", NULL };
 static const char *const backend_choices[] = { "sqlite", NULL };
@@ -116,6 +117,31 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "address (email_local), or the first of the two that is valid (auto)" },
 	{ "idmap", "name_max", IDG_CONF_INT, "32", false, 8, 32, NULL, O(idmap_name_max),
 	  "longest POSIX login name" },
+	{ "idmap", "id_min", IDG_CONF_INT, "200000", false, 1000, 4294967293LL, NULL,
+	  O(idmap_id_min), "lowest uid or gid given to an IdP user or group" },
+	{ "idmap", "id_max", IDG_CONF_INT, "2000200000", false, 1001, 4294967294LL, NULL,
+	  O(idmap_id_max), "highest uid or gid given to an IdP user or group" },
+	{ "idmap", "primary_group", IDG_CONF_STR, "private", false, 0, 32, NULL,
+	  O(idmap_primary_group), "each user's primary group: private (a group named like the "
+	  "user, gid = uid) or the name of one group for everyone" },
+	{ "idmap", "home_base", IDG_CONF_PATH, "/home", false, 0, 0, NULL, O(idmap_home_base),
+	  "home directories are HOME_BASE/NAME" },
+	{ "idmap", "shell", IDG_CONF_PATH, "/bin/bash", false, 0, 0, NULL, O(idmap_shell),
+	  "the login shell of IdP users" },
+	{ "idmap", "users_group", IDG_CONF_STR, "idgate-users", false, 0, 32, NULL,
+	  O(idmap_users_group), "a POSIX group every IdP user is a member of; empty: none" },
+	{ "nss", "snapshot", IDG_CONF_PATH, IDG_NSS_SNAPSHOT, false, 0, 0, NULL, O(nss_snapshot),
+	  "the snapshot file libnss_idgate.so.2 reads (its directory is created 0755)" },
+	{ "nss", "enumerate", IDG_CONF_BOOL, "no", false, 0, 0, NULL, O(nss_enumerate),
+	  "getent passwd and getent group list IdP users and groups" },
+	{ "nss", "provisional", IDG_CONF_BOOL, "yes", false, 0, 0, NULL, O(nss_provisional),
+	  "sshd may ask idgated about a user it does not know yet (a provisional entry)" },
+	{ "nss", "provisional_ttl", IDG_CONF_DURATION, "5m", false, 10, DAY, NULL,
+	  O(nss_provisional_ttl), "a provisional entry is forgotten after this long without a login" },
+	{ "nss", "provisional_max", IDG_CONF_INT, "1024", false, 1, 65536, NULL,
+	  O(nss_provisional_max), "provisional entries kept at most (the oldest goes first)" },
+	{ "nss", "ask_timeout", IDG_CONF_MSEC, "500ms", false, 50, 60000, NULL,
+	  O(nss_ask_timeout_ms), "how long the module in sshd waits for idgated's answer" },
 };
 
 const size_t idg_config_schema_len = sizeof(idg_config_schema) / sizeof(idg_config_schema[0]);
@@ -153,6 +179,49 @@ check_idp(const char *path, const struct idg_config *cfg, bool check_owner, stru
 	return rc;
 }
 
+/* A group name for the POSIX view, or "" where that is allowed. */
+static bool
+posix_group_ok(const char *name, bool empty_ok)
+{
+	char why[256];
+
+	if (name[0] == '\0')
+		return empty_ok;
+	return idg_idmap_posix_group(name, why, sizeof(why)) == 0;
+}
+
+/* [idmap]: the id range, the groups named, paths the snapshot can carry. */
+static int
+check_idmap(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
+{
+	int rc = 0;
+
+	if (cfg->idmap_id_min >= cfg->idmap_id_max) {
+		idg_buf_printf(errs, "%s: id_min (%lld) must be below id_max (%lld) in [idmap]\n",
+		    path, cfg->idmap_id_min, cfg->idmap_id_max);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (strcmp(cfg->idmap_primary_group, IDG_PRIMARY_PRIVATE) != 0 &&
+	    !posix_group_ok(cfg->idmap_primary_group, false)) {
+		idg_buf_printf(errs, "%s: primary_group in [idmap] must be 'private' or a group name "
+		    "(1 to 32 of letters, digits and ._@+-, not starting with '-', not all digits)\n",
+		    path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (!posix_group_ok(cfg->idmap_users_group, true)) {
+		idg_buf_printf(errs, "%s: users_group in [idmap] must be empty or a group name "
+		    "(1 to 32 of letters, digits and ._@+-, not starting with '-', not all digits)\n",
+		    path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (strpbrk(cfg->idmap_home_base, ":,") || strpbrk(cfg->idmap_shell, ":,")) {
+		idg_buf_printf(errs, "%s: home_base and shell in [idmap] cannot hold ':' or ','\n",
+		    path);
+		rc = IDG_ERR_CONFIG;
+	}
+	return rc;
+}
+
 int
 idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, struct idg_buf *errs)
 {
@@ -175,6 +244,8 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 		rc = IDG_ERR_CONFIG;
 	}
 	if (check_idp(path, cfg, check_owner, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	if (check_idmap(path, cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	return rc;
 }

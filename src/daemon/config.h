@@ -63,7 +63,22 @@ struct idg_config {
 	/* [idmap] */
 	int idmap_name_rule;		/* enum idg_idmap_rule */
 	long long idmap_name_max;
+	long long idmap_id_min, idmap_id_max;	/* every uid and gid idgate gives is inside */
+	char *idmap_primary_group;	/* "private", or a group's name */
+	char *idmap_home_base;
+	char *idmap_shell;
+	char *idmap_users_group;	/* "": none */
+	/* [nss] */
+	char *nss_snapshot;
+	bool nss_enumerate;
+	bool nss_provisional;
+	int64_t nss_provisional_ttl;
+	long long nss_provisional_max;
+	int64_t nss_ask_timeout_ms;
 };
+
+/* primary_group's value for user-private groups. */
+#define IDG_PRIMARY_PRIVATE "private"
 
 extern const struct idg_conf_key idg_config_schema[];
 extern const size_t idg_config_schema_len;

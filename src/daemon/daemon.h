@@ -26,6 +26,7 @@ struct idg_daemon {
 	int data_fd;		/* the data root, opened O_DIRECTORY|O_NOFOLLOW; -1 until needed */
 	struct idg_connector *conn;	/* the IdP connector child; NULL: no IdP */
 	struct idg_logins *logins;	/* device logins in progress (api_login.c) */
+	struct idg_dir *dir;		/* the POSIX directory (directory.c) */
 	bool log_stderr;	/* logs go to stderr (else syslog); the child follows */
 };
 
@@ -58,6 +59,11 @@ struct idg_reply {
 	char error[2048];	/* short reason when status != OK */
 	cJSON *json;		/* the result, or NULL */
 	int fd;			/* an fd to pass back, or -1 (closed after sending) */
+	struct {		/* a passwd entry's fields (IDG_OP_NSS_PROVISIONAL) */
+		bool set;
+		uint32_t uid, gid;
+		char *gecos, *home, *shell;	/* malloc'd; freed with the reply */
+	} pw;
 };
 
 /* The request table: api.c. Returns false for an unknown op. */

@@ -23,6 +23,7 @@
 #include "daemon/conn_child.h"
 #include "daemon/connector.h"
 #include "daemon/daemon.h"
+#include "daemon/directory.h"
 
 #define DEFAULT_CONFIG IDG_SYSCONFDIR "/idgate.conf"
 
@@ -49,32 +50,6 @@ usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 on a clean stop, 1 on a configuration or start-up error.\n"
 	    "See idgated(8) and idgate.conf(5).\n");
-}
-
-/* mkdir -p with a final mode (parents 0755); existing directories keep theirs. */
-static int
-make_dirs(const char *path, mode_t mode)
-{
-	char tmp[4096];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) == 0)
-			chmod(tmp, 0755);
-		else if (errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	/* The daemon's umask is 077: a new directory gets its mode explicitly. */
-	if (mkdir(tmp, mode) == 0)
-		return chmod(tmp, mode);
-	return errno == EEXIST ? 0 : -1;
 }
 
 static char *
@@ -218,6 +193,15 @@ startup_error(const struct idg_daemon *d, enum idg_log_target target, int *repor
 	*report_fd = -1;
 }
 
+static void
+swap_str(char **a, char **b)
+{
+	char *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
 /* SIGHUP: re-read the config; keep the old one if the new one is bad. */
 static void
 reload(struct idg_daemon *d)
@@ -255,6 +239,22 @@ reload(struct idg_daemon *d)
 	d->cfg.robot_token_max_ttl = nc.robot_token_max_ttl;
 	d->cfg.robot_token_default_ttl = nc.robot_token_default_ttl;
 	d->cfg.max_put_size = nc.max_put_size;
+	/* The directory: ids and the groups idgate owns are fixed at start-up (they are
+	 * recorded in the store); what the view shows and how the module asks may change. */
+	if (nc.idmap_id_min != d->cfg.idmap_id_min || nc.idmap_id_max != d->cfg.idmap_id_max ||
+	    !same(nc.idmap_primary_group, d->cfg.idmap_primary_group) ||
+	    !same(nc.idmap_users_group, d->cfg.idmap_users_group) ||
+	    !same(nc.nss_snapshot, d->cfg.nss_snapshot))
+		log_warn("[idmap] id_min, id_max, primary_group, users_group and [nss] snapshot "
+		    "changes take effect only after a restart");
+	swap_str(&d->cfg.idmap_home_base, &nc.idmap_home_base);
+	swap_str(&d->cfg.idmap_shell, &nc.idmap_shell);
+	d->cfg.nss_enumerate = nc.nss_enumerate;
+	d->cfg.nss_provisional = nc.nss_provisional;
+	d->cfg.nss_provisional_ttl = nc.nss_provisional_ttl;
+	d->cfg.nss_provisional_max = nc.nss_provisional_max;
+	d->cfg.nss_ask_timeout_ms = nc.nss_ask_timeout_ms;
+	idg_dir_reconfigure(d);
 	if (!same(nc.audit_log, d->cfg.audit_log)) {
 		struct idg_audit *na;
 
@@ -298,6 +298,7 @@ tick(struct idg_daemon *d, int64_t now)
 {
 	idg_connector_tick(d, now);
 	idg_logins_tick(d, now);
+	idg_dir_tick(d, now);
 }
 
 int
@@ -366,8 +367,8 @@ main(int argc, char **argv)
 	d.log_stderr = target == IDG_LOG_STDERR;
 	umask(077);
 	audit_dir = dir_of(d.cfg.audit_log);
-	if (make_dirs(d.cfg.run_dir, 0755) < 0 || make_dirs(d.cfg.state_dir, 0700) < 0 ||
-	    (audit_dir && make_dirs(audit_dir, 0750) < 0)) {
+	if (idg_make_dirs(d.cfg.run_dir, 0755) < 0 || idg_make_dirs(d.cfg.state_dir, 0700) < 0 ||
+	    (audit_dir && idg_make_dirs(audit_dir, 0750) < 0)) {
 		fprintf(stderr, "idgated: cannot create %s, %s or %s: %s\n", d.cfg.run_dir,
 		    d.cfg.state_dir, audit_dir ? audit_dir : "", strerror(errno));
 		goto out;
@@ -403,6 +404,10 @@ main(int argc, char **argv)
 		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
+	if (idg_dir_open(&d, err, sizeof(err)) < 0) {
+		startup_error(&d, target, &report_fd, err);
+		goto out;
+	}
 	idg_server_set_tick(d.srv, tick);
 	if (idg_connector_start(&d, err, sizeof(err)) < 0) {
 		startup_error(&d, target, &report_fd, err);
@@ -421,6 +426,7 @@ out:
 		report(report_fd, "failed to start (see the system log)");
 	idg_connector_stop(&d);
 	idg_logins_free(&d);
+	idg_dir_free(&d);
 	idg_server_free(d.srv);
 	idg_audit_close(d.audit);
 	idg_state_close(d.st);

@@ -256,6 +256,20 @@ conn_update_events(struct idg_server *s, struct conn *c)
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* A passwd entry's fields. */
+static int
+add_pw(struct idg_msg *m, const struct idg_reply *rp)
+{
+	int rc;
+
+	if ((rc = idg_msg_add_u32(m, IDG_T_UID, rp->pw.uid)) < 0 ||
+	    (rc = idg_msg_add_u32(m, IDG_T_GID, rp->pw.gid)) < 0 ||
+	    (rc = idg_msg_add_str(m, IDG_T_GECOS, rp->pw.gecos)) < 0 ||
+	    (rc = idg_msg_add_str(m, IDG_T_HOME, rp->pw.home)) < 0)
+		return rc;
+	return idg_msg_add_str(m, IDG_T_SHELL, rp->pw.shell);
+}
+
 /* Queue a reply frame on c. */
 static void
 queue_reply(struct conn *c, struct idg_reply *rp)
@@ -275,6 +289,8 @@ queue_reply(struct conn *c, struct idg_reply *rp)
 		rc = idg_msg_add_str(&m, IDG_T_ERROR, rp->error);
 	if (rc == 0 && json)
 		rc = idg_msg_add_str(&m, IDG_T_JSON, json);
+	if (rc == 0 && rp->status == IDG_ST_OK && rp->pw.set)
+		rc = add_pw(&m, rp);
 	if (rc == IDG_ERR_TOOBIG) {
 		/* The result does not fit in a reply: say so instead. */
 		idg_msg_free(&m);
@@ -365,6 +381,9 @@ handle_frame(struct idg_server *s, struct conn *c, uint32_t body_len)
 out:
 	if (rp.json)
 		cJSON_Delete(rp.json);
+	free(rp.pw.gecos);
+	free(rp.pw.home);
+	free(rp.pw.shell);
 	if (rp.fd >= 0)
 		close(rp.fd);
 	if (rq.fd >= 0)

@@ -135,6 +135,23 @@ apply_role_add(struct idg_state *st, const struct idg_mut *m)
 }
 
 static int
+ids_put(struct idg_state *st, uint32_t id, enum idg_id_owner kind, size_t index)
+{
+	return idg_idtab_put(&st->ids, id, ((uint32_t)kind << 30) | (uint32_t)index);
+}
+
+/* Forget id if it is still the given owner's (a hold in the same change may own it now). */
+static void
+ids_drop(struct idg_state *st, uint32_t id, enum idg_id_owner kind, size_t index)
+{
+	uint32_t v;
+
+	if (id && idg_idtab_get(&st->ids, id, &v) == 0 &&
+	    v == (((uint32_t)kind << 30) | (uint32_t)index))
+		idg_idtab_del(&st->ids, id);
+}
+
+static int
 apply_group_add(struct idg_state *st, const struct idg_mut *m)
 {
 	struct idg_group *g;
@@ -153,37 +170,74 @@ apply_group_add(struct idg_state *st, const struct idg_mut *m)
 		return rc;
 	}
 	g->idp = m->b && strcmp(m->b, "idp") == 0;
+	g->gid = m->u;
 	g->created = m->t1;
 	g->live = true;
+	if (g->gid && (rc = ids_put(st, g->gid, IDG_IDO_GROUP, st->ngroups)) < 0) {
+		idg_strmap_del(&st->groupmap, g->name);
+		free(g->name);
+		memset(g, 0, sizeof(*g));
+		return rc;
+	}
 	st->ngroups++;
 	return 0;
+}
+
+/* The pin: iss, sub and the usersub key "iss\nsub". */
+static int
+user_pin(struct idg_state *st, struct idg_user *u, size_t index, const char *iss,
+    const char *sub)
+{
+	size_t klen = strlen(iss) + strlen(sub) + 2;
+	char *i2 = strdup(iss), *s2 = strdup(sub), *k = malloc(klen);
+	int rc;
+
+	if (i2 == NULL || s2 == NULL || k == NULL) {
+		rc = IDG_ERR_NOMEM;
+		goto fail;
+	}
+	snprintf(k, klen, "%s\n%s", iss, sub);
+	if ((rc = idg_strmap_put(&st->usersub, k, (uint32_t)index)) < 0)
+		goto fail;
+	u->iss = i2;
+	u->sub = s2;
+	u->key = k;
+	return 0;
+fail:
+	free(i2);
+	free(s2);
+	free(k);
+	return rc;
 }
 
 static int
 apply_user_add(struct idg_state *st, const struct idg_mut *m)
 {
 	struct idg_user *u;
-	size_t klen;
 	int rc;
 
-	if (m->a == NULL || m->b == NULL || m->c == NULL || m->d == NULL)
+	if (m->a == NULL || m->b == NULL || (m->c == NULL) != (m->d == NULL))
 		return IDG_ERR_CORRUPT;
 	if ((rc = reserve((void **)&st->users, sizeof(*st->users), &st->capusers, st->nusers)) < 0)
 		return rc;
 	u = &st->users[st->nusers];
 	memset(u, 0, sizeof(*u));
-	klen = strlen(m->c) + strlen(m->d) + 2;
 	if ((u->name = strdup(m->a)) == NULL || (u->principal = strdup(m->b)) == NULL ||
-	    (u->iss = strdup(m->c)) == NULL || (u->sub = strdup(m->d)) == NULL ||
-	    (u->key = malloc(klen)) == NULL) {
+	    (u->gecos = strdup(m->e ? m->e : "")) == NULL) {
 		rc = IDG_ERR_NOMEM;
 		goto fail;
 	}
-	snprintf(u->key, klen, "%s\n%s", m->c, m->d);
 	if ((rc = idg_strmap_put(&st->usermap, u->name, (uint32_t)st->nusers)) < 0)
 		goto fail;
-	if ((rc = idg_strmap_put(&st->usersub, u->key, (uint32_t)st->nusers)) < 0) {
+	if (m->c && (rc = user_pin(st, u, st->nusers, m->c, m->d)) < 0) {
 		idg_strmap_del(&st->usermap, u->name);
+		goto fail;
+	}
+	u->uid = m->u;
+	if (u->uid && (rc = ids_put(st, u->uid, IDG_IDO_USER, st->nusers)) < 0) {
+		idg_strmap_del(&st->usermap, u->name);
+		if (u->key)
+			idg_strmap_del(&st->usersub, u->key);
 		goto fail;
 	}
 	u->created = m->t1;
@@ -193,6 +247,7 @@ apply_user_add(struct idg_state *st, const struct idg_mut *m)
 fail:
 	free(u->name);
 	free(u->principal);
+	free(u->gecos);
 	free(u->iss);
 	free(u->sub);
 	free(u->key);
@@ -208,6 +263,7 @@ user_free(struct idg_user *u)
 	free(u->iss);
 	free(u->sub);
 	free(u->key);
+	free(u->gecos);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -218,9 +274,104 @@ apply_user_del(struct idg_state *st, const struct idg_mut *m)
 
 	if (u == NULL)
 		return 0;
+	ids_drop(st, u->uid, IDG_IDO_USER, (size_t)(u - st->users));
 	idg_strmap_del(&st->usermap, u->name);
-	idg_strmap_del(&st->usersub, u->key);
+	if (u->key)
+		idg_strmap_del(&st->usersub, u->key);
 	user_free(u);
+	return 0;
+}
+
+static int
+apply_user_set(struct idg_state *st, const struct idg_mut *m)
+{
+	struct idg_user *u = idg_state_user(st, m->a);
+	size_t index;
+	char *g;
+
+	if (u == NULL)
+		return 0;
+	index = (size_t)(u - st->users);
+	switch (m->kind) {
+	case IDG_MUT_USER_PIN:
+		if (u->key || m->c == NULL || m->d == NULL)
+			return 0;
+		return user_pin(st, u, index, m->c, m->d);
+	case IDG_MUT_USER_UID:
+		if (u->uid || m->u == 0)
+			return 0;
+		u->uid = m->u;
+		return ids_put(st, u->uid, IDG_IDO_USER, index);
+	default:
+		if ((g = strdup(m->e ? m->e : "")) == NULL)
+			return IDG_ERR_NOMEM;
+		free(u->gecos);
+		u->gecos = g;
+		return 0;
+	}
+}
+
+static int
+apply_group_gid(struct idg_state *st, const struct idg_mut *m)
+{
+	struct idg_group *g = idg_state_group(st, m->a);
+
+	if (g == NULL || g->gid || m->u == 0)
+		return 0;
+	g->gid = m->u;
+	return ids_put(st, g->gid, IDG_IDO_GROUP, (size_t)(g - st->groups));
+}
+
+static int
+apply_hold(struct idg_state *st, const struct idg_mut *m)
+{
+	char kind = idg_hold_kind(m->b);
+	struct idg_hold *h;
+	size_t klen;
+	int rc;
+
+	if (kind == 0 || m->u == 0 || m->a == NULL)
+		return IDG_ERR_CORRUPT;
+	if ((rc = reserve((void **)&st->holds, sizeof(*st->holds), &st->capholds, st->nholds)) < 0)
+		return rc;
+	h = &st->holds[st->nholds];
+	klen = strlen(m->a) + 3;
+	if ((h->key = malloc(klen)) == NULL)
+		return IDG_ERR_NOMEM;
+	snprintf(h->key, klen, "%c:%s", kind, m->a);
+	h->name = h->key + 2;
+	h->id = m->u;
+	h->kind = kind;
+	h->created = m->t1;
+	h->live = true;
+	/* A name may hold several ids over time (deleted, re-added with another, deleted): the
+	 * map gives the newest; the others stay held all the same. */
+	if ((rc = idg_strmap_put(&st->holdmap, h->key, (uint32_t)st->nholds)) < 0 ||
+	    (rc = ids_put(st, h->id, IDG_IDO_HOLD, st->nholds)) < 0) {
+		idg_strmap_del(&st->holdmap, h->key);
+		free(h->key);
+		memset(h, 0, sizeof(*h));
+		return rc;
+	}
+	st->nholds++;
+	return 0;
+}
+
+static int
+apply_release(struct idg_state *st, const struct idg_mut *m)
+{
+	struct idg_hold *h;
+	uint32_t v;
+
+	if (idg_idtab_get(&st->ids, m->u, &v) < 0 || IDG_IDO_KIND(v) != IDG_IDO_HOLD ||
+	    IDG_IDO_INDEX(v) >= st->nholds)
+		return 0;
+	h = &st->holds[IDG_IDO_INDEX(v)];
+	if (idg_strmap_get(&st->holdmap, h->key, &v) == 0 && &st->holds[v] == h)
+		idg_strmap_del(&st->holdmap, h->key);
+	idg_idtab_del(&st->ids, h->id);
+	free(h->key);
+	memset(h, 0, sizeof(*h));
 	return 0;
 }
 
@@ -241,9 +392,11 @@ apply_group_del(struct idg_state *st, const struct idg_mut *m)
 			idg_rbac_members_of(st->rbac, pid, &members, &n);
 		}
 	}
+	ids_drop(st, g->gid, IDG_IDO_GROUP, (size_t)(g - st->groups));
 	idg_strmap_del(&st->groupmap, g->name);
 	free(g->name);
 	g->name = NULL;
+	g->gid = 0;
 	g->live = false;
 	return 0;
 }
@@ -409,6 +562,20 @@ apply_mut(void *ctx, const struct idg_mut *m)
 	case IDG_MUT_USER_DEL:
 		rc = apply_user_del(st, m);
 		break;
+	case IDG_MUT_USER_PIN:
+	case IDG_MUT_USER_UID:
+	case IDG_MUT_USER_GECOS:
+		rc = apply_user_set(st, m);
+		break;
+	case IDG_MUT_GROUP_GID:
+		rc = apply_group_gid(st, m);
+		break;
+	case IDG_MUT_ID_HOLD:
+		rc = apply_hold(st, m);
+		break;
+	case IDG_MUT_ID_RELEASE:
+		rc = apply_release(st, m);
+		break;
 	case IDG_MUT_GROUP_DEL:
 		rc = apply_group_del(st, m);
 		break;
@@ -478,6 +645,13 @@ catalog_free(struct idg_state *st)
 	free(st->users);
 	st->users = NULL;
 	st->nusers = st->capusers = 0;
+	for (size_t i = 0; i < st->nholds; i++)
+		free(st->holds[i].key);
+	free(st->holds);
+	st->holds = NULL;
+	st->nholds = st->capholds = 0;
+	idg_strmap_free(&st->holdmap);
+	idg_idtab_free(&st->ids);
 	idg_strmap_free(&st->usermap);
 	idg_strmap_free(&st->usersub);
 	idg_strmap_free(&st->groupmap);
@@ -498,12 +672,19 @@ load(struct idg_state *st, char *err, size_t errlen)
 	st->activated = st->activation_known = false;
 	memcpy(k, st->seed, 16);
 	k[15] ^= 0x5a;
+	{
+		uint64_t ik;
+
+		memcpy(&ik, st->seed + 4, sizeof(ik));
+		idg_idtab_init(&st->ids, ik);
+	}
 	if ((rc = idg_rbac_new(st->seed, &st->rbac)) < 0 ||
 	    (rc = idg_strmap_init(&st->groupmap, k)) < 0 ||
 	    (k[14] ^= 1, rc = idg_strmap_init(&st->tokenmap, k)) < 0 ||
 	    (k[13] ^= 1, rc = idg_strmap_init(&st->pipemap, k)) < 0 ||
 	    (k[12] ^= 1, rc = idg_strmap_init(&st->usermap, k)) < 0 ||
-	    (k[11] ^= 1, rc = idg_strmap_init(&st->usersub, k)) < 0) {
+	    (k[11] ^= 1, rc = idg_strmap_init(&st->usersub, k)) < 0 ||
+	    (k[10] ^= 1, rc = idg_strmap_init(&st->holdmap, k)) < 0) {
 		snprintf(err, errlen, "loading state: %s", idg_strerror(rc));
 		return rc;
 	}
@@ -600,6 +781,8 @@ idg_state_commit(struct idg_state *st, const struct idg_change *c, char *err, si
 			break;
 		}
 	}
+	if (st->on_commit)
+		st->on_commit(st->on_commit_ctx, c);
 	return 0;
 }
 
@@ -621,6 +804,43 @@ idg_state_user(const struct idg_state *st, const char *posix_name)
 	if (idg_strmap_get(&st->usermap, posix_name, &v) < 0)
 		return NULL;
 	return &st->users[v];
+}
+
+struct idg_hold *
+idg_state_hold(const struct idg_state *st, char kind, const char *name)
+{
+	char key[IDG_SUBJECT_MAX + 4];
+	uint32_t v;
+
+	if ((size_t)snprintf(key, sizeof(key), "%c:%s", kind, name) >= sizeof(key) ||
+	    idg_strmap_get(&st->holdmap, key, &v) < 0)
+		return NULL;
+	return &st->holds[v];
+}
+
+static const struct {
+	char kind;
+	const char *name;
+} hold_kinds[] = {
+	{ IDG_HOLD_USER, "user" }, { IDG_HOLD_GROUP, "group" }, { IDG_HOLD_POSIX, "posix-group" },
+};
+
+const char *
+idg_hold_kind_name(char kind)
+{
+	for (size_t i = 0; i < IDG_ARRAY_SIZE(hold_kinds); i++)
+		if (hold_kinds[i].kind == kind)
+			return hold_kinds[i].name;
+	return "?";
+}
+
+char
+idg_hold_kind(const char *name)
+{
+	for (size_t i = 0; name && i < IDG_ARRAY_SIZE(hold_kinds); i++)
+		if (strcmp(hold_kinds[i].name, name) == 0)
+			return hold_kinds[i].kind;
+	return 0;
 }
 
 struct idg_user *

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,6 +97,38 @@ idg_idmap_group_name(const char *raw, char *out, size_t outlen, char *why, size_
 		out[i] = c;
 	}
 	out[n] = '\0';
+	return 0;
+}
+
+int
+idg_idmap_posix_group(const char *name, char *why, size_t whylen)
+{
+	size_t n = strnlen(name, IDG_POSIX_GROUP_MAX + 1);
+	bool digits = true;
+	char q[256];
+
+	idg_quote(name, q, sizeof(q));
+	if (n == 0 || n > IDG_POSIX_GROUP_MAX) {
+		snprintf(why, whylen, "group name \"%s\" is empty or longer than %d bytes", q,
+		    IDG_POSIX_GROUP_MAX);
+		return IDG_ERR_INVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    (c != '\0' && strchr("._@+-", c) != NULL))) {
+			snprintf(why, whylen, "group name \"%s\" has characters a POSIX group name "
+			    "cannot have (letters, digits and ._@+- can)", q);
+			return IDG_ERR_INVAL;
+		}
+		digits &= c >= '0' && c <= '9';
+	}
+	if (name[0] == '-' || digits) {
+		snprintf(why, whylen, "group name \"%s\" %s", q, digits ? "is all digits (a gid "
+		    "to every tool)" : "starts with '-' (an option to every tool)");
+		return IDG_ERR_INVAL;
+	}
 	return 0;
 }
 

@@ -25,6 +25,13 @@ int idg_idmap_posix_name(enum idg_idmap_rule rule, size_t max, const char *usern
  * never passed through or guessed at. */
 int idg_idmap_group_name(const char *raw, char *out, size_t outlen, char *why, size_t whylen);
 
+#define IDG_POSIX_GROUP_MAX 32
+
+/* Whether an idgate group name can be a POSIX group name: at most IDG_POSIX_GROUP_MAX bytes
+ * of letters, digits and ._@+- (the group principal's characters), not starting with '-'
+ * (an option to every tool) and not all digits (chgrp would take it for a gid). */
+int idg_idmap_posix_group(const char *name, char *why, size_t whylen);
+
 /* 1 when /etc/passwd (or path) has an account called name, 0 when not, <0 on error. */
 int idg_idmap_local_user(const char *path, const char *name);
 

@@ -86,5 +86,6 @@ idg_change_add(struct idg_change *c, const struct idg_mut *m)
 	d->b = keep(c, m->b);
 	d->c = keep(c, m->c);
 	d->d = keep(c, m->d);
+	d->e = keep(c, m->e);
 	d->list = list;
 }

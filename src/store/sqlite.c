@@ -43,6 +43,48 @@ static const char *const migrations[] = {
 	"CREATE TABLE users (name TEXT PRIMARY KEY, principal TEXT NOT NULL UNIQUE,"
 	"  iss TEXT NOT NULL, sub TEXT NOT NULL, created INTEGER NOT NULL,"
 	"  UNIQUE (iss, sub)) WITHOUT ROWID;",
+	/* 2 -> 3: the POSIX directory. Users get a uid and a gecos and may be known before their
+	 * first login (iss and sub NULL until it pins them): the table is rebuilt to relax NOT
+	 * NULL, its rows copied. Groups get a gid. id_holds keeps ids nobody else may take.
+	 * Users' uids (their private groups' gids), groups' gids and held ids are one id space,
+	 * and an id once given never changes: the triggers refuse anything else. */
+	"CREATE TABLE users3 (name TEXT PRIMARY KEY, principal TEXT NOT NULL UNIQUE,"
+	"  iss TEXT, sub TEXT, created INTEGER NOT NULL,"
+	"  uid INTEGER UNIQUE CHECK (uid IS NULL OR uid BETWEEN 1 AND 4294967294),"
+	"  gecos TEXT NOT NULL DEFAULT '',"
+	"  UNIQUE (iss, sub), CHECK ((iss IS NULL) = (sub IS NULL))) WITHOUT ROWID;"
+	"INSERT INTO users3(name, principal, iss, sub, created)"
+	"  SELECT name, principal, iss, sub, created FROM users;"
+	"DROP TABLE users;"
+	"ALTER TABLE users3 RENAME TO users;"
+	"ALTER TABLE groups ADD COLUMN gid INTEGER"
+	"  CHECK (gid IS NULL OR gid BETWEEN 1 AND 4294967294);"
+	"CREATE UNIQUE INDEX groups_gid ON groups(gid);"
+	"CREATE TABLE id_holds (id INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 4294967294),"
+	"  name TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('user', 'group', 'posix-group')),"
+	"  created INTEGER NOT NULL);"
+	"CREATE TRIGGER users_uid_new BEFORE INSERT ON users WHEN NEW.uid IS NOT NULL AND"
+	"  (EXISTS (SELECT 1 FROM groups WHERE gid = NEW.uid) OR"
+	"   EXISTS (SELECT 1 FROM id_holds WHERE id = NEW.uid))"
+	"  BEGIN SELECT RAISE(ABORT, 'this uid is given already'); END;"
+	"CREATE TRIGGER users_uid_set BEFORE UPDATE OF uid ON users WHEN"
+	"  OLD.uid IS NOT NULL OR (NEW.uid IS NOT NULL AND"
+	"  (EXISTS (SELECT 1 FROM groups WHERE gid = NEW.uid) OR"
+	"   EXISTS (SELECT 1 FROM id_holds WHERE id = NEW.uid)))"
+	"  BEGIN SELECT RAISE(ABORT, 'a uid is given once and never changed'); END;"
+	"CREATE TRIGGER groups_gid_new BEFORE INSERT ON groups WHEN NEW.gid IS NOT NULL AND"
+	"  (EXISTS (SELECT 1 FROM users WHERE uid = NEW.gid) OR"
+	"   EXISTS (SELECT 1 FROM id_holds WHERE id = NEW.gid))"
+	"  BEGIN SELECT RAISE(ABORT, 'this gid is given already'); END;"
+	"CREATE TRIGGER groups_gid_set BEFORE UPDATE OF gid ON groups WHEN"
+	"  OLD.gid IS NOT NULL OR (NEW.gid IS NOT NULL AND"
+	"  (EXISTS (SELECT 1 FROM users WHERE uid = NEW.gid) OR"
+	"   EXISTS (SELECT 1 FROM id_holds WHERE id = NEW.gid)))"
+	"  BEGIN SELECT RAISE(ABORT, 'a gid is given once and never changed'); END;"
+	"CREATE TRIGGER id_holds_new BEFORE INSERT ON id_holds WHEN"
+	"  EXISTS (SELECT 1 FROM users WHERE uid = NEW.id) OR"
+	"  EXISTS (SELECT 1 FROM groups WHERE gid = NEW.id)"
+	"  BEGIN SELECT RAISE(ABORT, 'this id is given already'); END;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IDG_STORE_SCHEMA_VERSION,
@@ -53,7 +95,8 @@ enum stmt_id {
 	S_REPO_ADD, S_REPO_DEL, S_REPO_UNBIND, S_GROUP_ADD, S_GROUP_DEL, S_MEMBER_ADD,
 	S_MEMBER_DEL, S_BINDING_PUT, S_BINDING_DEL, S_TOKEN_ADD, S_TOKEN_DEL, S_PIPELINE_ADD,
 	S_PIPELINE_INPUT, S_PIPELINE_DEL, S_RESET_BINDINGS, S_RESET_TOKENS, S_RESET_MEMBERS,
-	S_USER_ADD, S_USER_DEL, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_USER_ADD, S_USER_DEL, S_USER_PIN, S_USER_UID, S_USER_GECOS, S_GROUP_GID, S_HOLD_ADD,
+	S_HOLD_DEL, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -69,7 +112,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " VALUES (?1, substr(?1, 1, instr(?1, '/') - 1), ?2, ?3, ?4)",
 	[S_REPO_DEL] = "DELETE FROM repos WHERE name = ?1",
 	[S_REPO_UNBIND] = "DELETE FROM bindings WHERE rtype = 2 AND resource = ?1",
-	[S_GROUP_ADD] = "INSERT INTO groups(name, source, created) VALUES (?1, ?2, ?3)",
+	[S_GROUP_ADD] = "INSERT INTO groups(name, source, created, gid) VALUES (?1, ?2, ?3, ?4)",
 	[S_GROUP_DEL] = "DELETE FROM groups WHERE name = ?1",
 	[S_MEMBER_ADD] = "INSERT INTO members(grp, member) VALUES (?1, ?2)",
 	[S_MEMBER_DEL] = "DELETE FROM members WHERE grp = ?1 AND member = ?2",
@@ -84,8 +127,15 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RESET_BINDINGS] = "DELETE FROM bindings",
 	[S_RESET_TOKENS] = "DELETE FROM tokens",
 	[S_RESET_MEMBERS] = "DELETE FROM members",
-	[S_USER_ADD] = "INSERT INTO users(name, principal, iss, sub, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_USER_ADD] = "INSERT INTO users(name, principal, iss, sub, created, uid, gecos)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_USER_DEL] = "DELETE FROM users WHERE name = ?1",
+	[S_USER_PIN] = "UPDATE users SET iss = ?2, sub = ?3 WHERE name = ?1 AND iss IS NULL",
+	[S_USER_UID] = "UPDATE users SET uid = ?2 WHERE name = ?1",
+	[S_USER_GECOS] = "UPDATE users SET gecos = ?2 WHERE name = ?1",
+	[S_GROUP_GID] = "UPDATE groups SET gid = ?2 WHERE name = ?1",
+	[S_HOLD_ADD] = "INSERT INTO id_holds(id, name, kind, created) VALUES (?1, ?2, ?3, ?4)",
+	[S_HOLD_DEL] = "DELETE FROM id_holds WHERE id = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -247,7 +297,8 @@ sq_version(struct idg_store *s)
 	return s->version;
 }
 
-/* Run one prepared statement with text/int parameters described by fmt ('t' text, 'i' int). */
+/* Run one prepared statement with parameters described by fmt: 't' text (NULL as ''), 'T' text
+ * (NULL as NULL), 'i' int64, 'n' an id as unsigned (0 as NULL). */
 static int
 run(struct idg_store *s, enum stmt_id id, const char *fmt, ...)
 {
@@ -259,10 +310,20 @@ run(struct idg_store *s, enum stmt_id id, const char *fmt, ...)
 	sqlite3_clear_bindings(st);
 	va_start(ap, fmt);
 	for (const char *f = fmt; *f; f++, i++) {
-		if (*f == 't') {
+		if (*f == 't' || *f == 'T') {
 			const char *t = va_arg(ap, const char *);
 
-			sqlite3_bind_text(st, i, t ? t : "", -1, SQLITE_STATIC);
+			if (t == NULL && *f == 'T')
+				sqlite3_bind_null(st, i);
+			else
+				sqlite3_bind_text(st, i, t ? t : "", -1, SQLITE_STATIC);
+		} else if (*f == 'n') {
+			unsigned v = va_arg(ap, unsigned);
+
+			if (v == 0)
+				sqlite3_bind_null(st, i);
+			else
+				sqlite3_bind_int64(st, i, (int64_t)v);
 		} else {
 			sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
 		}
@@ -272,6 +333,17 @@ run(struct idg_store *s, enum stmt_id id, const char *fmt, ...)
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
+
+/* An update that must change exactly one row (a user or group that exists, a pin not made
+ * yet): anything else fails the whole change. */
+static int
+one_row(struct idg_store *s, int rc)
+{
+	if (rc != SQLITE_OK)
+		return rc;
+	return sqlite3_changes(s->db) == 1 ? SQLITE_OK : SQLITE_NOTFOUND;
+}
+#define run_one(s, id, ...) one_row(s, run(s, id, __VA_ARGS__))
 
 /* "a,b,c" from a list, into a malloc'd string. */
 static char *
@@ -331,7 +403,10 @@ apply_one(struct idg_store *s, const struct idg_mut *m)
 			rc = run(s, S_REPO_DEL, "t", m->a);
 		break;
 	case IDG_MUT_GROUP_ADD:
-		rc = run(s, S_GROUP_ADD, "tti", m->a, m->b, m->t1);
+		rc = run(s, S_GROUP_ADD, "ttin", m->a, m->b, m->t1, m->u);
+		break;
+	case IDG_MUT_GROUP_GID:
+		rc = run_one(s, S_GROUP_GID, "tn", m->a, m->u);
 		break;
 	case IDG_MUT_GROUP_DEL:
 		rc = run(s, S_GROUP_DEL, "t", m->a);
@@ -366,10 +441,25 @@ apply_one(struct idg_store *s, const struct idg_mut *m)
 		rc = run(s, S_PIPELINE_DEL, "t", m->a);
 		break;
 	case IDG_MUT_USER_ADD:
-		rc = run(s, S_USER_ADD, "tttti", m->a, m->b, m->c, m->d, m->t1);
+		rc = run(s, S_USER_ADD, "ttTTint", m->a, m->b, m->c, m->d, m->t1, m->u, m->e);
 		break;
 	case IDG_MUT_USER_DEL:
 		rc = run(s, S_USER_DEL, "t", m->a);
+		break;
+	case IDG_MUT_USER_PIN:
+		rc = run_one(s, S_USER_PIN, "ttt", m->a, m->c, m->d);
+		break;
+	case IDG_MUT_USER_UID:
+		rc = run_one(s, S_USER_UID, "tn", m->a, m->u);
+		break;
+	case IDG_MUT_USER_GECOS:
+		rc = run_one(s, S_USER_GECOS, "tt", m->a, m->e);
+		break;
+	case IDG_MUT_ID_HOLD:
+		rc = run(s, S_HOLD_ADD, "ntti", m->u, m->a, m->b, m->t1);
+		break;
+	case IDG_MUT_ID_RELEASE:
+		rc = run(s, S_HOLD_DEL, "n", m->u);
 		break;
 	case IDG_MUT_AUTH_RESET:
 		if ((rc = run(s, S_RESET_BINDINGS, "")) == SQLITE_OK &&
@@ -392,8 +482,12 @@ sq_apply(struct idg_store *s, const struct idg_change *c, char *err, size_t errl
 		return db_error(s->db, rc, err, errlen, "starting a transaction");
 	for (size_t i = 0; i < c->n; i++) {
 		if ((rc = apply_one(s, &c->m[i])) != SQLITE_OK) {
-			int r = db_error(s->db, rc, err, errlen, "writing the change");
+			int r = rc == SQLITE_NOTFOUND ? IDG_ERR_CONFLICT :
+			    db_error(s->db, rc, err, errlen, "writing the change");
 
+			if (rc == SQLITE_NOTFOUND)
+				snprintf(err, errlen, "writing the change: '%s' does not exist or is "
+				    "already set", c->m[i].a ? c->m[i].a : "");
 			run(s, S_ROLLBACK, "");
 			return r;
 		}
@@ -439,6 +533,13 @@ col(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
+/* A nullable text column: NULL stays NULL. */
+static const char *
+col_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : col(st, i);
+}
+
 static int
 load_query(struct idg_store *s, const char *sql, enum idg_mut_kind kind, idg_store_row_fn fn,
     void *ctx, char *err, size_t errlen)
@@ -469,9 +570,17 @@ load_query(struct idg_store *s, const char *sql, enum idg_mut_kind kind, idg_sto
 		case IDG_MUT_USER_ADD:
 			m.a = col(st, 0);
 			m.b = col(st, 1);
-			m.c = col(st, 2);
-			m.d = col(st, 3);
+			m.c = col_null(st, 2);
+			m.d = col_null(st, 3);
 			m.t1 = sqlite3_column_int64(st, 4);
+			m.u = (unsigned)sqlite3_column_int64(st, 5);
+			m.e = col(st, 6);
+			break;
+		case IDG_MUT_ID_HOLD:
+			m.u = (unsigned)sqlite3_column_int64(st, 0);
+			m.a = col(st, 1);
+			m.b = col(st, 2);
+			m.t1 = sqlite3_column_int64(st, 3);
 			break;
 		case IDG_MUT_ROLE_ADD:
 			m.a = col(st, 0);
@@ -493,6 +602,7 @@ load_query(struct idg_store *s, const char *sql, enum idg_mut_kind kind, idg_sto
 			m.a = col(st, 0);
 			m.b = col(st, 1);
 			m.t1 = sqlite3_column_int64(st, 2);
+			m.u = (unsigned)sqlite3_column_int64(st, 3);
 			break;
 		case IDG_MUT_MEMBER_ADD:
 			m.a = col(st, 0);
@@ -561,12 +671,14 @@ sq_load(struct idg_store *s, idg_store_row_fn fn, void *ctx, char *err, size_t e
 		{ IDG_MUT_ROLE_ADD, "SELECT name, perms, rtypes, created FROM roles ORDER BY name" },
 		{ IDG_MUT_PROJECT_ADD, "SELECT name, creator, description, created FROM projects ORDER BY name" },
 		{ IDG_MUT_REPO_ADD, "SELECT name, creator, description, created FROM repos ORDER BY name" },
-		{ IDG_MUT_GROUP_ADD, "SELECT name, source, created FROM groups ORDER BY name" },
+		{ IDG_MUT_GROUP_ADD, "SELECT name, source, created, gid FROM groups ORDER BY name" },
 		{ IDG_MUT_MEMBER_ADD, "SELECT grp, member FROM members" },
 		{ IDG_MUT_BINDING_SET, "SELECT rtype, resource, subject, roles FROM bindings" },
 		{ IDG_MUT_TOKEN_ADD, "SELECT hash, subject, created, expires FROM tokens" },
 		{ IDG_MUT_PIPELINE_ADD, "SELECT name, output, creator, created FROM pipelines ORDER BY name" },
-		{ IDG_MUT_USER_ADD, "SELECT name, principal, iss, sub, created FROM users ORDER BY name" },
+		{ IDG_MUT_USER_ADD, "SELECT name, principal, iss, sub, created, uid, gecos FROM users"
+		    " ORDER BY name" },
+		{ IDG_MUT_ID_HOLD, "SELECT id, name, kind, created FROM id_holds ORDER BY id" },
 	};
 	int r;
 

@@ -14,7 +14,8 @@ enum idg_mut_kind {
 	IDG_MUT_PROJECT_DEL,	/* a = name (and its bindings) */
 	IDG_MUT_REPO_ADD,	/* a = "PROJECT/REPO", b = creator, c = description, t1 = created */
 	IDG_MUT_REPO_DEL,	/* a = "PROJECT/REPO" (and its bindings) */
-	IDG_MUT_GROUP_ADD,	/* a = name (without group:), b = source "local"|"idp", t1 = created */
+	IDG_MUT_GROUP_ADD,	/* a = name (without group:), b = source "local"|"idp", t1 = created,
+				 * u = gid (0: none, not in the POSIX view) */
 	IDG_MUT_GROUP_DEL,	/* a = name */
 	IDG_MUT_MEMBER_ADD,	/* a = group name, b = member subject */
 	IDG_MUT_MEMBER_DEL,	/* a = group name, b = member subject */
@@ -24,14 +25,24 @@ enum idg_mut_kind {
 	IDG_MUT_PIPELINE_ADD,	/* a = "PROJECT/NAME", b = output "PROJECT/REPO", c = creator, list = inputs, t1 = created */
 	IDG_MUT_PIPELINE_DEL,	/* a = "PROJECT/NAME" */
 	IDG_MUT_AUTH_RESET,	/* every binding, token and membership goes (deactivation) */
-	IDG_MUT_USER_ADD,	/* a = POSIX name, b = principal, c = issuer, d = subject, t1 = created */
+	IDG_MUT_USER_ADD,	/* a = POSIX name, b = principal, c = issuer, d = subject (both NULL:
+				 * pre-provisioned, not pinned yet), e = gecos, u = uid (0: none yet),
+				 * t1 = created */
 	IDG_MUT_USER_DEL,	/* a = POSIX name */
+	IDG_MUT_USER_PIN,	/* a = POSIX name, c = issuer, d = subject: the first login */
+	IDG_MUT_USER_UID,	/* a = POSIX name, u = uid (given once, never changed) */
+	IDG_MUT_USER_GECOS,	/* a = POSIX name, e = gecos */
+	IDG_MUT_GROUP_GID,	/* a = group name, u = gid (given once, never changed) */
+	IDG_MUT_ID_HOLD,	/* u = id, a = name, b = kind "user"|"group"|"posix-group", t1 = since:
+				 * an id kept from everyone else (a deleted user's or group's, or a
+				 * POSIX-only group's such as [idmap] users_group) */
+	IDG_MUT_ID_RELEASE,	/* u = id: the hold ends (its name takes the id back) */
 };
 
 struct idg_mut {
 	enum idg_mut_kind kind;
 	int rtype;		/* enum idg_rtype */
-	const char *a, *b, *c, *d;
+	const char *a, *b, *c, *d, *e;
 	const char *const *list;
 	size_t nlist;
 	unsigned u;
@@ -75,6 +86,6 @@ struct idg_store_ops {
 
 extern const struct idg_store_ops idg_store_sqlite;
 
-#define IDG_STORE_SCHEMA_VERSION 2
+#define IDG_STORE_SCHEMA_VERSION 3
 
 #endif

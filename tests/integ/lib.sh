@@ -78,6 +78,8 @@ path = $T_DIR/state/state.db
 synchronous = normal
 [data]
 root = $T_DIR/repos
+[nss]
+snapshot = $T_DIR/nss/nss.snapshot
 CONF
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"$T_DIR/idgate.conf"
 	chmod 0644 "$T_DIR/idgate.conf"
