@@ -53,6 +53,9 @@ void req_u64(struct req *r, uint16_t tag, uint64_t v);
  * else prints the daemon's message (unless the caller handles it: pass quiet_error). */
 int call(const struct cli *c, struct req *r, struct reply *rep);
 void reply_free(struct reply *rep);
+/* call(), then print the reply: JSON with --output json, else through text (may be NULL);
+ * the daemon's message on stderr when it refused. Returns the exit code. */
+int call_simple(struct cli *c, struct req *r, void (*text)(const struct cli *, const cJSON *));
 
 /* Exit code for a reply status. */
 int status_exit(uint32_t status);
@@ -90,8 +93,9 @@ struct command {
 };
 
 extern const struct command cmds_auth[], cmds_rbac[], cmds_group[], cmds_objects[],
-    cmds_login[];
-extern const size_t ncmds_auth, ncmds_rbac, ncmds_group, ncmds_objects, ncmds_login;
+    cmds_login[], cmds_user[];
+extern const size_t ncmds_auth, ncmds_rbac, ncmds_group, ncmds_objects, ncmds_login,
+    ncmds_user;
 
 /* Parse the options every command accepts (global ones, -h) plus the command's own.
  * Returns the index of the first operand, or -1 after printing help (*rc set). */

@@ -453,3 +453,19 @@ parse_resource(const struct cli *c, int argc, char **argv, int *i, const char **
 	return usage_error(c, "unknown resource type '%s': expected cluster, project NAME or repo NAME",
 	    w);
 }
+
+int
+call_simple(struct cli *c, struct req *r, void (*text)(const struct cli *, const cJSON *))
+{
+	struct reply rep;
+	int rc = call(c, r, &rep);
+
+	if (rc != EXIT_OK)
+		fprintf(stderr, "%s\n", rep.error);
+	else if (c->json)
+		print_json(rep.json);
+	else if (text)
+		text(c, rep.json);
+	reply_free(&rep);
+	return rc;
+}

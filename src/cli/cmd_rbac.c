@@ -7,22 +7,6 @@
 
 #include "cli/cli.h"
 
-static int
-simple(struct cli *c, struct req *r, void (*text)(const struct cli *, const cJSON *))
-{
-	struct reply rep;
-	int rc = call(c, r, &rep);
-
-	if (rc != EXIT_OK)
-		fprintf(stderr, "%s\n", rep.error);
-	else if (c->json)
-		print_json(rep.json);
-	else if (text)
-		text(c, rep.json);
-	reply_free(&rep);
-	return rc;
-}
-
 static void
 scope_text(const cJSON *res, char *buf, size_t len)
 {
@@ -65,7 +49,7 @@ cmd_list_roles(struct cli *c, int argc, char **argv)
 	if (i != argc)
 		return usage_error(c, "unexpected argument '%s'", argv[i]);
 	req_init(&r, IDG_OP_ROLE_LIST);
-	return simple(c, &r, list_roles_text);
+	return call_simple(c, &r, list_roles_text);
 }
 
 static void
@@ -97,7 +81,7 @@ cmd_describe_role(struct cli *c, int argc, char **argv)
 		return usage_error(c, "name one role");
 	req_init(&r, IDG_OP_ROLE_DESCRIBE);
 	req_str(&r, IDG_T_NAME, argv[i]);
-	return simple(c, &r, describe_role_text);
+	return call_simple(c, &r, describe_role_text);
 }
 
 static void
@@ -146,7 +130,7 @@ cmd_my_permissions(struct cli *c, int argc, char **argv)
 	if (i != argc)
 		return usage_error(c, "unexpected argument '%s'", argv[i]);
 	req_init(&r, IDG_OP_MY_PERMISSIONS);
-	return simple(c, &r, my_permissions_text);
+	return call_simple(c, &r, my_permissions_text);
 }
 
 /* "-u alice" -> user:alice; "-u robot:ci" stays; "-g team" -> group:team. */
@@ -259,7 +243,7 @@ cmd_subject_roles(struct cli *c, int argc, char **argv, const struct command *cm
 	req_init(&r, IDG_OP_SUBJECT_ROLES);
 	req_str(&r, IDG_T_SUBJECT, subject);
 	free(subject);
-	return simple(c, &r, subject_roles_text);
+	return call_simple(c, &r, subject_roles_text);
 }
 
 static int
@@ -313,7 +297,7 @@ cmd_create_role(struct cli *c, int argc, char **argv)
 		for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			req_str(&r, IDG_T_RTYPES, t);
 	}
-	rc = simple(c, &r, NULL);
+	rc = call_simple(c, &r, NULL);
 out:
 	free(perms);
 	free(types);
@@ -332,7 +316,7 @@ cmd_delete_role(struct cli *c, int argc, char **argv)
 		return usage_error(c, "name one role");
 	req_init(&r, IDG_OP_ROLE_DELETE);
 	req_str(&r, IDG_T_NAME, argv[i]);
-	return simple(c, &r, NULL);
+	return call_simple(c, &r, NULL);
 }
 
 const struct command cmds_rbac[] = {
@@ -449,18 +433,31 @@ cmd_group_remove(struct cli *c, int argc, char **argv)
 	return group_simple(c, &cmds_group[3], argc, argv, IDG_OP_GROUP_REMOVE, 2, -1, "removed");
 }
 
+/* A group's gid, or "-" when it stays out of the POSIX view. */
+static void
+gid_text(const cJSON *g, char *buf, size_t len)
+{
+	const cJSON *gid = cJSON_GetObjectItemCaseSensitive(g, "gid");
+
+	if (cJSON_IsNumber(gid))
+		snprintf(buf, len, "%.0f", gid->valuedouble);
+	else
+		snprintf(buf, len, "-");
+}
+
 static void
 group_list_text(const struct cli *c, const cJSON *j)
 {
-	struct table *t = table_new(3, "GROUP", "SOURCE", "MEMBERS");
+	struct table *t = table_new(4, "GROUP", "SOURCE", "GID", "MEMBERS");
 	const cJSON *g;
 
 	(void)c;
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(j, "groups")) {
-		char n[16];
+		char n[16], gid[16];
 
 		snprintf(n, sizeof(n), "%.0f", jnum(g, "members"));
-		table_row(t, jstr(g, "name"), jstr(g, "source"), n);
+		gid_text(g, gid, sizeof(gid));
+		table_row(t, jstr(g, "name"), jstr(g, "source"), gid, n);
 	}
 	table_print(t);
 	table_free(t);
@@ -477,7 +474,7 @@ cmd_group_list(struct cli *c, int argc, char **argv)
 	if (i != argc)
 		return usage_error(c, "unexpected argument '%s'", argv[i]);
 	req_init(&r, IDG_OP_GROUP_LIST);
-	return simple(c, &r, group_list_text);
+	return call_simple(c, &r, group_list_text);
 }
 
 static void
@@ -487,8 +484,11 @@ group_describe_text(const struct cli *c, const cJSON *j)
 	char when[32];
 
 	(void)c;
-	printf("Group: %s\nSource: %s\nCreated: %s\nMembers:\n", jstr(j, "name"), jstr(j, "source"),
-	    jtime(jnum(j, "created"), when, sizeof(when)));
+	char gid[16];
+
+	gid_text(j, gid, sizeof(gid));
+	printf("Group: %s\nSource: %s\nGID: %s\nCreated: %s\nMembers:\n", jstr(j, "name"),
+	    jstr(j, "source"), gid, jtime(jnum(j, "created"), when, sizeof(when)));
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "members"))
 		printf("  %s\n", cJSON_GetStringValue(m));
 }
@@ -505,7 +505,7 @@ cmd_group_describe(struct cli *c, int argc, char **argv)
 		return usage_error(c, "name one group");
 	req_init(&r, IDG_OP_GROUP_DESCRIBE);
 	req_str(&r, IDG_T_NAME, argv[i]);
-	return simple(c, &r, group_describe_text);
+	return call_simple(c, &r, group_describe_text);
 }
 
 static int
@@ -529,7 +529,9 @@ const struct command cmds_group[] = {
 	  "Remove users from a local group; naming a non-member changes nothing and fails.", "" },
 	{ { "group", "list" }, cmd_group_list, "group list",
 	  "List the groups known to the node, local and from the identity provider.",
-	  "\nNeeds CLUSTER_AUTH_GET_GROUPS.\n" },
+	  "\nNeeds CLUSTER_AUTH_GET_GROUPS. GID is the group's POSIX gid on this host ('getent\n"
+	  "group NAME'); '-' when the group stays out of the POSIX view (its name is a local\n"
+	  "group's, or no POSIX group can have it; idgated logs why).\n" },
 	{ { "group", "describe" }, cmd_group_describe, "group describe NAME",
 	  "Show a group's source and members.",
 	  "\nNeeds CLUSTER_AUTH_GET_GROUP_USERS unless you are a member.\n" },

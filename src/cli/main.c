@@ -19,6 +19,7 @@ static const struct {
 	{ cmds_objects, &ncmds_objects, "Projects, repos, pipelines and files" },
 	{ cmds_rbac, &ncmds_rbac, "Roles (det habits; a workspace is a project)" },
 	{ cmds_group, &ncmds_group, "Groups ('user-group' is an alias)" },
+	{ cmds_user, &ncmds_user, "IdP users on this host (POSIX accounts)" },
 	{ cmds_login, &ncmds_login, "Identity provider (root only)" },
 };
 
@@ -64,6 +65,8 @@ find(const char *w0, const char *w1)
 {
 	if (strcmp(w0, "user-group") == 0)
 		w0 = "group";
+	if (strcmp(w0, "user") == 0 && w1 && strcmp(w1, "del") == 0)
+		w1 = "delete";
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		for (size_t i = 0; i < *groups[g].n; i++) {
 			const struct command *c = &groups[g].cmds[i];

@@ -79,7 +79,7 @@ synchronous = normal
 [data]
 root = $T_DIR/repos
 [nss]
-snapshot = $T_DIR/nss/nss.snapshot
+snapshot = ${T_SNAPSHOT:-$T_DIR/nss/nss.snapshot}
 CONF
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"$T_DIR/idgate.conf"
 	chmod 0644 "$T_DIR/idgate.conf"

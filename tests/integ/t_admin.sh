@@ -127,7 +127,7 @@ is "nor robot:ci's" "$RC:$ERR" "1:$BAD_TOKEN"
 run ctl group describe g
 is "group g is left with no member" "$(printf '%s\n' "$OUT" | sed -n '/^Members:/,$p')" "Members:"
 run ctl group list
-like "group list counts 0 members" "$OUT" "^group:g +local +0$"
+like "group list counts 0 members (after its gid)" "$OUT" "^group:g +local +[0-9]+ +0$"
 for s in user:alice user:bob robot:bot; do
 	run ctl auth get-groups $s
 	is "$s is in no group" "$RC:$OUT" "0:"
@@ -344,8 +344,8 @@ json_vs_text "list file" \
 	'for e in d["entries"]: print(e["name"], e["type"], e["size"])' \
 	'NR > 1 { print $1, $2, $3 }' ctl list file x
 json_vs_text "group list" \
-	'for g in d["groups"]: print(g["name"], g["source"], g["members"])' \
-	'NR > 1 { print $1, $2, $3 }' ctl group list
+	'for g in d["groups"]: print(g["name"], g["source"], g["gid"], g["members"])' \
+	'NR > 1 { print $1, $2, $3, $4 }' ctl group list
 json_vs_text "group describe" \
 	'print(d["name"], d["source"]); [print(m) for m in d["members"]]' \
 	'/^Group:/ { g = $2 } /^Source:/ { print g, $2 } /^  / { print $1 }' ctl group describe g
@@ -386,7 +386,7 @@ run "$IDGATECTL" --help
 MAIN_HELP=$OUT
 is "--help: exit 0" "$RC" 0
 VERBS=$(printf '%s\n' "$MAIN_HELP" | sed -n 's/^  \([a-z][a-z-]*\( [a-z][a-z-]*\)\{0,1\}\)  .*/\1/p')
-is "--help lists 43 commands" "$(lines "$VERBS")" 43
+is "--help lists 46 commands" "$(lines "$VERBS")" 46
 run "$IDGATECTL" help
 is "'help' alone prints the same" "$RC:$OUT" "0:$MAIN_HELP"
 run "$IDGATECTL" -h

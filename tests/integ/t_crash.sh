@@ -123,7 +123,7 @@ is "exactly one group g* exists" "$(printf '%s\n' "$GRPS" | grep -c .)" 1
 G=$(printf '%s\n' "$GRPS" | sed -n 's/^group:\(g[0-9]*\) .*/\1/p')
 ok "... it is g$A (all acknowledged renames) or g$((A + 1)) (the one in flight): $G" \
 	test "$G" = "g$A" -o "$G" = "g$((A + 1))"
-like "... with its $M members" "$GRPS" "^group:$G +local +$M$"
+like "... with its $M members" "$GRPS" "^group:$G +local +[0-9]+ +$M$"
 run ctl auth get repo c7
 is "... and it holds the bindings (c7)" "$OUT" "root: [repoOwner]
 group:$G: [repoReader]"
