@@ -32,6 +32,7 @@ refuse(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp, uin
     const char *target, const char *why)
 {
 	api_fail(rp, status, "user %s refused: %s", target, why);
+	log_notice("%s", rp->error);
 	api_audit(d, rq, target, status == IDG_ST_ERROR ? "error" : "denied", why, NULL);
 }
 

@@ -4,6 +4,7 @@
 OIDC_TESTS = \
 	tests/integ/t_oidc_login.sh \
 	tests/integ/t_oidc_refuse.sh \
-	tests/integ/t_oidc_resilience.sh
+	tests/integ/t_oidc_resilience.sh \
+	tests/integ/t_directory.sh
 TESTS += $(OIDC_TESTS)
 EXTRA_DIST += $(OIDC_TESTS) tests/integ/t_oidc_lib.sh
