@@ -100,10 +100,28 @@ idg_api_dispatch(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	return false;
 }
 
+/* The IdP user whose uid this is and who is in the POSIX view, or NULL. */
+static const struct idg_user *
+uid_user(const struct idg_daemon *d, uid_t uid)
+{
+	const struct idg_user *u;
+	char why[256];
+	uint32_t v;
+
+	if (uid == 0 || idg_idtab_get(&d->st->ids, (uint32_t)uid, &v) < 0 ||
+	    IDG_IDO_KIND(v) != IDG_IDO_USER || IDG_IDO_INDEX(v) >= d->st->nusers)
+		return NULL;
+	u = &d->st->users[IDG_IDO_INDEX(v)];
+	if (!u->live || u->uid != uid || !idg_dir_user_visible(d, u, why, sizeof(why)))
+		return NULL;
+	return u;
+}
+
 void
 idg_api_identify(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	struct idg_caller *who = &rq->who;
+	const struct idg_user *u;
 	const char *token = NULL, *as = NULL;
 	enum idg_pkind kind;
 
@@ -151,6 +169,9 @@ idg_api_identify(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	} else if (who->uid == 0) {
 		snprintf(who->name, sizeof(who->name), "%s", IDG_SUBJECT_ROOT);
 		who->root = true;
+	} else if ((u = uid_user(d, who->uid)) != NULL) {
+		/* An IdP user's own uid: that user (as long as no local account holds the uid). */
+		snprintf(who->name, sizeof(who->name), "%s", u->principal);
 	} else {
 		/* A local uid that belongs to no idgate identity holds no permissions. */
 		snprintf(who->name, sizeof(who->name), "uid:%u", (unsigned)who->uid);

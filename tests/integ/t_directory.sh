@@ -137,6 +137,11 @@ is "chown alice:engineering f" "$(stat -c '%U:%G %u:%g' "$T_DIR/f")" \
 run ctl user list
 like "user list: alice, logged in" "$OUT" "^alice +$ALICE_UID +$ALICE_UID +.*engineering.* +logged in$"
 
+run as_uid "$ALICE_UID" "$IDGATECTL" --socket "$SOCK" auth whoami
+like "a process running as alice's uid is user:alice to idgated" "$OUT" "user:alice"
+run as_uid "$BOB_HASH" "$IDGATECTL" --socket "$SOCK" auth whoami
+unlike "... a local account's uid is not an IdP user" "$OUT" "user:"
+
 # A token whose groups claim holds only /engineering: the nested group goes.
 TOK=$(mint '{"user": "alice", "claims": {"groups": ["/engineering"]}}')
 login_token "$TOK"
