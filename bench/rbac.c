@@ -1644,8 +1644,9 @@ write_conf(const char *dir, const char *conf)
 	}
 	fprintf(f, "# written by bench/rbac\n[daemon]\nrun_dir = %s/run\nstate_dir = %s/state\n"
 	    "audit_log = %s/log/audit.log\nlog = stderr\nlog_level = notice\n"
-	    "[store]\npath = %s/state/state.db\nsynchronous = normal\n[data]\nroot = %s/repos\n",
-	    dir, dir, dir, dir, dir);
+	    "[store]\npath = %s/state/state.db\nsynchronous = normal\n[data]\nroot = %s/repos\n"
+	    "[nss]\nsnapshot = %s/nss/nss.snapshot\n",
+	    dir, dir, dir, dir, dir, dir);
 	rc = ferror(f);
 	return fclose(f) == 0 && rc == 0 ? 0 : IDG_ERR_IO;
 }
