@@ -180,6 +180,20 @@ ok "idgated restarts" daemon_start
 run getent passwd alice
 like "after a restart alice has the same uid" "$OUT" "^alice:x:$ALICE_UID:"
 
+# ---------- enumeration: off by default, on by config (SIGHUP) ----------
+run sh -c 'getent passwd | grep "^alice:"'
+is "enumerate off: getent passwd does not list alice" "$OUT" ""
+idp_config keycloak "[nss]" "enumerate = yes"
+kill -HUP "$T_PID"
+for _i in $(seq 1 100); do
+	getent passwd | grep -q "^alice:" && break
+	sleep 0.05
+done
+run sh -c 'getent passwd | grep "^alice:"'
+like "enumerate = yes and SIGHUP: getent passwd lists alice" "$OUT" "^alice:x:$ALICE_UID:"
+run sh -c 'getent group | grep "^engineering:"'
+like "... and getent group lists engineering" "$OUT" "^engineering:x:[0-9]+:alice$"
+
 # ---------- sshd's provisional entries ----------
 cp "$DRV" "$T_DIR/sshd"
 NEWBIE_HASH=$(hash_id newbie)
