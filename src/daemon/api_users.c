@@ -214,7 +214,7 @@ api_user_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	const struct idg_user *u;
 	struct idg_change c;
 	const char *name;
-	char detail[64];
+	char detail[64], principal[IDG_SUBJECT_MAX + 1];
 
 	if (!api_str(rq, rp, IDG_T_NAME, "user name", IDG_SUBJECT_NAME_MAX, &name) ||
 	    !api_require1(d, rq, rp, IDG_RID_CLUSTER, IDG_P_CLUSTER_AUTH_MODIFY_GROUP_MEMBERS))
@@ -226,10 +226,14 @@ api_user_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		api_fail(rp, IDG_ST_INPUT, "user \"%s\" not found", q);
 		return;
 	}
+	/* The commit frees u: what the audit line names is copied first. */
+	snprintf(principal, sizeof(principal), "%s", u->principal);
+	snprintf(detail, sizeof(detail), "uid %u held", u->uid);
+	if (u->uid == 0)
+		detail[0] = '\0';
 	idg_change_init(&c);
 	idg_dir_user_delete(d, &c, u, time(NULL));
-	snprintf(detail, sizeof(detail), "uid %u held", u->uid);
-	if (api_commit(d, rq, rp, &c, u->principal, u->uid ? detail : NULL))
+	if (api_commit(d, rq, rp, &c, principal, detail[0] ? detail : NULL))
 		cJSON_AddStringToObject(api_obj(rp), "user", name);
 	idg_change_free(&c);
 }
