@@ -624,6 +624,42 @@ localdb_missing_file_is_an_error_and_the_old_view_stays(void **state)
 	idg_localdb_free(&db);
 }
 
+/* A path that stat() and fopen() accept but that cannot be read (a directory: read() fails
+ * with EISDIR) must not pass for an empty file: that would drop every local account from
+ * the view and let idgate hand out their ids and names. */
+static void
+localdb_read_error_is_an_error_not_an_empty_file(void **state)
+{
+	struct fx *f = *state;
+	struct idg_localdb db;
+
+	assert_int_equal(mkdir(f->passwd, 0755), 0);
+	write_text(f->group, group_std);
+	assert_int_equal(idg_localdb_init(&db, f->passwd, f->group, dbkey), 0);
+	assert_int_equal(idg_localdb_refresh(&db), IDG_ERR_IO);
+	assert_int_equal(db.generation, 0);
+	idg_localdb_free(&db);
+	assert_int_equal(rmdir(f->passwd), 0);
+
+	/* Read once; then each file in turn becomes unreadable: the error, the old view kept. */
+	localdb_read(f, &db, passwd_std, group_std);
+	assert_int_equal(unlink(f->passwd), 0);
+	assert_int_equal(mkdir(f->passwd, 0755), 0);
+	assert_int_equal(idg_localdb_refresh(&db), IDG_ERR_IO);
+	assert_int_equal(db.generation, 1);
+	assert_true(idg_localdb_user(&db, "alice"));
+	assert_string_equal(idg_localdb_id(&db, 1001), "bob");
+	assert_int_equal(rmdir(f->passwd), 0);
+	write_text(f->passwd, passwd_std);
+	assert_int_equal(unlink(f->group), 0);
+	assert_int_equal(mkdir(f->group, 0755), 0);
+	assert_int_equal(idg_localdb_refresh(&db), IDG_ERR_IO);
+	assert_int_equal(db.generation, 1);
+	assert_true(idg_localdb_group(&db, "devs"));
+	assert_string_equal(idg_localdb_id(&db, 50), "staff");
+	idg_localdb_free(&db);
+}
+
 static void
 localdb_skips_malformed_lines_and_reads_the_rest(void **state)
 {
@@ -1293,6 +1329,7 @@ main(void)
 		T(localdb_default_paths_are_etc_passwd_and_group),
 		T(localdb_refresh_rereads_only_after_a_change),
 		T(localdb_missing_file_is_an_error_and_the_old_view_stays),
+		T(localdb_read_error_is_an_error_not_an_empty_file),
 		T(localdb_skips_malformed_lines_and_reads_the_rest),
 		T(localdb_empty_files_are_no_accounts),
 		T(localdb_reads_past_huge_lines),
