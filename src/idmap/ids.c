@@ -239,6 +239,17 @@ add_account(struct idg_localdb *db, struct idg_strmap *map, const char *name, ui
 	return rc;
 }
 
+/* fgetpwent/fgetgrent return NULL at the end of the file and on an error alike (a failed
+ * read, say EISDIR, or no memory for a long line). Only the end means every account was
+ * read: anything else taken for it would drop the rest of the local accounts from the view. */
+static int
+read_end(FILE *f)
+{
+	if (feof(f) && !ferror(f))
+		return 0;
+	return errno == ENOMEM ? IDG_ERR_NOMEM : IDG_ERR_IO;
+}
+
 /* fgetpwent/fgetgrent parse the files themselves: no NSS, no recursion. */
 static int
 read_passwd(struct idg_localdb *db, FILE *f)
@@ -246,10 +257,9 @@ read_passwd(struct idg_localdb *db, FILE *f)
 	struct passwd *pw;
 	int rc = 0;
 
-	errno = 0;
 	while (rc == 0 && (pw = fgetpwent(f)) != NULL)
 		rc = add_account(db, &db->users, pw->pw_name, (uint32_t)pw->pw_uid);
-	return rc;
+	return rc < 0 ? rc : read_end(f);
 }
 
 static int
@@ -260,7 +270,7 @@ read_group(struct idg_localdb *db, FILE *f)
 
 	while (rc == 0 && (gr = fgetgrent(f)) != NULL)
 		rc = add_account(db, &db->groups, gr->gr_name, (uint32_t)gr->gr_gid);
-	return rc;
+	return rc < 0 ? rc : read_end(f);
 }
 
 static bool

@@ -54,6 +54,13 @@ tests_unit_rbac_check_names_SOURCES = tests/unit/rbac/check_names.c
 tests_unit_rbac_check_names_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_rbac_check_names_LDADD = libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
 
+# --- idmap ---
+check_PROGRAMS += tests/unit/idmap/check_ids
+TESTS += tests/unit/idmap/check_ids
+tests_unit_idmap_check_ids_SOURCES = tests/unit/idmap/check_ids.c
+tests_unit_idmap_check_ids_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_idmap_check_ids_LDADD = libidgidmap.la libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
+
 # --- store ---
 check_PROGRAMS += tests/unit/store/check_sqlite
 TESTS += tests/unit/store/check_sqlite

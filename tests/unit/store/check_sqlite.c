@@ -1,5 +1,6 @@
 /* The SQLite store (sqlite.c, change.c): every mutation kind applied and loaded back,
- * all-or-nothing changes, reopening, the schema version and WAL mode as SQLite itself
+ * all-or-nothing changes, the POSIX directory (uids, gids and held ids as one id space, each
+ * given once), reopening, the schema version and WAL mode as SQLite itself
  * reports them, and databases the store must refuse (newer schema, not a database). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -583,8 +584,152 @@ schema_version_and_wal_mode_as_sqlite_reports_them(void **state)
 	/* Every table of the schema exists. */
 	pragma(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	    "('meta','roles','projects','repos','groups','members','bindings','tokens',"
-	    "'pipelines','pipeline_inputs')", v, sizeof(v));
-	assert_string_equal(v, "10");
+	    "'pipelines','pipeline_inputs','users','id_holds')", v, sizeof(v));
+	assert_string_equal(v, "12");
+}
+
+/* ---------- schema 3: the POSIX directory ---------- */
+
+static void
+dadd(struct idg_change *c, enum idg_mut_kind kind, const char *a, const char *b,
+    const char *cc, const char *d, const char *e, unsigned u, int64_t t1)
+{
+	struct idg_mut m = { .kind = kind, .a = a, .b = b, .c = cc, .d = d, .e = e, .u = u,
+		.t1 = t1 };
+
+	idg_change_add(c, &m);
+	assert_int_equal(c->err, 0);
+}
+
+/* Users, groups' gids and held ids as rows, NULL strings as "(null)"; other kinds skipped. */
+static int
+collect_dir(void *ctx, const struct idg_mut *m)
+{
+	struct rows *r = ctx;
+	char buf[1024];
+
+#define S(x) ((x) ? (x) : "(null)")
+	if (m->kind == IDG_MUT_USER_ADD)
+		snprintf(buf, sizeof(buf), "USER|%s|%s|%s|%s|%lld|%u|%s", S(m->a), S(m->b), S(m->c),
+		    S(m->d), (long long)m->t1, m->u, S(m->e));
+	else if (m->kind == IDG_MUT_GROUP_ADD)
+		snprintf(buf, sizeof(buf), "GROUP|%s|%u", S(m->a), m->u);
+	else if (m->kind == IDG_MUT_ID_HOLD)
+		snprintf(buf, sizeof(buf), "HOLD|%u|%s|%s|%lld", m->u, S(m->a), S(m->b),
+		    (long long)m->t1);
+	else
+		return 0;
+#undef S
+	if (r->n < IDG_ARRAY_SIZE(r->row))
+		r->row[r->n++] = strdup(buf);
+	return 0;
+}
+
+static void
+assert_dir(struct fx *f, const char *const *want, size_t nwant)
+{
+	struct rows r = { .last_rank = -1 };
+	int rc;
+
+	rc = ops->load(f->s, collect_dir, &r, f->err, sizeof(f->err));
+	if (rc != 0)
+		fail_msg("load: %d %s", rc, f->err);
+	assert_int_equal(r.n, nwant);
+	for (size_t i = 0; i < nwant; i++) {
+		if (strcmp(r.row[i], want[i]) != 0)
+			fail_msg("row %zu: got %s, want %s", i, r.row[i], want[i]);
+	}
+	rows_free(&r);
+}
+
+/* A change of one mutation that the schema must refuse, with the reason in the message. */
+static void
+refused(struct fx *f, enum idg_mut_kind kind, const char *a, const char *b, unsigned u,
+    const char *why)
+{
+	struct idg_change c;
+	int rc;
+
+	idg_change_init(&c);
+	dadd(&c, kind, a, b, NULL, NULL, NULL, u, 2000);
+	rc = apply(f, &c);
+	print_message("# %s %u: %d %s\n", a ? a : "", u, rc, f->err);
+	assert_true(rc == IDG_ERR_STORE || rc == IDG_ERR_CONFLICT);
+	assert_non_null(strstr(f->err, why));
+}
+
+static void
+directory_rows_round_trip_and_ids_are_given_once(void **state)
+{
+	struct fx *f = *state;
+	struct idg_change c;
+	static const char *const want1[] = {
+		"GROUP|devs|300001",
+		"GROUP|nogid|0",
+		"USER|alice|user:alice@example.com|https://idp|sub-a|1500|0|",
+		"USER|bob|user:bob@example.com|(null)|(null)|1501|300000|Bob B",
+		"HOLD|300005|gone|user|1502",
+	};
+	static const char *const want2[] = {
+		"GROUP|devs|300001",
+		"GROUP|nogid|0",
+		"USER|alice|user:alice@example.com|https://idp|sub-a|1500|300005|",
+		"USER|bob|user:bob@example.com|https://idp|sub-b|1501|300000|Bob B.",
+		"USER|top|user:top@example.com|(null)|(null)|1503|4294967294|",
+	};
+
+	open_store(f);
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_GROUP_ADD, "devs", "idp", NULL, NULL, NULL, 300001, 1000);
+	dadd(&c, IDG_MUT_GROUP_ADD, "nogid", "local", NULL, NULL, NULL, 0, 1001);
+	dadd(&c, IDG_MUT_USER_ADD, "alice", "user:alice@example.com", "https://idp", "sub-a", NULL,
+	    0, 1500);
+	dadd(&c, IDG_MUT_USER_ADD, "bob", "user:bob@example.com", NULL, NULL, "Bob B", 300000, 1501);
+	dadd(&c, IDG_MUT_ID_HOLD, "gone", "user", NULL, NULL, NULL, 300005, 1502);
+	if (apply(f, &c) != 0)
+		fail_msg("directory change: %s", f->err);
+	assert_dir(f, want1, IDG_ARRAY_SIZE(want1));
+
+	/* One id space: a uid, a gid and a hold never share an id. */
+	refused(f, IDG_MUT_USER_UID, "alice", NULL, 300001, "given");	/* devs' gid */
+	refused(f, IDG_MUT_USER_UID, "alice", NULL, 300005, "given");	/* held */
+	refused(f, IDG_MUT_USER_UID, "alice", NULL, 300000, "UNIQUE");	/* bob's uid */
+	refused(f, IDG_MUT_GROUP_GID, "nogid", NULL, 300000, "given");	/* bob's uid */
+	refused(f, IDG_MUT_GROUP_GID, "nogid", NULL, 300005, "given");
+	refused(f, IDG_MUT_GROUP_GID, "nogid", NULL, 300001, "UNIQUE");
+	refused(f, IDG_MUT_ID_HOLD, "x", "user", 300000, "given");
+	refused(f, IDG_MUT_ID_HOLD, "x", "group", 300001, "given");
+	refused(f, IDG_MUT_ID_HOLD, "x", "nonsense", 300009, "CHECK");
+	/* Given once, never changed; (uid_t)-1 is no uid. */
+	refused(f, IDG_MUT_USER_UID, "bob", NULL, 300002, "never changed");
+	refused(f, IDG_MUT_GROUP_GID, "devs", NULL, 300002, "never changed");
+	refused(f, IDG_MUT_USER_UID, "alice", NULL, 4294967295u, "CHECK");
+	/* Updates of nobody are refused whole, not silently nothing. */
+	refused(f, IDG_MUT_USER_UID, "nosuch", NULL, 300003, "does not exist");
+	refused(f, IDG_MUT_USER_PIN, "alice", NULL, 0, "already set");	/* pinned already */
+	assert_dir(f, want1, IDG_ARRAY_SIZE(want1));
+
+	/* A failing mutation takes the whole change back with it. */
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_USER_GECOS, "bob", NULL, NULL, NULL, "changed", 0, 0);
+	dadd(&c, IDG_MUT_USER_UID, "alice", NULL, NULL, NULL, NULL, 300001, 0);
+	assert_int_not_equal(apply(f, &c), 0);
+	assert_dir(f, want1, IDG_ARRAY_SIZE(want1));
+
+	/* The hold released and its id given in one change; the first login pins bob. */
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_ID_RELEASE, NULL, NULL, NULL, NULL, NULL, 300005, 0);
+	dadd(&c, IDG_MUT_USER_UID, "alice", NULL, NULL, NULL, NULL, 300005, 0);
+	dadd(&c, IDG_MUT_USER_PIN, "bob", NULL, "https://idp", "sub-b", NULL, 0, 0);
+	dadd(&c, IDG_MUT_USER_GECOS, "bob", NULL, NULL, NULL, "Bob B.", 0, 0);
+	dadd(&c, IDG_MUT_USER_ADD, "top", "user:top@example.com", NULL, NULL, NULL, 4294967294u,
+	    1503);
+	if (apply(f, &c) != 0)
+		fail_msg("second directory change: %s", f->err);
+	assert_dir(f, want2, IDG_ARRAY_SIZE(want2));
+	refused(f, IDG_MUT_USER_PIN, "bob", NULL, 0, "already set");
+	reopen_store(f);
+	assert_dir(f, want2, IDG_ARRAY_SIZE(want2));
 }
 
 static void
@@ -723,6 +868,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(row_callback_error_stops_the_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_version_and_wal_mode_as_sqlite_reports_them,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(directory_rows_round_trip_and_ids_are_given_once, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_is_refused_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_file_is_refused_with_a_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_database_is_refused_or_fails_cleanly, setup,
