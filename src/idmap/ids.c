@@ -257,8 +257,13 @@ read_passwd(struct idg_localdb *db, FILE *f)
 	struct passwd *pw;
 	int rc = 0;
 
+	/* A local user's primary gid is a local id even with no line in /etc/group: an IdP
+	 * user given it as a uid (and private group) would share that user's group files. */
 	while (rc == 0 && (pw = fgetpwent(f)) != NULL)
-		rc = add_account(db, &db->users, pw->pw_name, (uint32_t)pw->pw_uid);
+		if ((rc = add_account(db, &db->users, pw->pw_name, (uint32_t)pw->pw_uid)) == 0 &&
+		    pw->pw_gid != 0 && !idg_idtab_has(&db->ids, (uint32_t)pw->pw_gid))
+			rc = idg_idtab_put(&db->ids, (uint32_t)pw->pw_gid,
+			    (uint32_t)(db->nnames - 1));
 	return rc < 0 ? rc : read_end(f);
 }
 

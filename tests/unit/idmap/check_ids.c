@@ -439,6 +439,7 @@ static const char passwd_std[] =
     "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
     "alice:x:1000:1000:Alice:/home/alice:/bin/bash\n"
     "bob:x:1001:1001::/home/bob:/bin/sh\n"
+    "svc:x:1003:4242::/nonexistent:/usr/sbin/nologin\n"
     "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 static const char group_std[] =
     "root:x:0:\n"
@@ -486,6 +487,8 @@ localdb_reads_users_groups_and_ids(void **state)
 	/* uid 1000 and gid 1000: the first owner (passwd is read first) names it. */
 	assert_string_equal(idg_localdb_id(&db, 1000), "alice");
 	assert_null(idg_localdb_id(&db, 1002));
+	/* A primary gid with no line in /etc/group is a local id all the same. */
+	assert_string_equal(idg_localdb_id(&db, 4242), "svc");
 	assert_null(idg_localdb_id(&db, 0));	/* root's 0 is never a candidate id */
 	idg_localdb_free(&db);
 	idg_localdb_free(&db);	/* twice is fine */
