@@ -53,6 +53,8 @@ struct idg_connector {
 	size_t npending;
 	uint64_t next_reqid;
 	bool ready;		/* configured */
+	bool configuring;	/* the configuration is sent, its answer not in yet: requests
+				 * queue behind it (the child answers in order) */
 	int64_t restart_at;	/* 0: running or not wanted */
 	int64_t backoff_ms;
 	int64_t next_tick;
@@ -163,7 +165,7 @@ child_lost(struct idg_connector *c, const char *why)
 		c->pid = -1;
 	}
 	idg_buf_reset(&c->in);
-	c->ready = false;
+	c->ready = c->configuring = false;
 	fail_all(c, IDG_ERR_UNAVAIL, "the IdP connector restarted; try again");
 	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : RESTART_MIN_MS;
 	if (c->backoff_ms > RESTART_MAX_MS)
@@ -259,6 +261,7 @@ on_configured(struct idg_daemon *d, void *ctx, int status, const struct idg_msgv
 	(void)v;
 	if (c == NULL)
 		return;
+	c->configuring = false;
 	if (status != 0) {
 		log_err("IdP connector: configuration refused: %s", err ? err : "unknown error");
 		return;
@@ -315,8 +318,8 @@ send_configure(struct idg_connector *c, char *err, size_t errlen)
 #undef S
 #undef U
 	explicit_bzero(secret, sizeof(secret));
-	if (rc == 0)
-		rc = push(c, &m, CONFIGURE_TIMEOUT_MS, on_configured, NULL);
+	if (rc == 0 && (rc = push(c, &m, CONFIGURE_TIMEOUT_MS, on_configured, NULL)) == 0)
+		c->configuring = true;
 	idg_msg_free(&m);	/* wipes the secret copy */
 	if (rc < 0)
 		snprintf(err, errlen, "cannot configure the IdP connector: %s", idg_strerror(rc));
@@ -509,7 +512,7 @@ idg_connector_call(struct idg_daemon *d, struct idg_msg *req, int64_t timeout_ms
 		snprintf(err, errlen, "no identity provider is configured");
 		return IDG_ERR_CONFIG;
 	}
-	if (c->fd < 0 || !c->ready) {
+	if (c->fd < 0 || (!c->ready && !c->configuring)) {
 		snprintf(err, errlen, "the IdP connector is not running (restarting); try again "
 		    "shortly");
 		return IDG_ERR_UNAVAIL;
