@@ -12,7 +12,7 @@ tag_type(uint16_t tag)
 {
 	switch ((enum idg_tag)tag) {
 	case IDG_T_OP: case IDG_T_FLAGS: case IDG_T_STATUS: case IDG_T_METHOD: case IDG_T_UID:
-	case IDG_T_GID:
+	case IDG_T_GID: case IDG_T_PID: case IDG_T_INTERVAL: case IDG_T_EXPIRES:
 		return F_U32;
 	case IDG_T_TTL: case IDG_T_HANDLE:
 		return F_U64;
@@ -20,7 +20,8 @@ tag_type(uint16_t tag)
 	case IDG_T_ROLE: case IDG_T_PERM: case IDG_T_NAME: case IDG_T_NEWNAME: case IDG_T_MEMBER:
 	case IDG_T_INPUT: case IDG_T_OUTPUT: case IDG_T_PATH: case IDG_T_DESC: case IDG_T_RTYPES:
 	case IDG_T_ERROR: case IDG_T_JSON: case IDG_T_SECRET: case IDG_T_GECOS: case IDG_T_HOME:
-	case IDG_T_SHELL:
+	case IDG_T_SHELL: case IDG_T_SERVICE: case IDG_T_RHOST: case IDG_T_USER_CODE:
+	case IDG_T_VERIFY_URI: case IDG_T_VERIFY_URI_COMPLETE:
 		return F_STR;
 	}
 	return F_NONE;

@@ -59,6 +59,25 @@ enum idg_op {
 	/* pam.sock only, from libnss_idgate.so.2 in sshd: NAME -> a provisional passwd entry
 	 * (UID, GID, GECOS, HOME, SHELL fields), or IDG_ST_INPUT when there is none. */
 	IDG_OP_NSS_PROVISIONAL = 90,
+	/* pam.sock only, from pam_idgate.so. Every request names the PAM service (SERVICE) and
+	 * the user exactly as PAM_USER holds it (NAME; never rewritten); RHOST when PAM has one.
+	 * Replies: OK; UNKNOWN when idgate has nothing to say about NAME (a local account, a
+	 * name that cannot be an IdP user: the module answers PAM_USER_UNKNOWN / PAM_IGNORE so
+	 * pam_unix decides); DENIED with a short reason (ERROR) the user may see; UNAVAIL when
+	 * the IdP cannot be reached and no offline credential applies; PENDING (device). */
+	IDG_OP_PAM_AUTH = 91,		/* NAME SERVICE [RHOST] METHOD password|token SECRET ->
+					 * OK: the login is done (offline credentials are
+					 * kept or used inside idgated) */
+	IDG_OP_PAM_DEVICE_START = 92,	/* NAME SERVICE [RHOST] -> HANDLE USER_CODE VERIFY_URI
+					 * [VERIFY_URI_COMPLETE] INTERVAL EXPIRES */
+	IDG_OP_PAM_DEVICE_WAIT = 93,	/* NAME HANDLE -> OK | PENDING | DENIED (denied, expired)
+					 * ...; answers within about INTERVAL seconds */
+	IDG_OP_PAM_DEVICE_CANCEL = 94,	/* NAME HANDLE */
+	IDG_OP_PAM_ACCOUNT = 95,	/* NAME SERVICE [RHOST] -> OK, or DENIED with the short
+					 * reason (the audit log gets the whole one) */
+	IDG_OP_PAM_SESSION_OPEN = 96,	/* NAME SERVICE [RHOST] [PID] -> OK (the home directory
+					 * exists: created on the first login) */
+	IDG_OP_PAM_SESSION_CLOSE = 97,	/* NAME SERVICE [RHOST] [PID] */
 };
 
 /* IDG_T_METHOD values. */
@@ -96,6 +115,14 @@ enum idg_tag {
 	IDG_T_GECOS = 25,	/* str */
 	IDG_T_HOME = 26,	/* str */
 	IDG_T_SHELL = 27,	/* str */
+	IDG_T_SERVICE = 28,	/* str: the PAM service (sshd, login, ...) */
+	IDG_T_RHOST = 29,	/* str: PAM_RHOST, the remote host */
+	IDG_T_PID = 30,		/* u32: the process the session belongs to */
+	IDG_T_USER_CODE = 31,	/* str: a device login's user code */
+	IDG_T_VERIFY_URI = 32,	/* str: where the user enters it */
+	IDG_T_VERIFY_URI_COMPLETE = 33,	/* str: the same URL with the code in it */
+	IDG_T_INTERVAL = 34,	/* u32 seconds: how often to ask again */
+	IDG_T_EXPIRES = 35,	/* u32 seconds from now */
 
 	IDG_T_STATUS = 100,	/* reply: u32 IDG_ST_* */
 	IDG_T_ERROR = 101,	/* reply: str, a short reason */
@@ -115,6 +142,7 @@ enum idg_status {
 	IDG_ST_ERROR = 3,	/* the daemon failed: store, I/O, internal */
 	IDG_ST_UNAVAIL = 4,	/* a service idgated needs (the IdP) cannot be reached */
 	IDG_ST_PENDING = 5,	/* not finished yet (a device login): ask again */
+	IDG_ST_UNKNOWN = 6,	/* pam.sock: not an IdP user here (PAM_USER_UNKNOWN) */
 };
 
 struct idg_msgview;
