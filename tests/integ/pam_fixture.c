@@ -4,9 +4,11 @@
  * by auth or by account with a short reason. t_ssh_local.sh uses it to prove the harness;
  * it is never installed.
  *
- * auth arguments:    device url=URL code=CODE proof=FILE   prompt "Open URL and enter the code
- *                                  CODE, then press Enter" (echo on); succeed when FILE holds
- *                                  CODE (the harness's callback writes it), else PAM_AUTH_ERR
+ * auth arguments:    device url=URL code=CODE [proof=FILE]   prompt "Open URL and enter the
+ *                                  code CODE, then press Enter" (echo on); succeed when FILE
+ *                                  holds CODE (the harness's callback writes it), else
+ *                                  PAM_AUTH_ERR; without proof=, succeed once answered (the
+ *                                  test asks the IdP itself whether the code was approved)
  *                    info=TEXT     a PAM_TEXT_INFO line first
  *                    fail=TEXT     a PAM_ERROR_MSG line, then PAM_AUTH_ERR
  *                    measure=FILE  pam_get_authtok (prompting, as a module that takes a
@@ -113,6 +115,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	free(resp);
 	if (rc != PAM_SUCCESS)
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
+	if (a.proof == NULL)
+		return PAM_SUCCESS;
 	return proof_holds(a.proof, a.code) ? PAM_SUCCESS : PAM_AUTH_ERR;
 }
 

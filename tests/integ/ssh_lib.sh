@@ -22,6 +22,13 @@ SSH_PORT=
 SSH_TIMEOUT=${SSH_TIMEOUT:-30}
 SSH_SEQ=0
 
+# How the tests, bench/run-login.sh and scripts/demo-ssh choose pam_idgate.so's login method:
+# its arguments on the auth line, one stack per method. One place to change when the module
+# settles otherwise (pam_idgate(8)); the IDG_T_ARGS_* variables override them.
+PAM_ARGS_PASSWORD=${IDG_T_ARGS_PASSWORD-"methods=password"}
+PAM_ARGS_DEVICE=${IDG_T_ARGS_DEVICE-"methods=device"}
+PAM_ARGS_TOKEN=${IDG_T_ARGS_TOKEN-"methods=token"}
+
 # ---------- prerequisites and the namespace ----------
 
 # ssh_require [COMMAND...]: skip the whole script (TAP 1..0) unless root, mount namespaces,
@@ -99,23 +106,34 @@ ssh_world() {
 	mkdir -p "$T_DIR/ssh"
 }
 
-# The files of /etc a test could change, checksummed (the real ones before ssh_world).
-ssh_etc_sum() {
-	(cd /etc && sha256sum passwd group shadow gshadow nsswitch.conf pam.d/sshd pam.d/common-auth \
-		pam.d/common-account pam.d/common-session ssh/sshd_config 2>/dev/null)
-}
+# What a test could change on the machine if the namespace leaked, checksummed: the PAM and
+# NSS configuration of /etc, sshd's, pam-auth-update's profiles and state. (The account files
+# are checked by name instead: other programs may add accounts meanwhile.) The same command
+# runs here before ssh_world and in the caller's namespace (ssh_real_etc_check).
+SSH_SUM_CMD='cd /etc && sha256sum nsswitch.conf pam.d/sshd pam.d/common-auth pam.d/common-account \
+pam.d/common-session pam.d/common-password ssh/sshd_config /var/lib/pam/* 2>/dev/null;
+ls /usr/share/pam-configs'
+ssh_etc_sum() { sh -c "$SSH_SUM_CMD"; }
 
-# ssh_real_etc_check: pass when the machine's own /etc (seen from SSH_OUTER_PID's namespace)
-# is what it was before the test.
+# ssh_real_etc_check [NAME...]: pass when the machine's own files (seen from SSH_OUTER_PID's
+# namespace) are what they were before the test, and no NAME (an account the test made) is in
+# its passwd, group or shadow, nor has a directory in its /home.
 ssh_real_etc_check() {
+	_names=$*
 	if [ -z "${SSH_OUTER_PID:-}" ] || ! command -v nsenter >/dev/null 2>&1 ||
-	    ! _now=$(nsenter --mount="/proc/$SSH_OUTER_PID/ns/mnt" sh -c \
-		'cd /etc && sha256sum passwd group shadow gshadow nsswitch.conf pam.d/sshd pam.d/common-auth pam.d/common-account pam.d/common-session ssh/sshd_config 2>/dev/null'); then
-		pass "# SKIP the real /etc cannot be seen from here (nsenter)"
+	    ! _now=$(nsenter --mount="/proc/$SSH_OUTER_PID/ns/mnt" sh -c "$SSH_SUM_CMD"); then
+		pass "# SKIP the machine's own /etc cannot be seen from here (nsenter)"
 		return
 	fi
-	is "the machine's own /etc is untouched (passwd, group, shadow, nsswitch.conf, pam.d, sshd_config)" \
+	is "the machine's own PAM, NSS, sshd and pam-auth-update files are untouched" \
 		"$_now" "$SSH_ETC_SUM"
+	[ -n "$_names" ] || return 0
+	_leaks=$(nsenter --mount="/proc/$SSH_OUTER_PID/ns/mnt" sh -c '
+		for n in '"$_names"'; do
+			cut -d: -f1 /etc/passwd /etc/group /etc/shadow | grep -qx "$n" && echo "$n"
+			[ -e "/home/$n" ] && echo "/home/$n"
+		done' 2>/dev/null)
+	is "... and none of the test's accounts reached its /etc/passwd, group, shadow or /home" "$_leaks" ""
 }
 
 # ssh_nsswitch SOURCES: passwd and group lookups from SOURCES ("files", "files idgate").
@@ -215,15 +233,18 @@ ssh_free_port() {
 # sshd_start [CONFIG LINES...]: sshd -D on 127.0.0.1 and a free port with its own host key,
 # PID file and log file ($T_DIR/sshd.log), PAM on, keyboard-interactive and password
 # authentication, no keys, enough MaxStartups for 20 concurrent logins. Sets SSHD_PID,
-# SSH_PORT. The environment it starts with (LD_LIBRARY_PATH: the built NSS module) is kept by
+# SSH_PORT. CONFIG LINES go before the defaults, so they win (no Match blocks). The
+# environment it starts with (LD_LIBRARY_PATH: the built NSS module) is kept by
 # its re-executed children; sessions get LD_LIBRARY_PATH through SetEnv.
 sshd_start() {
 	_k=$T_DIR/ssh/host_ed25519_key
 	[ -f "$_k" ] || ssh-keygen -q -t ed25519 -N '' -f "$_k" || return 1
 	for _try in 1 2 3 4 5; do
 		SSH_PORT=$(ssh_free_port) || return 1
-		cat >"$T_DIR/ssh/sshd_config" <<CONF
-# t_ssh: a private sshd for one test
+		# The caller's lines first: sshd keeps the first value it reads for a keyword.
+		{ echo "# t_ssh: a private sshd for one test"
+		  [ $# -gt 0 ] && printf '%s\n' "$@"; } >"$T_DIR/ssh/sshd_config"
+		cat >>"$T_DIR/ssh/sshd_config" <<CONF
 ListenAddress 127.0.0.1
 Port $SSH_PORT
 HostKey $_k
@@ -250,7 +271,6 @@ Subsystem sftp internal-sftp
 LogLevel ${SSHD_LOGLEVEL:-VERBOSE}
 SetEnv LD_LIBRARY_PATH=$SSH_B/.libs
 CONF
-		[ $# -gt 0 ] && printf '%s\n' "$@" >>"$T_DIR/ssh/sshd_config"
 		# Newer sshd (9.8+) penalizes addresses whose logins fail: not in a test of failures.
 		"$SSHD" -t -f "$T_DIR/ssh/sshd_config" -o PerSourcePenalties=no 2>/dev/null &&
 			echo "PerSourcePenalties no" >>"$T_DIR/ssh/sshd_config"
@@ -348,6 +368,7 @@ ssh_kbd() {
 	ssh_device_cb_write
 	# shellcheck disable=SC2046
 	run env ASKPASS_DIR="$KBD_DIR" ASKPASS_DEVICE_CB="$_cb" SSH_ASKPASS="$SSH_ASKPASS_BIN" \
+		DEVICE_CA="${CA:-}" DEVICE_IDP_DIR="${IDP_DIR:-}" \
 		SSH_ASKPASS_REQUIRE=force DISPLAY= timeout -k 5 "$SSH_TIMEOUT" \
 		ssh $(ssh_opts) "$_u@127.0.0.1" "$@" </dev/null
 	PROMPTS=$(cat "$KBD_DIR/prompts" 2>/dev/null)
@@ -357,17 +378,18 @@ ssh_kbd() {
 }
 
 # The device callback ssh_askpass.sh runs: approve (or deny, abort) the code at the test IdP
-# as a person in a browser would (approve-device.mjs), as KBD_DEVICE says.
+# as a person in a browser would (approve-device.mjs), as KBD_DEVICE says. The IdP's CA and
+# directory come from ssh_kbd's environment (DEVICE_CA, DEVICE_IDP_DIR).
 ssh_device_cb_write() {
 	[ -x "$T_DIR/device-cb" ] && return 0
-	cat >"$T_DIR/device-cb" <<CB
+	cat >"$T_DIR/device-cb" <<'CB'
 #!/bin/sh
-# device-cb KBD_DIR CODE URL [COMPLETE_URL]: approve-device.mjs as \$KBD_DIR/device.how says.
-read -r how user pw <"\$1/device.how"
+# device-cb KBD_DIR CODE URL [COMPLETE_URL]: approve-device.mjs as $KBD_DIR/device.how says.
+read -r how user pw <"$1/device.how"
 flag=
-[ "\$how" = approve ] || flag=--\$how
-exec node "$IDP_DIR/approve-device.mjs" --verification-uri "\$3" --ca "${CA:-}" \
-	--user-code "\$2" --username "\$user" --password "\$pw" \$flag
+[ "$how" = approve ] || flag=--$how
+exec node "$DEVICE_IDP_DIR/approve-device.mjs" --verification-uri "$3" --ca "$DEVICE_CA" \
+	--user-code "$2" --username "$user" --password "$pw" $flag
 CB
 	chmod 0755 "$T_DIR/device-cb"
 }

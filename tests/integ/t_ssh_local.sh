@@ -108,6 +108,38 @@ KBD_DEVICE=none ssh_kbd sshu04 id -un
 is "device prompt, nobody approves (Enter pressed anyway): the login fails" "$RC:$OUT" "255:"
 is "... though the driver saw the code" "$DEVICE_CODE" "WDJB-MJHT"
 
+# The same with the real test IdP, when it can run here: a device authorization from its
+# endpoint, the fixture prompting with its code and URL, ssh_kbd's "approve" callback
+# (approve-device.mjs, as a browser) — and then the IdP's token endpoint hands out the tokens.
+if command -v node >/dev/null 2>&1 && [ -d "$IDP_DIR/node_modules/oidc-provider" ] &&
+    "$IDP_DIR/mkcerts.sh" "$T_DIR/certs" >/dev/null 2>&1; then
+	CA=$T_DIR/certs/ca.pem
+	if idp_start kc keycloak --device-interval 1; then
+		DA=$(curl -sS --cacert "$CA" --max-time 10 -u "$CLIENT_ID:$CLIENT_SECRET" -d scope=openid \
+			"$(discovery | jval d.device_authorization_endpoint)")
+		UC=$(printf '%s' "$DA" | jval d.user_code) DC=$(printf '%s' "$DA" | jval d.device_code)
+		VURI=$(printf '%s' "$DA" | jval d.verification_uri)
+		ssh_pam_write "# t_ssh: a device-code prompt with the test IdP's code (pam_fixture)
+auth    [success=done default=die] $PAM_FIXTURE device url=$VURI code=$UC
+account required pam_unix.so
+session required pam_unix.so"
+		KBD_DEVICE="approve alice alice-password" ssh_kbd sshu04 id -un
+		is "real IdP: the device prompt is answered after the harness approved the code" "$RC:$OUT" "0:sshu04"
+		is "... the driver read the IdP's code and URL from the prompt" "$DEVICE_CODE $DEVICE_URL" "$UC $VURI"
+		is "... approve-device.mjs approved it" "$CALLBACK" approved
+		TOKS=$(curl -sS --cacert "$CA" --max-time 10 -u "$CLIENT_ID:$CLIENT_SECRET" \
+			-d grant_type=urn:ietf:params:oauth:grant-type:device_code -d "device_code=$DC" \
+			"$(discovery | jval d.token_endpoint)")
+		is "... and the IdP now gives the device its tokens (alice's)" \
+			"$(printf '%s' "$TOKS" | jval 'd.id_token ? JSON.parse(Buffer.from(d.id_token.split(".")[1], "base64url")).preferred_username : d.error')" alice
+		idp_stop
+	else
+		fail "real IdP: the test IdP starts"
+	fi
+else
+	pass "# SKIP the device callback against the real test IdP: node or its modules are missing"
+fi
+
 # What a module says reaches the user: on an auth failure (keyboard-interactive sends it as
 # the instruction of an empty info request), before a prompt (joined to the prompt's text:
 # OpenSSH shows PAM_TEXT_INFO only with the next prompt), and on an account refusal.
@@ -208,6 +240,38 @@ is "idgate stack (pam_idgate.so, then pam_unix): a local account logs in" "$RC:$
 ssh_pw sshu08 "wrong" id -un
 is "... and a wrong password still fails" "$RC:$OUT" "255:"
 
+# ---------- Debian's own sshd stack, with common-* made by pam-auth-update ----------
+# A profile naming pam_idgate.so, enabled with pam-auth-update in the private /etc (its
+# profiles and state directories mounted privately too), under Debian's /etc/pam.d/sshd:
+# the machinery t_ssh_idgate.sh uses for the shipped profile, and a local account unaffected.
+cat >"$T_DIR/profile" <<'PROF'
+Name: idgate (t_ssh_local.sh's stand-in profile)
+Default: yes
+Priority: 300
+Auth-Type: Primary
+Auth:
+	[success=end new_authtok_reqd=done user_unknown=ignore ignore=ignore default=die]	pam_idgate.so
+Account-Type: Primary
+Account:
+	[success=end new_authtok_reqd=done user_unknown=ignore ignore=ignore default=bad]	pam_idgate.so
+Session-Type: Additional
+Session:
+	optional	pam_idgate.so
+PROF
+if command -v pam-auth-update >/dev/null 2>&1; then
+	IDG_PAM_PROFILE=$T_DIR/profile ssh_pam_profile
+	is "pam-auth-update --enable idgate (a stand-in profile) in the private /etc" "$?" 0
+	like "... common-auth jumps over pam_unix on success of the built pam_idgate.so" \
+		"$(grep -v '^#' /etc/pam.d/common-auth)" "^auth	\[success=[0-9] .*\]	$PAM_IDGATE"
+	like "... Debian's sshd stack includes them" "$(cat /etc/pam.d/sshd)" "^@include common-auth"
+	ssh_pw sshu09 "pw-sshu09-Xy9 z" id -un
+	is "Debian's sshd stack with the profile: a local account logs in" "$RC:$OUT" "0:sshu09"
+	ssh_pw sshu09 "wrong" id -un
+	is "... not with a wrong password" "$RC:$OUT" "255:"
+else
+	pass "# SKIP pam-auth-update is missing (libpam-runtime)"
+fi
+
 # ---------- stop ----------
 p=$SSHD_PID
 sshd_stop
@@ -215,6 +279,6 @@ ok "sshd stops" sh -c "! kill -0 $p 2>/dev/null"
 ssh_pw sshu01 "pw-sshu01-Xy9 z" id
 is "... and nobody logs in after that" "$RC:$OUT" "255:"
 ok "idgated stops" daemon_stop
-ssh_real_etc_check
+ssh_real_etc_check sshtesters $USERS
 
 done_testing
