@@ -11,3 +11,10 @@ bench_token_SOURCES = bench/token.c
 bench_token_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)
 bench_token_LDADD = libidgconn.la libidgcommon.la $(CURL_LIBS) $(CJSON_LIBS) \
 	$(OPENSSL_LIBS)
+
+# bench/login: logins per second through PAM stacks (libpam under pam_wrapper, no sshd);
+# bench/run-login.sh runs it and the real-sshd logins in a private namespace.
+noinst_PROGRAMS += bench/login
+bench_login_SOURCES = bench/login.c
+bench_login_LDADD = $(PAM_LIBS)
+EXTRA_DIST += bench/run-login.sh

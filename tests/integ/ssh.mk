@@ -4,7 +4,8 @@
 # implements auth). pam_fixture.so is a test-only module playing device prompts and refusals;
 # like the real modules it is never built with the sanitizers (sshd loads it).
 SSH_TESTS = \
-	tests/integ/t_ssh_local.sh
+	tests/integ/t_ssh_local.sh \
+	tests/integ/t_ssh_idgate.sh
 TESTS += $(SSH_TESTS)
 EXTRA_DIST += $(SSH_TESTS) tests/integ/ssh_lib.sh tests/integ/ssh_askpass.sh
 
