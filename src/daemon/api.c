@@ -463,6 +463,47 @@ api_obj(struct idg_reply *rp)
 	return rp->json;
 }
 
+static struct idg_msg *
+reply_fields(struct idg_reply *rp)
+{
+	if (rp->fields == NULL && (rp->fields = calloc(1, sizeof(*rp->fields))) != NULL &&
+	    idg_msg_init(rp->fields, 64 * 1024) < 0) {
+		free(rp->fields);
+		rp->fields = NULL;
+	}
+	return rp->fields;
+}
+
+bool
+api_reply_str(struct idg_reply *rp, uint16_t tag, const char *s)
+{
+	struct idg_msg *m = reply_fields(rp);
+
+	if (m == NULL || idg_msg_add_str(m, tag, s) < 0)
+		return api_fail(rp, IDG_ST_ERROR, "the reply could not be built");
+	return true;
+}
+
+bool
+api_reply_u32(struct idg_reply *rp, uint16_t tag, uint32_t v)
+{
+	struct idg_msg *m = reply_fields(rp);
+
+	if (m == NULL || idg_msg_add_u32(m, tag, v) < 0)
+		return api_fail(rp, IDG_ST_ERROR, "the reply could not be built");
+	return true;
+}
+
+bool
+api_reply_u64(struct idg_reply *rp, uint16_t tag, uint64_t v)
+{
+	struct idg_msg *m = reply_fields(rp);
+
+	if (m == NULL || idg_msg_add_u64(m, tag, v) < 0)
+		return api_fail(rp, IDG_ST_ERROR, "the reply could not be built");
+	return true;
+}
+
 cJSON *
 api_json_resource(const struct idg_daemon *d, idg_rid rid)
 {

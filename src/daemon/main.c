@@ -254,6 +254,10 @@ reload(struct idg_daemon *d)
 	d->cfg.nss_provisional_ttl = nc.nss_provisional_ttl;
 	d->cfg.nss_provisional_max = nc.nss_provisional_max;
 	d->cfg.nss_ask_timeout_ms = nc.nss_ask_timeout_ms;
+	swap_str(&d->cfg.pam_login_rule, &nc.pam_login_rule);
+	swap_str(&d->cfg.pam_skel, &nc.pam_skel);
+	d->cfg.pam_offline_ttl = nc.pam_offline_ttl;
+	d->cfg.pam_create_home = nc.pam_create_home;
 	idg_dir_reconfigure(d);
 	if (!same(nc.audit_log, d->cfg.audit_log)) {
 		struct idg_audit *na;
