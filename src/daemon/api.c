@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "daemon/api.h"
 #include "daemon/api_login.h"
+#include "daemon/api_pam.h"
 #include "daemon/directory.h"
 #include "daemon/token.h"
 
@@ -73,6 +74,13 @@ static const struct {
 	{ IDG_OP_USER_DELETE, api_user_delete, "user.delete", false },
 	{ IDG_OP_USER_LIST, api_user_list, "user.list", false },
 	{ IDG_OP_NSS_PROVISIONAL, api_nss_provisional, "nss.provisional", true },
+	{ IDG_OP_PAM_AUTH, api_pam_auth, "pam.auth", true },
+	{ IDG_OP_PAM_DEVICE_START, api_pam_device_start, "pam.device_start", true },
+	{ IDG_OP_PAM_DEVICE_WAIT, api_pam_device_wait, "pam.device_wait", true },
+	{ IDG_OP_PAM_DEVICE_CANCEL, api_pam_device_cancel, "pam.device_cancel", true },
+	{ IDG_OP_PAM_ACCOUNT, api_pam_account, "pam.account", true },
+	{ IDG_OP_PAM_SESSION_OPEN, api_pam_session_open, "pam.session_open", true },
+	{ IDG_OP_PAM_SESSION_CLOSE, api_pam_session_close, "pam.session_close", true },
 };
 
 const char *

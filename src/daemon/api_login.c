@@ -127,7 +127,8 @@ finish(struct idg_daemon *d, const struct idg_login_req *pl, struct idg_reply *r
 	struct idg_req rq = { .op = pl->op, .who = pl->who, .fd = -1 };
 
 	api_audit(d, &rq, target, rp->status == IDG_ST_OK ? "ok" : rp->status == IDG_ST_DENIED ?
-	    "denied" : "error", reason, pl->detail[0] ? pl->detail : pl->method);
+	    "denied" : pl->pam && rp->status == IDG_ST_UNAVAIL ? "unavailable" : "error", reason,
+	    pl->detail[0] ? pl->detail : pl->method);
 	if (pl->pam && rp->status == IDG_ST_UNAVAIL)
 		api_fail(rp, IDG_ST_UNAVAIL, "identity provider unreachable");
 	if (!idg_server_complete(d->srv, pl->conn_serial, rp))

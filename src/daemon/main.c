@@ -24,6 +24,7 @@
 #include "daemon/connector.h"
 #include "daemon/daemon.h"
 #include "daemon/directory.h"
+#include "daemon/offline.h"
 
 #define DEFAULT_CONFIG IDG_SYSCONFDIR "/idgate.conf"
 
@@ -303,6 +304,7 @@ tick(struct idg_daemon *d, int64_t now)
 	idg_connector_tick(d, now);
 	idg_logins_tick(d, now);
 	idg_dir_tick(d, now);
+	idg_offline_tick(d, now);
 }
 
 int
@@ -426,6 +428,7 @@ main(int argc, char **argv)
 	rc = idg_server_run(d.srv, reload) < 0 ? 1 : 0;
 	log_notice("idgated stopped");
 out:
+	idg_offline_stop(&d);
 	if (report_fd >= 0)
 		report(report_fd, "failed to start (see the system log)");
 	idg_connector_stop(&d);
