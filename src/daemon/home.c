@@ -42,6 +42,14 @@ skipped(struct budget *b, const char *name, const char *what)
 	log_notice("home: skeleton entry %s %s: skipped", name, what);
 }
 
+/* The whole skeleton is left out. */
+static void
+no_skel(struct budget *b, const char *skel, const char *why)
+{
+	snprintf(b->note, b->notelen, "no skeleton files: %s %s", skel, why);
+	log_warn("home: no skeleton files copied: %s %s", skel, why);
+}
+
 /* path opened as a directory, following no symbolic link anywhere in it. */
 static int
 open_dir_nofollow(const char *path)
@@ -255,14 +263,12 @@ copy_skel(const char *skel, int tfd, uid_t uid, gid_t gid, struct budget *b)
 		return 0;
 	if ((sfd = open_dir_nofollow(skel)) < 0) {
 		if (errno != ENOENT)
-			skipped(b, skel, "(the skeleton directory) cannot be opened without "
-			    "following a symlink; nothing");
+			no_skel(b, skel, "cannot be opened without following a symlink");
 		return 0;
 	}
 	if (!root_only_dir(sfd, &st)) {
 		close(sfd);
-		skipped(b, skel, "(the skeleton directory) is not owned by root or is writable "
-		    "by others; nothing");
+		no_skel(b, skel, "is not owned by root or is writable by others");
 		return 0;
 	}
 	rc = copy_dir(sfd, tfd, 0, uid, gid, b);

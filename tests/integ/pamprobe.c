@@ -225,9 +225,13 @@ main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(op, "password") == 0 || strcmp(op, "token") == 0) {
-		a.secret = read_secret();
-		return (int)exchange(&a, IDG_OP_PAM_AUTH, op[0] == 'p' ? IDG_LOGIN_PASSWORD :
+		char *secret = read_secret();
+
+		a.secret = secret;
+		st = exchange(&a, IDG_OP_PAM_AUTH, op[0] == 'p' ? IDG_LOGIN_PASSWORD :
 		    IDG_LOGIN_TOKEN, "", NULL, NULL);
+		free(secret);
+		return (int)st;
 	}
 	if (strcmp(op, "device-start") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_DEVICE_START, 0, "", NULL, NULL);

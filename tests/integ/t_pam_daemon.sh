@@ -306,6 +306,15 @@ kill -HUP "$T_PID"
 sleep 0.5
 pam open bob
 is "the same base, root's alone now: bob's home is made" "$RC:$(stat -c '%a' "$T_DIR/real-home/bob")" "0:700"
+pam_secret mallory-password password mallory
+is "mallory logs in" "$RC" 0
+chmod 0777 "$SKEL"
+pam open mallory
+is "a skeleton others may write to: mallory's home is made" "$RC:$(stat -c '%a' "$T_DIR/real-home/mallory")" "0:700"
+is "... empty: nothing is copied from it" "$(ls -A "$T_DIR/real-home/mallory")" ""
+like "... the audit says why" "$(audited '"action":"pam.session_open","target":"user:mallory"')" \
+	'created \(first login\); no skeleton files: .*/skel is not owned by root or is writable by others"'
+chmod 0755 "$SKEL"
 
 # ---------- offline credentials ----------
 # A verifier for alice of a password the IdP does not take, made with Python's scrypt: the
