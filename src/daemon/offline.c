@@ -54,8 +54,18 @@ struct idg_offline {
 
 struct remember {
 	char name[64];
+	char *key;		/* the user's pin (iss, sub) at the login: the same user later */
 	int64_t at;
 };
+
+static void
+remember_free(struct remember *r)
+{
+	if (r) {
+		free(r->key);
+		free(r);
+	}
+}
 
 static void
 job_free(struct job *j)
@@ -243,18 +253,21 @@ static void
 on_hashed(struct idg_daemon *d, void *ctx, int rc, const char *verifier)
 {
 	struct remember *r = ctx;
+	const struct idg_user *u;
 	struct idg_change c;
 	char err[512];
 
 	if (rc < 0 || verifier == NULL) {
 		if (rc != IDG_ERR_UNAVAIL)
 			log_err("offline credential of %s not kept: %s", r->name, idg_strerror(rc));
-		free(r);
+		remember_free(r);
 		return;
 	}
-	if (d->cfg.pam_offline_ttl == 0 || idg_state_user(d->st, r->name) == NULL) {
-		free(r);
-		return;	/* turned off, or the user was deleted meanwhile */
+	u = idg_state_user(d->st, r->name);
+	if (d->cfg.pam_offline_ttl == 0 || u == NULL || !u->live || u->key == NULL ||
+	    strcmp(u->key, r->key) != 0) {
+		remember_free(r);
+		return;	/* turned off, or the user was deleted (or replaced) meanwhile */
 	}
 	idg_change_init(&c);
 	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_OFFLINE_SET, .a = r->name,
@@ -264,19 +277,21 @@ on_hashed(struct idg_daemon *d, void *ctx, int rc, const char *verifier)
 	else
 		log_debug("offline credential of %s kept", r->name);
 	idg_change_free(&c);
-	free(r);
+	remember_free(r);
 }
 
 void
 idg_offline_remember(struct idg_daemon *d, const char *name, const char *password)
 {
+	const struct idg_user *u = idg_state_user(d->st, name);
 	struct remember *r;
 	int rc;
 
-	if (d->cfg.pam_offline_ttl == 0)
+	if (d->cfg.pam_offline_ttl == 0 || u == NULL || u->key == NULL)
 		return;
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->key = strdup(u->key)) == NULL) {
 		log_err("offline credential of %s not kept: out of memory", name);
+		remember_free(r);
 		return;
 	}
 	snprintf(r->name, sizeof(r->name), "%s", name);
@@ -284,7 +299,7 @@ idg_offline_remember(struct idg_daemon *d, const char *name, const char *passwor
 	if ((rc = idg_offline_submit(d, password, NULL, on_hashed, r)) < 0) {
 		log_warn("offline credential of %s not kept: %s", name, rc == IDG_ERR_TOOBIG ?
 		    "too many hashes waiting" : idg_strerror(rc));
-		free(r);
+		remember_free(r);
 	}
 }
 
