@@ -386,6 +386,25 @@ is "a device code nobody approves: the wait ends DENIED" \
 	"$RC:$(printf '%s\n' "$OUT" | sed -n 's/^wait error //p' | tail -n 1)" "1:device code expired"
 ok "... about when the code expires (4 s; it took $MS ms)" test "$MS" -ge 3000 -a "$MS" -le 8000
 
+# The connector killed: until it is back (a second at least), the IdP cannot be asked.
+for _i in $(seq 1 100); do
+	[ "$(sql "SELECT count(*) FROM offline_creds WHERE name = 'alice'")" = 1 ] && break
+	sleep 0.05
+done
+kill -KILL "$(connector_pid)"
+sleep 0.2
+pam_secret alice-password password alice
+is "the connector killed: alice's fresh offline credential lets her in" "$RC:$(line status)" "0:ok"
+like "... audited as an offline login" "$(audited '"action":"pam.auth","target":"user:alice"')" \
+	'"reason":"offline login: the offline credential of alice matched \(the IdP is unreachable: the IdP connector is not running'
+pam_secret carol-password password carol
+is "... carol, without one: UNAVAIL at once" "$RC:$(line error)" "4:identity provider unreachable"
+for _i in $(seq 1 100); do
+	[ -n "$(connector_pid)" ] && ping_ok && break
+	sleep 0.1
+done
+sleep 1
+
 # ---------- who may ask ----------
 run as_uid 65534 "$PROBE" "$PAM" account alice
 is "a non-root caller cannot even open pam.sock (mode 0600)" "$RC" 101
