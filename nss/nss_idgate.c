@@ -118,6 +118,8 @@ struct idg_map {
 	struct idg_snap snap;
 	void *addr;
 	size_t len;
+	dev_t dev;		/* the file mapped */
+	ino_t ino;
 	unsigned refs;		/* under map_lock: the current pointer and each user */
 };
 
@@ -158,6 +160,8 @@ map_fd_locked(int fd, const struct stat *st, struct idg_map **out)
 	if (m == NULL)
 		return IDG_ERR_NOMEM;
 	m->len = (size_t)st->st_size;
+	m->dev = st->st_dev;
+	m->ino = st->st_ino;
 	m->addr = mmap(NULL, m->len, PROT_READ, MAP_SHARED, fd, 0);
 	if (m->addr == MAP_FAILED) {
 		free(m);
@@ -191,6 +195,19 @@ map_load_locked(struct idg_map **out)
 		rc = map_fd_locked(fd, &st, out);
 	close(fd);
 	return rc;
+}
+
+/* `replaced` is set, but is the file still the one at the path? idgated marks a file only
+ * after renaming its successor into place, so normally not; a marked file copied back into
+ * place by hand would otherwise be re-mapped and checksummed on every lookup. */
+static int
+map_stale_locked(const struct idg_map *m)
+{
+	struct stat st;
+
+	if (!idg_snap_replaced(&m->snap))
+		return 0;
+	return stat(IDG_NSS_SNAPSHOT, &st) < 0 || st.st_dev != m->dev || st.st_ino != m->ino;
 }
 
 /* After fork() the child gets the lock free whatever another thread was doing. */
@@ -228,7 +245,7 @@ map_get(struct idg_map **out)
 	pthread_once(&once, register_fork);
 	pthread_mutex_lock(&map_lock);
 	m = map_cur;
-	if (m != NULL && idg_snap_replaced(&m->snap)) {
+	if (m != NULL && map_stale_locked(m)) {
 		map_cur = NULL;
 		map_put_locked(m);
 		m = NULL;

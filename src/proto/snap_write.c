@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -403,10 +404,12 @@ create_temp(const char *path, char *tmp, size_t size)
 }
 
 /* The file being replaced, opened to be marked once the new one is in place; -1 if there is
- * none (or it is no snapshot: too short or not a regular file). */
+ * none or it is no snapshot (not a regular file, too short, another magic): only a snapshot
+ * is ever written to. */
 static int
 open_old(const char *path, int *fd_out)
 {
+	char magic[sizeof(IDG_SNAP_MAGIC) - 1];
 	struct stat st;
 	int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
@@ -414,9 +417,44 @@ open_old(const char *path, int *fd_out)
 	if (fd < 0)
 		return errno == ENOENT ? 0 : IDG_ERR_IO;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < (off_t)sizeof(struct idg_snap_hdr)) {
+	    st.st_size < (off_t)sizeof(struct idg_snap_hdr) ||
+	    pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+	    memcmp(magic, IDG_SNAP_MAGIC, sizeof(magic)) != 0) {
 		close(fd);
 		return 0;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* PATH.lock, created root-only and locked: publishers of the same path take turns, so the
+ * file each one marks is the one it replaced (two interleaved publishes would both mark the
+ * same old file and leave one new file unmarked, its readers on it for good). Not the
+ * directory itself: anyone who can read it could hold a lock on it. */
+static int
+lock_path(const char *path, int *fd_out)
+{
+	char lock[4096];
+	struct stat st;
+	int fd;
+
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock)) {
+		errno = ENAMETOOLONG;
+		return IDG_ERR_IO;
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return IDG_ERR_IO;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return IDG_ERR_IO;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return IDG_ERR_IO;
+		}
 	}
 	*fd_out = fd;
 	return 0;
@@ -438,13 +476,20 @@ fsync_dir(const char *path)
 	return rc;
 }
 
-/* Write the temporary file completely: mode 0644, owner root when we are root, on disk. */
+/* Write the temporary file completely: mode 0644, owner root when we are root, on disk.
+ * `replaced` goes out as 0 whatever buf says (a republished old file may carry a 1), or
+ * every reader would take the new file for a stale one. */
 static int
 fill_temp(int fd, const uint8_t *buf, size_t len)
 {
+	struct idg_snap_hdr h;
+
 	if (fchmod(fd, 0644) < 0 || (geteuid() == 0 && fchown(fd, 0, 0) < 0))
 		return IDG_ERR_IO;
-	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0)
+	memcpy(&h, buf, sizeof(h));
+	h.replaced = 0;
+	if (write_all(fd, (const uint8_t *)&h, sizeof(h)) < 0 ||
+	    write_all(fd, buf + sizeof(h), len - sizeof(h)) < 0 || fsync(fd) < 0)
 		return IDG_ERR_IO;
 	return 0;
 }
@@ -467,12 +512,18 @@ int
 idg_snap_publish(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
 	char tmp[4096];
-	int fd, oldfd = -1, rc;
+	int fd = -1, lockfd = -1, oldfd = -1, rc;
 
+	tmp[0] = '\0';
 	if (len < sizeof(struct idg_snap_hdr) || memcmp(buf, IDG_SNAP_MAGIC, 8) != 0)
 		return fail(err, errlen, IDG_ERR_INVAL, "%s: not a built snapshot", path);
-	if ((fd = create_temp(path, tmp, sizeof(tmp))) < 0)
-		return fail(err, errlen, IDG_ERR_IO, "%s: cannot create a temporary file", path);
+	if ((rc = lock_path(path, &lockfd)) < 0)
+		return fail(err, errlen, rc, "%s.lock: cannot lock", path);
+	if ((fd = create_temp(path, tmp, sizeof(tmp))) < 0) {
+		tmp[0] = '\0';
+		rc = fail(err, errlen, IDG_ERR_IO, "%s: cannot create a temporary file", path);
+		goto out;
+	}
 	if ((rc = fill_temp(fd, buf, len)) < 0) {
 		fail(err, errlen, rc, "%s: cannot write", tmp);
 		goto out;
@@ -491,10 +542,12 @@ idg_snap_publish(const char *path, const uint8_t *buf, size_t len, char *err, si
 	mark_replaced(oldfd);	/* the new file is in place either way */
 	oldfd = -1;
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (oldfd >= 0)
 		close(oldfd);
 	if (tmp[0] != '\0')
 		unlink(tmp);
+	close(lockfd);	/* and the lock with it */
 	return rc;
 }

@@ -137,8 +137,10 @@ int idg_snap_build(const struct idg_snap_in *in, uint8_t **buf_out, size_t *len_
 
 /* Put a built snapshot at path: a temporary file in the same directory (mode 0644, owner
  * root), written, fsync'ed, renamed over path, the directory fsync'ed; then the file it
- * replaced is marked `replaced`. On any failure the old file stays in place and untouched.
- * 0 or a negative IDG_ERR_* with a reason in err. */
+ * replaced is marked `replaced` (only if it is a snapshot). The new file's `replaced` is
+ * written as 0 whatever buf holds. Publishers of one path take turns through an flock on
+ * "PATH.lock" (created mode 0600 beside it and left there). On any failure the old file
+ * stays in place and untouched. 0 or a negative IDG_ERR_* with a reason in err. */
 int idg_snap_publish(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen);
 
 /* ---------- reading (nss/, tests; snap_read.c: libc only, no allocation) ---------- */

@@ -13,6 +13,31 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Everything an accessor hands out is read, so a pointer or length that leaves the input is
+ * caught by the sanitizer (a load into a volatile is never optimized away). */
+static volatile uint32_t sink;
+
+static void
+touch(const char *str, size_t len)
+{
+	sink += (uint8_t)str[0] + (uint8_t)str[len];	/* str[len] is the NUL */
+	if (str[len] != '\0')
+		abort();
+}
+
+static void
+touch_pw(const struct idg_snap_pw *pw)
+{
+	touch(pw->name, pw->name_len);
+	touch(pw->gecos, pw->gecos_len);
+	touch(pw->dir, pw->dir_len);
+	touch(pw->shell, pw->shell_len);
+	for (uint32_t k = 0; k < pw->ngids && k < 64; k++)
+		sink += pw->gids[k];
+	if (pw->ngids > 0)
+		sink += pw->gids[pw->ngids - 1];
+}
+
 static void
 walk(const struct idg_snap *s)
 {
@@ -24,10 +49,10 @@ walk(const struct idg_snap *s)
 	size_t len;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (idg_snap_find_user(s, names[i], &idx) == 0)
-			(void)idg_snap_user(s, idx, &pw);
-		if (idg_snap_find_group(s, names[i], &idx) == 0)
-			(void)idg_snap_group(s, idx, &gr);
+		if (idg_snap_find_user(s, names[i], &idx) == 0 && idg_snap_user(s, idx, &pw) == 0)
+			touch_pw(&pw);
+		if (idg_snap_find_group(s, names[i], &idx) == 0 && idg_snap_group(s, idx, &gr) == 0)
+			touch(gr.name, gr.name_len);
 	}
 	for (uint32_t id = s->hdr->id_min; id < s->hdr->id_min + 8 && id <= s->hdr->id_max; id++) {
 		(void)idg_snap_find_uid(s, id, &idx);
@@ -36,13 +61,17 @@ walk(const struct idg_snap *s)
 	n = s->hdr->nusers < 64 ? s->hdr->nusers : 64;
 	for (uint32_t i = 0; i <= n; i++)
 		if (idg_snap_user(s, i, &pw) == 0)
-			for (uint32_t k = 0; k < pw.ngids && k < 64; k++)
-				(void)pw.gids[k];
+			touch_pw(&pw);
 	n = s->hdr->ngroups < 64 ? s->hdr->ngroups : 64;
 	for (uint32_t i = 0; i <= n; i++)
-		if (idg_snap_group(s, i, &gr) == 0)
+		if (idg_snap_group(s, i, &gr) == 0) {
+			touch(gr.name, gr.name_len);
+			if (gr.nmembers > 0)
+				sink += gr.members[gr.nmembers - 1];
 			for (uint32_t k = 0; k < gr.nmembers && k < 64; k++)
-				(void)idg_snap_member(s, &gr, k, &name, &len);
+				if (idg_snap_member(s, &gr, k, &name, &len) == 0)
+					touch(name, len);
+		}
 }
 
 int

@@ -2,7 +2,8 @@
 # Build the snapshot fuzz target with libFuzzer (clang -fsanitize=fuzzer,address,undefined)
 # and run it for a bounded time: tests/fuzz/run.sh [SECONDS] (default 60). Seeds come from
 # snapgen-like snapshots built by the deterministic driver's seeds; a crash leaves its input
-# in the work directory. Without clang it says so and exits 0.
+# in the work directory, which is removed after a clean run unless IDG_FUZZ_KEEP is set.
+# Without clang it says so and exits 0. 'make fuzz FUZZ_SECONDS=N' runs it from a build tree.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -47,4 +48,9 @@ mkdir -p "$work/corpus"
 echo "run.sh: fuzzing for $secs s in $work"
 cd "$work"
 ./fuzz_snapshot -max_total_time="$secs" -max_len=65536 -print_final_stats=1 corpus
-echo "run.sh: no crash; corpus and binary in $work"
+if [ -n "${IDG_FUZZ_KEEP:-}" ]; then
+	echo "run.sh: no crash; corpus and binary in $work"
+else
+	rm -rf "$work"
+	echo "run.sh: no crash (IDG_FUZZ_KEEP=1 keeps the corpus and binary)"
+fi

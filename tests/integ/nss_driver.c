@@ -11,6 +11,16 @@
  *                                           every answer must be snapshot A's or B's
  *   nss_driver serve SOCKET MODE            answer one IDG_OP_NSS_PROVISIONAL as idgated
  *                                           would (MODE ok|input|badid|silent), then exit
+ *   nss_driver status MODULE CALL KEY BUFSIZE
+ *                                           the module's _nss_idgate_CALL (getpwnam,
+ *                                           getpwuid, getgrnam, getgrgid) itself: prints
+ *                                           "status=S errno=E" (the NSS status, which glibc
+ *                                           hides) and the entry
+ *   nss_driver ent MODULE pw|gr             set/get/end*ent: a 2-byte buffer first (must
+ *                                           not move the position), then every entry
+ *   nss_driver initdyn MODULE USER GROUP LIMIT [GID,...]
+ *                                           _nss_idgate_initgroups_dyn on an array that
+ *                                           holds the GIDs (full: it must grow)
  *
  * Lookups print "rc=N" (the function's return value) and the entry in /etc format. */
 #include "config.h"
@@ -173,6 +183,152 @@ do_direct(const char *module, const char *name, const char *miss, long n)
 	return first == 9 && ok ? 0 : 1;
 }
 
+/* ---------- the module's own entry points and statuses ---------- */
+
+static void *
+sym(void *h, const char *fn)
+{
+	char name[64];
+	void *f;
+
+	snprintf(name, sizeof(name), "_nss_idgate_%s", fn);
+	if ((f = dlsym(h, name)) == NULL) {
+		fprintf(stderr, "no %s\n", name);
+		exit(3);
+	}
+	return f;
+}
+
+static void
+print_pw(const struct passwd *pw)
+{
+	printf("%s:%s:%u:%u:%s:%s:%s\n", pw->pw_name, pw->pw_passwd, (unsigned)pw->pw_uid,
+	    (unsigned)pw->pw_gid, pw->pw_gecos, pw->pw_dir, pw->pw_shell);
+}
+
+static void
+print_gr(const struct group *gr)
+{
+	size_t n = 0;
+
+	for (; gr->gr_mem[n] != NULL; n++)
+		;
+	printf("%s:%s:%u:%zu members\n", gr->gr_name, gr->gr_passwd, (unsigned)gr->gr_gid, n);
+}
+
+static int
+do_status(const char *module, const char *call, const char *key, size_t len)
+{
+	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+	char *buf = xbuf(len);
+	struct passwd pw;
+	struct group gr;
+	int e = 0, pwcall = strncmp(call, "getpw", 5) == 0;
+	enum nss_status st;
+	unsigned long id = strtoul(key, NULL, 10);
+
+	if (h == NULL)
+		return 3;
+	if (strcmp(call, "getpwnam") == 0)
+		st = ((pwnam_fn)sym(h, "getpwnam_r"))(key, &pw, buf, len, &e);
+	else if (strcmp(call, "getpwuid") == 0)
+		st = ((pwuid_fn)sym(h, "getpwuid_r"))((uid_t)id, &pw, buf, len, &e);
+	else if (strcmp(call, "getgrnam") == 0)
+		st = ((grnam_fn)sym(h, "getgrnam_r"))(key, &gr, buf, len, &e);
+	else if (strcmp(call, "getgrgid") == 0)
+		st = ((grgid_fn)sym(h, "getgrgid_r"))((gid_t)id, &gr, buf, len, &e);
+	else
+		return 2;
+	printf("status=%d errno=%d\n", (int)st, st == NSS_STATUS_SUCCESS ? 0 : e);
+	if (st == NSS_STATUS_SUCCESS && pwcall)
+		print_pw(&pw);
+	else if (st == NSS_STATUS_SUCCESS)
+		print_gr(&gr);
+	free(buf);
+	dlclose(h);
+	return 0;
+}
+
+typedef enum nss_status (*setent_fn)(int);
+typedef enum nss_status (*endent_fn)(void);
+typedef enum nss_status (*pwent_fn)(struct passwd *, char *, size_t, int *);
+typedef enum nss_status (*grent_fn)(struct group *, char *, size_t, int *);
+
+/* One getpwent_r/getgrent_r; the entry's name into name (when found). */
+static enum nss_status
+ent_one(void *h, int pw, char *buf, size_t len, int *e, char *name, size_t nsize)
+{
+	struct passwd p;
+	struct group g;
+	enum nss_status st;
+
+	if (pw)
+		st = ((pwent_fn)sym(h, "getpwent_r"))(&p, buf, len, e);
+	else
+		st = ((grent_fn)sym(h, "getgrent_r"))(&g, buf, len, e);
+	if (st == NSS_STATUS_SUCCESS)
+		snprintf(name, nsize, "%s", pw ? p.pw_name : g.gr_name);
+	return st;
+}
+
+/* Prints "set=S short=S/E first=NAME count=N end=S again=S". */
+static int
+do_ent(const char *module, const char *which)
+{
+	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+	int pw = strcmp(which, "pw") == 0, e = 0, es = 0;
+	char buf[65536], first[256] = "-", name[256];
+	enum nss_status set, shrt, st;
+	long n = 0;
+
+	if (h == NULL)
+		return 3;
+	set = ((setent_fn)sym(h, pw ? "setpwent" : "setgrent"))(0);
+	shrt = ent_one(h, pw, buf, 2, &es, name, sizeof(name));
+	while ((st = ent_one(h, pw, buf, sizeof(buf), &e, name, sizeof(name))) ==
+	    NSS_STATUS_SUCCESS && n < 1000000) {
+		if (n++ == 0)
+			snprintf(first, sizeof(first), "%s", name);
+	}
+	printf("set=%d short=%d/%d first=%s count=%ld end=%d", (int)set, (int)shrt,
+	    shrt == NSS_STATUS_SUCCESS ? 0 : es, first, n, (int)st);
+	printf(" again=%d\n", (int)ent_one(h, pw, buf, sizeof(buf), &e, name, sizeof(name)));
+	((endent_fn)sym(h, pw ? "endpwent" : "endgrent"))();
+	dlclose(h);
+	return 0;
+}
+
+/* Prints "status=S errno=E start=N size=N: GID GID ...". */
+static int
+do_initdyn(const char *module, const char *user, gid_t group, long limit, const char *preset)
+{
+	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+	long start = 0, size = 1;
+	gid_t *g = malloc(sizeof(gid_t));
+	char *copy = strdup(preset ? preset : ""), *tok, *save = NULL;
+	enum nss_status st;
+	int e = 0;
+
+	if (h == NULL || g == NULL || copy == NULL)
+		return 3;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (start == size && (g = realloc(g, (size_t)++size * sizeof(gid_t))) == NULL)
+			return 3;
+		g[start++] = (gid_t)strtoul(tok, NULL, 10);
+	}
+	size = start > 0 ? start : 1;	/* full: the module must grow it */
+	st = ((initgr_fn)sym(h, "initgroups_dyn"))(user, group, &start, &size, &g, limit, &e);
+	printf("status=%d errno=%d start=%ld size=%ld:", (int)st,
+	    st == NSS_STATUS_SUCCESS ? 0 : e, start, size);
+	for (long i = 0; i < start && i < 8; i++)
+		printf(" %u", (unsigned)g[i]);
+	printf("\n");
+	free(g);
+	free(copy);
+	dlclose(h);
+	return 0;
+}
+
 /* ---------- 8 threads while the snapshot is replaced ---------- */
 
 struct tharg {
@@ -312,6 +468,13 @@ main(int argc, char **argv)
 		return do_threads(argv + 2);
 	if (argc == 4 && strcmp(cmd, "serve") == 0)
 		return do_serve(argv[2], argv[3]);
+	if (argc == 6 && strcmp(cmd, "status") == 0)
+		return do_status(argv[2], argv[3], argv[4], strtoul(argv[5], NULL, 10));
+	if (argc == 4 && strcmp(cmd, "ent") == 0)
+		return do_ent(argv[2], argv[3]);
+	if ((argc == 6 || argc == 7) && strcmp(cmd, "initdyn") == 0)
+		return do_initdyn(argv[2], argv[3], (gid_t)strtoul(argv[4], NULL, 10),
+		    atol(argv[5]), argc == 7 ? argv[6] : NULL);
 	fprintf(stderr, "usage: see the top of nss_driver.c\n");
 	return 2;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -393,7 +394,7 @@ test_publish(void **state)
 	assert_int_equal(old.replaced, 1);
 	assert_int_equal(old.generation, 3);
 	close(fd);
-	assert_int_equal(count_files(tmpdir), 1);	/* no temporary file left */
+	assert_int_equal(count_files(tmpdir), 2);	/* and the lock: no temporary file left */
 
 	/* failures leave the old file alone */
 	assert_int_equal(idg_snap_publish(path, buf, 10, err, sizeof(err)), IDG_ERR_INVAL);
@@ -403,8 +404,10 @@ test_publish(void **state)
 	snprintf(path, sizeof(path), "%s/adir", tmpdir);	/* rename over a directory fails */
 	assert_int_equal(mkdir(path, 0755), 0);
 	assert_int_equal(idg_snap_publish(path, buf, len, err, sizeof(err)), IDG_ERR_IO);
-	assert_int_equal(count_files(tmpdir), 2);	/* the snapshot and adir, no temp */
+	assert_int_equal(count_files(tmpdir), 4);	/* snapshot, adir and their locks */
 	rmdir(path);
+	strcat(path, ".lock");
+	unlink(path);
 	snprintf(path, sizeof(path), "%s/nss.snapshot", tmpdir);
 	fd = open(path, O_RDONLY);
 	assert_int_equal(pread(fd, &old, sizeof(old), 0), sizeof(old));
@@ -412,8 +415,180 @@ test_publish(void **state)
 	assert_int_equal(old.replaced, 0);
 	close(fd);
 	unlink(path);
+	strcat(path, ".lock");
+	unlink(path);
 	rmdir(tmpdir);
 	free(buf);
+}
+
+static void
+publish_dir(char *path, size_t size)
+{
+	strcpy(tmpdir, "/tmp/check_snapshot.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(path, size, "%s/nss.snapshot", tmpdir);
+}
+
+static void
+publish_cleanup(const char *path)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	(void)path;
+}
+
+/* Only a snapshot is ever marked; a symlink is never followed; a republished buffer that
+ * says `replaced` goes out as a current file. */
+static void
+test_publish_what_is_marked(void **state)
+{
+	struct idg_snap_in in = small_in();
+	char path[128], other[160], err[256], text[64];
+	struct idg_snap_hdr h;
+	uint8_t *buf;
+	size_t len;
+	int fd;
+
+	(void)state;
+	publish_dir(path, sizeof(path));
+	buf = build_ok(&in, &len);
+	/* a regular file that is no snapshot, hard-linked elsewhere: replaced, never written */
+	snprintf(other, sizeof(other), "%s/other", tmpdir);
+	fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	memset(text, 'A', sizeof(text));
+	assert_int_equal(write(fd, text, sizeof(text)), sizeof(text));
+	memset(text, 'B', sizeof(text));
+	assert_int_equal(pwrite(fd, text, sizeof(text), 1000), sizeof(text));
+	close(fd);
+	assert_int_equal(link(other, path), 0);
+	assert_int_equal(idg_snap_publish(path, buf, len, err, sizeof(err)), 0);
+	fd = open(other, O_RDONLY);
+	assert_int_equal(pread(fd, text, sizeof(text), 0), sizeof(text));
+	close(fd);
+	for (size_t i = 0; i < sizeof(text); i++)
+		assert_int_equal(text[i], 'A');
+
+	/* a buffer carrying replaced = 1 is published with 0 (and the checksum still holds) */
+	hdr(buf)->replaced = 1;
+	assert_int_equal(idg_snap_publish(path, buf, len, err, sizeof(err)), 0);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), sizeof(h));
+	close(fd);
+	assert_int_equal(h.replaced, 0);
+
+	/* a symlink in its place: refused, its target untouched */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(other, path), 0);
+	assert_int_equal(idg_snap_publish(path, buf, len, err, sizeof(err)), IDG_ERR_IO);
+	fd = open(other, O_RDONLY);
+	assert_int_equal(pread(fd, text, sizeof(text), 0), sizeof(text));
+	close(fd);
+	assert_int_equal(text[0], 'A');
+	free(buf);
+	publish_cleanup(path);
+}
+
+/* Four processes publish at once while this one collects every file it sees in place:
+ * each one but the last must end up marked (publishers take turns through PATH.lock). */
+static int slow_rename;
+
+/* The writer's rename() (libidgcommon is linked statically): slowed down during the race, so
+ * that publishers that did not take turns would be caught between opening the old file and
+ * renaming over it. */
+int
+rename(const char *from, const char *to)
+{
+	if (slow_rename)
+		usleep(500 + (unsigned)(rand() % 4000));
+	return renameat(AT_FDCWD, from, AT_FDCWD, to);
+}
+
+#define RACERS 4
+#define ROUNDS 40
+#define SEEN_MAX 512
+
+static void
+racer(const char *path, uint64_t gen0)
+{
+	struct idg_snap_in in = small_in();
+	char err[256];
+	uint8_t *buf;
+	size_t len;
+
+	for (int i = 0; i < ROUNDS; i++) {
+		in.generation = gen0 + (uint64_t)i;
+		if (idg_snap_build(&in, &buf, &len) != 0 ||
+		    idg_snap_publish(path, buf, len, err, sizeof(err)) != 0)
+			_exit(1);
+		free(buf);
+	}
+	_exit(0);
+}
+
+static int
+collect(const char *path, int *fds, ino_t *inos, int n)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || n == SEEN_MAX)
+		goto skip;
+	assert_int_equal(fstat(fd, &st), 0);
+	if (n > 0 && inos[n - 1] == st.st_ino)
+		goto skip;
+	fds[n] = fd;
+	inos[n] = st.st_ino;
+	return n + 1;
+skip:
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+static void
+test_publish_concurrent(void **state)
+{
+	char path[128];
+	int fds[SEEN_MAX], n = 0, running = RACERS, status, unmarked = 0;
+	ino_t inos[SEEN_MAX];
+	pid_t pids[RACERS];
+	struct stat last;
+
+	(void)state;
+	publish_dir(path, sizeof(path));
+	slow_rename = 1;
+	for (int r = 0; r < RACERS; r++) {
+		pids[r] = fork();
+		assert_true(pids[r] >= 0);
+		if (pids[r] == 0) {
+			srand((unsigned)r + 1);
+			racer(path, 1000u * (uint64_t)(r + 1));
+		}
+	}
+	while (running > 0) {
+		n = collect(path, fds, inos, n);
+		for (int r = 0; r < RACERS; r++)
+			if (pids[r] > 0 && waitpid(pids[r], &status, WNOHANG) == pids[r]) {
+				assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+				pids[r] = 0;
+				running--;
+			}
+	}
+	slow_rename = 0;
+	assert_int_equal(stat(path, &last), 0);
+	assert_true(n > RACERS);
+	for (int i = 0; i < n; i++) {
+		struct idg_snap_hdr h;
+
+		assert_int_equal(pread(fds[i], &h, sizeof(h), 0), sizeof(h));
+		if (inos[i] != last.st_ino && h.replaced != 1)
+			unmarked++;
+		close(fds[i]);
+	}
+	assert_int_equal(unmarked, 0);
+	publish_cleanup(path);
 }
 
 /* ---------- damaged files ---------- */
@@ -607,6 +782,8 @@ main(void)
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_publish),
+		cmocka_unit_test(test_publish_what_is_marked),
+		cmocka_unit_test(test_publish_concurrent),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_hostile_records),
