@@ -325,9 +325,23 @@ out:
 
 /* ---------- sources and lookups ---------- */
 
-enum src { S_MOD, S_IDGATE, S_FILES, S_SSS, N_SRC };
-static const char *const src_name[N_SRC] = { "module", "idgate", "files", "sss" };
-static const char *const src_db[N_SRC] = { "idgate", "idgate", "files", "sss" };
+/* S_MOD and S_SSSMOD call a module's entry points directly (dlopen): the modules' own cost,
+ * without the NSS dispatch glibc adds to every source alike. */
+enum src { S_MOD, S_IDGATE, S_FILES, S_SSS, S_SSSMOD, N_SRC };
+static const char *const src_name[N_SRC] = { "module", "idgate", "files", "sss", "sss-module" };
+static const char *const src_db[N_SRC] = { "idgate", "idgate", "files", "sss", "sss" };
+
+static bool
+is_module(enum src s)
+{
+	return s == S_MOD || s == S_SSSMOD;
+}
+
+static bool
+is_sss(enum src s)
+{
+	return s == S_SSS || s == S_SSSMOD;
+}
 
 enum op {
 	O_PWNAM_HIT, O_PWNAM_MISS, O_PWUID_HIT, O_PWUID_MISS, O_GRNAM_HIT, O_GRNAM_MISS,
@@ -571,7 +585,7 @@ static const lookup_fn module_fn[N_OPS] = {
 static lookup_fn
 fn_of(const struct ctx *c, enum op o)
 {
-	return c->src == S_MOD ? module_fn[o] : glibc_fn[o];
+	return is_module(c->src) ? module_fn[o] : glibc_fn[o];
 }
 
 static size_t
@@ -580,19 +594,28 @@ ring_of(const struct ctx *c, enum op o)
 	return o == O_GL_WIDE ? 1 : op_is_miss(o) ? c->nmiss : c->nhit;
 }
 
+/* libnss_NAME.so.2's entry points _nss_NAME_*. */
 static int
-module_open(struct module *m, char *why, size_t wlen)
+module_open(struct module *m, const char *name, char *why, size_t wlen)
 {
-	if ((m->dl = dlopen("libnss_idgate.so.2", RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		snprintf(why, wlen, "dlopen libnss_idgate.so.2: %s", dlerror());
+	char lib[64], sym[96];
+
+	snprintf(lib, sizeof(lib), "libnss_%s.so.2", name);
+	if ((m->dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(why, wlen, "dlopen %s: %s", lib, dlerror());
 		return -1;
 	}
-	*(void **)&m->pwnam = dlsym(m->dl, "_nss_idgate_getpwnam_r");
-	*(void **)&m->pwuid = dlsym(m->dl, "_nss_idgate_getpwuid_r");
-	*(void **)&m->grnam = dlsym(m->dl, "_nss_idgate_getgrnam_r");
-	*(void **)&m->initgroups = dlsym(m->dl, "_nss_idgate_initgroups_dyn");
+#define SYM(field, call) do { \
+		snprintf(sym, sizeof(sym), "_nss_%s_%s", name, call); \
+		*(void **)&m->field = dlsym(m->dl, sym); \
+	} while (0)
+	SYM(pwnam, "getpwnam_r");
+	SYM(pwuid, "getpwuid_r");
+	SYM(grnam, "getgrnam_r");
+	SYM(initgroups, "initgroups_dyn");
+#undef SYM
 	if (!m->pwnam || !m->pwuid || !m->grnam || !m->initgroups) {
-		snprintf(why, wlen, "libnss_idgate.so.2 lacks an entry point");
+		snprintf(why, wlen, "%s lacks an entry point", lib);
 		return -1;
 	}
 	return 0;
@@ -644,7 +667,8 @@ ctx_init(struct ctx *c, enum src s, unsigned n, size_t ring, char *why, size_t w
 		snprintf(c->mname[k], NAME_W, "nosuch%u", (unsigned)k);
 		snprintf(c->mgname[k], NAME_W, "nogroup%u", (unsigned)k);
 	}
-	return s == S_MOD ? module_open(&c->m, why, wlen) : 0;
+	return s == S_MOD ? module_open(&c->m, "idgate", why, wlen) :
+	    s == S_SSSMOD ? module_open(&c->m, "sss", why, wlen) : 0;
 }
 
 /* ---------- full checks of a sample (outside the timed loops) ---------- */
@@ -655,7 +679,7 @@ get_pw(struct ctx *c, const char *name, uid_t uid, struct passwd *pw)
 	struct passwd *r = NULL;
 	int e, rc;
 
-	if (c->src == S_MOD) {
+	if (is_module(c->src)) {
 		enum nss_status st = name ? c->m.pwnam(name, pw, c->buf, LOOKUP_BUF, &e)
 		    : c->m.pwuid(uid, pw, c->buf, LOOKUP_BUF, &e);
 
@@ -672,7 +696,7 @@ get_gr(struct ctx *c, const char *name, struct group *gr)
 	struct group *r = NULL;
 	int e;
 
-	if (c->src == S_MOD) {
+	if (is_module(c->src)) {
 		enum nss_status st = c->m.grnam(name, gr, c->buf, LOOKUP_BUF, &e);
 
 		return st == NSS_STATUS_SUCCESS ? 1 : st == NSS_STATUS_NOTFOUND ? 0 : -1;
@@ -686,7 +710,7 @@ get_gl(struct ctx *c, const char *user, gid_t group)
 	long start;
 	int ng = GL_MAX;
 
-	if (c->src == S_MOD) {
+	if (is_module(c->src)) {
 		enum nss_status st = m_initgroups(c, user, group, &start);
 
 		return st == NSS_STATUS_SUCCESS || st == NSS_STATUS_NOTFOUND ? (int)start : -1;
@@ -903,7 +927,7 @@ run_source(enum src s, unsigned n, const struct limits *lim, struct srcres *res)
 	memset(res, 0, sizeof(*res));
 	if (ctx_init(&c, s, n, lim->ring, res->why, sizeof(res->why)) < 0)
 		return;
-	if (s == S_SSS) {
+	if (is_sss(s)) {
 		if (warm_sss(&c, lim, res) < 0)
 			return;
 	} else
@@ -1497,11 +1521,11 @@ print_size(const struct sizeres *z)
 		printf("; sssd up in %.2f s, its caches warmed in %.1f s (%s hits, %s misses)",
 		    z->sssd_start_s, r[S_SSS].warm_s, num(r[S_SSS].nhit), num(r[S_SSS].nmiss));
 	printf("\nns per lookup, best of the rounds    module    idgate     files       sss   "
-	    "idgate/files idgate/sss\n");
+	    "sss-mod   idgate/files idgate/sss module/sss-mod\n");
 	for (int o = 0; o < N_OPS; o++) {
 		const struct fig *i = &r[S_IDGATE].fig[o], *f = &r[S_FILES].fig[o],
-		    *s = &r[S_SSS].fig[o];
-		char rf[16] = "-", rs[16] = "-";
+		    *s = &r[S_SSS].fig[o], *m = &r[S_MOD].fig[o], *sm = &r[S_SSSMOD].fig[o];
+		char rf[16] = "-", rs[16] = "-", rm[16] = "-";
 
 		if (o == O_GL_WIDE && z->n < WIDE)
 			continue;
@@ -1509,9 +1533,11 @@ print_size(const struct sizeres *z)
 			snprintf(rf, sizeof(rf), "%.3fx", i->ns / f->ns);
 		if (i->ran && s->ran)
 			snprintf(rs, sizeof(rs), "%.2fx", i->ns / s->ns);
-		printf("  %-32s %9s %9s %9s %9s %14s %10s\n", op_name[o],
-		    cost(r[S_MOD].fig[o].ran ? r[S_MOD].fig[o].ns : 0), cost(i->ran ? i->ns : 0),
-		    cost(f->ran ? f->ns : 0), cost(s->ran ? s->ns : 0), rf, rs);
+		if (m->ran && sm->ran)
+			snprintf(rm, sizeof(rm), "%.2fx", m->ns / sm->ns);
+		printf("  %-32s %9s %9s %9s %9s %9s %14s %10s %14s\n", op_name[o],
+		    cost(m->ran ? m->ns : 0), cost(i->ran ? i->ns : 0), cost(f->ran ? f->ns : 0),
+		    cost(s->ran ? s->ns : 0), cost(sm->ran ? sm->ns : 0), rf, rs, rm);
 	}
 	for (int s = 0; s < N_SRC; s++) {
 		if (!r[s].ran) {
@@ -1558,16 +1584,16 @@ print_summary(const struct sizeres *z, int nz, double secs)
 
 	printf("\n==== summary: ns per lookup through glibc (the module's entry points alone in "
 	    "brackets) ====\n");
-	printf("%-18s %9s %19s %10s %9s %-20s %-18s\n", "", "entries", "idgate [module]", "files",
-	    "sss", "vs files", "vs sss");
+	printf("%-18s %9s %19s %10s %19s %-20s %-12s %-18s\n", "", "entries", "idgate [module]",
+	    "files", "sss [module]", "vs files", "vs sss", "module vs sss module");
 	for (int o = 0; o < O_GL_WIDE; o++) {
 		bool miss = op_is_miss((enum op)o);
 
 		for (int k = 0; k < nz; k++) {
 			const struct srcres *r = z[k].src;
 			const struct fig *i = &r[S_IDGATE].fig[o], *m = &r[S_MOD].fig[o],
-			    *f = &r[S_FILES].fig[o], *s = &r[S_SSS].fig[o];
-			char both[40], vf[40] = "-", vs[40] = "-";
+			    *f = &r[S_FILES].fig[o], *s = &r[S_SSS].fig[o], *sm = &r[S_SSSMOD].fig[o];
+			char both[40], sboth[40], vf[40] = "-", vs[40] = "-", vm[40] = "-";
 
 			if (!z[k].ran)
 				continue;
@@ -1577,12 +1603,15 @@ print_summary(const struct sizeres *z, int nz, double secs)
 				snprintf(vf, sizeof(vf), "%.3fx (<=%s %s)", i->ns / f->ns,
 				    miss ? "0.2" : "0.25",
 				    verdict(i->ns / f->ns <= (miss ? 0.2 : 0.25)));
+			snprintf(sboth, sizeof(sboth), "%s [%s]", cost(s->ran ? s->ns : 0),
+			    cost(sm->ran ? sm->ns : 0));
 			if (i->ran && s->ran)
-				snprintf(vs, sizeof(vs), miss ? "%.3fx" : "%.2fx (<=0.5 %s)",
-				    i->ns / s->ns, verdict(i->ns / s->ns <= 0.5));
-			printf("%-18s %9s %19s %10s %9s %-20s %-18s\n", k == 0 ? op_name[o] : "",
-			    num(z[k].n), both, cost(f->ran ? f->ns : 0), cost(s->ran ? s->ns : 0), vf,
-			    vs);
+				snprintf(vs, sizeof(vs), "%.2fx", i->ns / s->ns);
+			if (m->ran && sm->ran)
+				snprintf(vm, sizeof(vm), miss ? "%.3fx" : "%.2fx (<=0.5 %s)",
+				    m->ns / sm->ns, verdict(m->ns / sm->ns <= 0.5));
+			printf("%-18s %9s %19s %10s %19s %-20s %-12s %-18s\n", k == 0 ? op_name[o] : "",
+			    num(z[k].n), both, cost(f->ran ? f->ns : 0), sboth, vf, vs, vm);
 		}
 	}
 	for (int k = 0; k < nz; k++) {
@@ -1757,13 +1786,13 @@ run_size(struct env *e, unsigned n, const struct limits *lim, bool sss, int cpu,
 		}
 	}
 	for (int s = 0; s < N_SRC && !interrupted; s++) {
-		if (s == S_SSS && !z->sss_up) {
+		if (is_sss((enum src)s) && !z->sss_up) {
 			snprintf(z->src[s].why, sizeof(z->src[s].why), "%s",
 			    sss ? "sssd could not be set up (above)" : "--no-sss");
 			continue;
 		}
 		measure_in_child(e, (enum src)s, n, lim, cpu, &z->src[s]);
-		if (!z->src[s].ran && s != S_SSS)
+		if (!z->src[s].ran && !is_sss((enum src)s))
 			ok = false;
 	}
 	z->ran = z->src[S_IDGATE].ran;
@@ -1782,7 +1811,7 @@ run_traces(struct env *e, unsigned n, const struct limits *lim, const struct siz
 
 		rounds[s][0] = lim->trace_small;
 		rounds[s][1] = fast ? lim->trace_large : lim->trace_large_slow;
-		if (s == S_SSS && !z->src[S_SSS].ran)
+		if ((s == S_SSS && !z->src[S_SSS].ran) || s == S_SSSMOD)
 			continue;
 		for (int k = 0; k < 2; k++)
 			for (int r = 0; r < 2; r++) {
