@@ -457,6 +457,8 @@ for act in garbage bigbody hang; do
 done
 
 # ---------- PAM_USER is never changed ----------
+is "the module sets no PAM item but PAM_AUTHTOK" \
+	"$(grep -h 'pam_set_item(' "$top_srcdir"/pam/*.c | grep -vc 'PAM_AUTHTOK')" 0
 is "PAM_USER is what the application set, in every run above" \
 	"$(printf '%s\n' "$ALL_OUT" | sed -n 's/^user=//p' | sort -u | grep -Evc '^(alice|carol|root|bad:name|a/b|a{300})$')" 0
 
