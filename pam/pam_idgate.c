@@ -60,7 +60,7 @@ static void say(const struct login *l, const char *fmt, ...)
 static void
 say(const struct login *l, const char *fmt, ...)
 {
-	char line[IDG_PAM_REASON_MAX + 128];
+	char line[IDG_PAM_REASON_MAX + IDG_PAM_NAME_MAX + 128];
 	va_list ap;
 
 	if (l->a.silent || l->kind == K_CLOSE)
@@ -118,7 +118,7 @@ to_pam(const struct login *l, int rc, const struct idg_pam_reply *r)
 				say(l, "idgate: %s", why[0] ? why : "this account may not log in here");
 				return PAM_PERM_DENIED;
 			}
-			say(l, "idgate: the session could not be opened: %s", why);
+			say(l, "idgate: the session could not be opened%s%s", why[0] ? ": " : "", why);
 			return PAM_SESSION_ERR;
 		case IDG_ST_UNAVAIL:
 			say(l, "idgate: identity provider unreachable");

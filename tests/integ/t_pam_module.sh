@@ -364,6 +364,10 @@ drv t alice open
 is "session open DENIED: PAM_SESSION_ERR" "$(res open)" PAM_SESSION_ERR
 like "session open DENIED: the reason is shown" "$OUT" \
 	"^conv ERROR idgate: the session could not be opened: home directory: permission denied$"
+fake "open DENIED"
+drv t alice open
+like "session open DENIED without a reason: a line all the same" "$(res open) $(echo "$OUT" | grep '^conv ERROR')" \
+	"^PAM_SESSION_ERR conv ERROR idgate: the session could not be opened$"
 fake "open ERROR"
 drv t alice open
 is "session open ERROR: PAM_SESSION_ERR" "$(res open)" PAM_SESSION_ERR
