@@ -76,6 +76,14 @@ tests_unit_daemon_check_offline_SOURCES = tests/unit/daemon/check_offline.c \
 tests_unit_daemon_check_offline_CFLAGS = $(UNIT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_daemon_check_offline_LDADD = libidgcommon.la $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 
+# --- pam (the module's pure parts, compiled in; pam_syslog is the test's own) ---
+check_PROGRAMS += tests/unit/pam/check_args
+TESTS += tests/unit/pam/check_args
+tests_unit_pam_check_args_SOURCES = tests/unit/pam/check_args.c pam/args.c pam/client.c
+tests_unit_pam_check_args_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_unit_pam_check_args_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_pam_check_args_LDADD = libidgcommon.la $(CMOCKA_LIBS)
+
 EXTRA_DIST += tests/unit/README.md
 
 endif
