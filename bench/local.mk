@@ -12,6 +12,14 @@ bench_token_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -I$(top_srcdir)
 bench_token_LDADD = libidgconn.la libidgcommon.la $(CURL_LIBS) $(CJSON_LIBS) \
 	$(OPENSSL_LIBS)
 
+# bench/nss: NSS lookups through libnss_idgate.so.2, glibc's files and SSSD's sss (needs
+# root: a private mount namespace). bench/run-nss.sh points it at the build's module.
+noinst_PROGRAMS += bench/nss
+bench_nss_SOURCES = bench/nss.c
+bench_nss_CPPFLAGS = $(AM_CPPFLAGS) $(PATH_DEFS)
+bench_nss_LDADD = libidgcommon.la -ldl
+EXTRA_DIST += bench/run-nss.sh
+
 # bench/login: logins per second through PAM stacks (libpam under pam_wrapper, no sshd);
 # bench/run-login.sh runs it and the real-sshd logins in a private namespace.
 noinst_PROGRAMS += bench/login

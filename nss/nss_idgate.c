@@ -640,12 +640,23 @@ static int
 add_groups(const struct idg_snap *s, const struct idg_snap_pw *u, gid_t group, long *start,
     long *size, gid_t **groups, long limit)
 {
+	/* idgated writes each user's gids ascending: a gid can then only repeat one the caller
+	 * had before (the first base entries), and the check stays linear for a user in
+	 * thousands of groups. A list out of order (not written by idgated) is checked
+	 * against everything. */
+	long base = *start;
+	gid_t prev = 0;
+	int ordered = 1;
+
 	for (uint32_t i = 0; i < u->ngids; i++) {
 		gid_t gid = u->gids[i];
 		int room;
 
+		if (i > 0 && gid <= prev)
+			ordered = 0;	/* from here on, against everything */
+		prev = gid;
 		if (gid == group || gid < s->hdr->id_min || gid > s->hdr->id_max ||
-		    have_gid(*groups, *start, gid))
+		    have_gid(*groups, ordered ? base : *start, gid))
 			continue;
 		if ((room = groups_room(start, size, groups, limit)) <= 0)
 			return room;

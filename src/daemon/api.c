@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "daemon/api.h"
 #include "daemon/api_login.h"
+#include "daemon/api_pam.h"
 #include "daemon/directory.h"
 #include "daemon/token.h"
 
@@ -73,6 +74,13 @@ static const struct {
 	{ IDG_OP_USER_DELETE, api_user_delete, "user.delete", false },
 	{ IDG_OP_USER_LIST, api_user_list, "user.list", false },
 	{ IDG_OP_NSS_PROVISIONAL, api_nss_provisional, "nss.provisional", true },
+	{ IDG_OP_PAM_AUTH, api_pam_auth, "pam.auth", true },
+	{ IDG_OP_PAM_DEVICE_START, api_pam_device_start, "pam.device_start", true },
+	{ IDG_OP_PAM_DEVICE_WAIT, api_pam_device_wait, "pam.device_wait", true },
+	{ IDG_OP_PAM_DEVICE_CANCEL, api_pam_device_cancel, "pam.device_cancel", true },
+	{ IDG_OP_PAM_ACCOUNT, api_pam_account, "pam.account", true },
+	{ IDG_OP_PAM_SESSION_OPEN, api_pam_session_open, "pam.session_open", true },
+	{ IDG_OP_PAM_SESSION_CLOSE, api_pam_session_close, "pam.session_close", true },
 };
 
 const char *
@@ -461,6 +469,47 @@ api_obj(struct idg_reply *rp)
 	if (rp->json == NULL)
 		rp->json = cJSON_CreateObject();
 	return rp->json;
+}
+
+static struct idg_msg *
+reply_fields(struct idg_reply *rp)
+{
+	if (rp->fields == NULL && (rp->fields = calloc(1, sizeof(*rp->fields))) != NULL &&
+	    idg_msg_init(rp->fields, 64 * 1024) < 0) {
+		free(rp->fields);
+		rp->fields = NULL;
+	}
+	return rp->fields;
+}
+
+bool
+api_reply_str(struct idg_reply *rp, uint16_t tag, const char *s)
+{
+	struct idg_msg *m = reply_fields(rp);
+
+	if (m == NULL || idg_msg_add_str(m, tag, s) < 0)
+		return api_fail(rp, IDG_ST_ERROR, "the reply could not be built");
+	return true;
+}
+
+bool
+api_reply_u32(struct idg_reply *rp, uint16_t tag, uint32_t v)
+{
+	struct idg_msg *m = reply_fields(rp);
+
+	if (m == NULL || idg_msg_add_u32(m, tag, v) < 0)
+		return api_fail(rp, IDG_ST_ERROR, "the reply could not be built");
+	return true;
+}
+
+bool
+api_reply_u64(struct idg_reply *rp, uint16_t tag, uint64_t v)
+{
+	struct idg_msg *m = reply_fields(rp);
+
+	if (m == NULL || idg_msg_add_u64(m, tag, v) < 0)
+		return api_fail(rp, IDG_ST_ERROR, "the reply could not be built");
+	return true;
 }
 
 cJSON *

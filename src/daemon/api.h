@@ -116,6 +116,11 @@ cJSON *api_json_roles_seen(const struct idg_daemon *d, const uint8_t *seen);
 cJSON *api_json_perms(const struct idg_permset *ps);
 /* The reply's JSON object, created on first use. */
 cJSON *api_obj(struct idg_reply *rp);
+/* A wire field in the reply (rp->fields, created on first use); false (the reply an
+ * IDG_ST_ERROR) when it cannot be added. */
+bool api_reply_str(struct idg_reply *rp, uint16_t tag, const char *s);
+bool api_reply_u32(struct idg_reply *rp, uint16_t tag, uint32_t v);
+bool api_reply_u64(struct idg_reply *rp, uint16_t tag, uint64_t v);
 
 /* Binding mutation for subject on rid with role ids (n == 0: remove). */
 void api_mut_binding(const struct idg_daemon *d, struct idg_change *c, idg_rid rid,

@@ -1,8 +1,9 @@
-/* Logins through the identity provider: the requests PAM (pam.sock) and 'idgatectl
- * login-test' (api.sock, root) send. The connector child does the IdP work; here the answer
- * it gives is checked again, mapped to names (idmap), checked against local accounts and the
- * identities already pinned, and only then stored: the user's pin and its IdP group
- * memberships, in one change. A refused login stores nothing. */
+/* Logins through the identity provider: 'idgatectl login test' (api.sock, root) and the
+ * parts PAM's requests share (api_pam.c): the connector child does the IdP work; here the
+ * answer it gives is checked again, mapped to names (idmap), checked against local accounts
+ * and the identities already pinned, and only then stored: the user's pin and its IdP group
+ * memberships, in one change. A refused login stores nothing. Device logins live here for
+ * both callers. */
 #include "config.h"
 
 #include <stdio.h>
@@ -23,17 +24,9 @@
 
 #define MSG_MAX (64u * 1024u)
 #define WAIT_SLICE_MS 20000	/* a DEVICE_WAIT answers "pending" after this; ask again */
+#define PAM_SLICE_SLACK_MS 2000	/* a PAM_DEVICE_WAIT answers within the interval and this */
 #define DEVICES_MAX 64
 #define PASSWORD_MAX 4096	/* bytes of a password passed on to the IdP */
-
-/* A login waiting for the connector: what the reply and the audit need afterwards. */
-struct pending_login {
-	uint64_t conn_serial;
-	enum idg_op op;
-	struct idg_caller who;
-	char expect[IDG_POSIX_NAME_MAX + 1];	/* the login name PAM was given, or "" */
-	char method[16];
-};
 
 /* A device login the parent knows about; the child holds the device code itself. */
 struct device {
@@ -45,7 +38,9 @@ struct device {
 	int64_t wait_until;	/* monotonic ms; 0: nobody waits */
 	uint64_t waiter;	/* conn serial of the DEVICE_WAIT */
 	char expect[IDG_POSIX_NAME_MAX + 1];
+	char detail[IDG_LOGIN_DETAIL_MAX];	/* PAM: the audit detail (service, rhost) */
 	bool polling;		/* a poll is with the connector */
+	bool pam;		/* started on pam.sock: only PAM_DEVICE_* may use it */
 };
 
 struct idg_logins {
@@ -93,8 +88,8 @@ root_only(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp)
 /* A login's outcome as a reply status. A credential the connector refuses (a wrong password,
  * a malformed or invalid token, an unknown or expired device code) is a denial, not a usage
  * error; a bad or oversized IdP answer is the IdP's failure, not the caller's. */
-static uint32_t
-status_of(int err)
+uint32_t
+idg_login_status(int err)
 {
 	switch (err) {
 	case IDG_ERR_DENIED: case IDG_ERR_EXPIRED: case IDG_ERR_INVAL: case IDG_ERR_NOTFOUND:
@@ -123,16 +118,33 @@ child_str(const struct idg_msgview *v, uint16_t tag, size_t max, bool required,
 	return 0;
 }
 
+/* Audit the outcome, then answer the caller (for pam.sock, "identity provider unreachable"
+ * stands for any unavailability; the audit has the whole reason). */
 static void
-finish(struct idg_daemon *d, const struct pending_login *pl, struct idg_reply *rp,
+finish(struct idg_daemon *d, const struct idg_login_req *pl, struct idg_reply *rp,
     const char *target, const char *reason)
 {
 	struct idg_req rq = { .op = pl->op, .who = pl->who, .fd = -1 };
 
 	api_audit(d, &rq, target, rp->status == IDG_ST_OK ? "ok" : rp->status == IDG_ST_DENIED ?
-	    "denied" : "error", reason, pl->method);
+	    "denied" : pl->pam && rp->status == IDG_ST_UNAVAIL ? "unavailable" : "error", reason,
+	    pl->detail[0] ? pl->detail : pl->method);
+	if (pl->pam && rp->status == IDG_ST_UNAVAIL)
+		api_fail(rp, IDG_ST_UNAVAIL, "identity provider unreachable");
 	if (!idg_server_complete(d->srv, pl->conn_serial, rp))
 		log_info("login for %s finished after its caller left", target);
+}
+
+bool
+idg_login_pam_reply(struct idg_daemon *d, const char *name, struct idg_reply *rp)
+{
+	const struct idg_user *u = idg_state_user(d->st, name);
+
+	cJSON_Delete(rp->json);
+	rp->json = NULL;
+	if (u == NULL || u->uid == 0)
+		return api_fail(rp, IDG_ST_ERROR, "the login was not recorded");
+	return idg_dir_passwd_reply(d, rp, u->name, u->uid, idg_dir_primary_gid(d, u), u->gecos);
 }
 
 /* What a login checked and decided, for the change and the reply. */
@@ -148,7 +160,7 @@ struct login_id {
 
 /* The identity's fields from the child, mapped to names; false with rp set on refusal. */
 static bool
-identity_names(struct idg_daemon *d, const struct pending_login *pl,
+identity_names(struct idg_daemon *d, const struct idg_login_req *pl,
     const struct idg_msgview *v, struct idg_reply *rp, struct login_id *id, char *target,
     size_t tlen)
 {
@@ -279,7 +291,7 @@ identity_groups(struct idg_daemon *d, const struct login_id *id, const struct id
 }
 
 static void
-identity_reply(struct idg_daemon *d, const struct pending_login *pl, const struct login_id *id,
+identity_reply(struct idg_daemon *d, const struct idg_login_req *pl, const struct login_id *id,
     cJSON *o)
 {
 	cJSON_AddStringToObject(o, "principal", id->member);
@@ -298,7 +310,7 @@ identity_reply(struct idg_daemon *d, const struct pending_login *pl, const struc
 /* Map, check and store the identity in v; fill rp and the audit target. One change holds
  * the user (new, pinned now, or updated), its new groups and its memberships. */
 static void
-accept_identity(struct idg_daemon *d, const struct pending_login *pl,
+accept_identity(struct idg_daemon *d, const struct idg_login_req *pl,
     const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen)
 {
 	struct login_id id;
@@ -332,11 +344,18 @@ out:
 	idg_dir_batch_free(&b);
 }
 
+void
+idg_login_accept(struct idg_daemon *d, const struct idg_login_req *lr,
+    const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen)
+{
+	accept_identity(d, lr, v, rp, target, tlen);
+}
+
 static void
 on_login(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
     const char *err)
 {
-	struct pending_login *pl = ctx;
+	struct idg_login_req *pl = ctx;
 	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
 	char target[IDG_SUBJECT_MAX + 32];
 
@@ -344,17 +363,17 @@ on_login(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *
 	if (status == 0 && v != NULL)
 		accept_identity(d, pl, v, &rp, target, sizeof(target));
 	else
-		api_fail(&rp, status_of(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
 		    err && *err ? err : "login failed");
 	finish(d, pl, &rp, target, rp.status == IDG_ST_OK ? "" : rp.error);
-	cJSON_Delete(rp.json);
+	idg_reply_clear(&rp);
 	free(pl);
 }
 
-static struct pending_login *
+static struct idg_login_req *
 pending_new(const struct idg_req *rq, const char *method, const char *expect)
 {
-	struct pending_login *pl = calloc(1, sizeof(*pl));
+	struct idg_login_req *pl = calloc(1, sizeof(*pl));
 
 	if (pl == NULL)
 		return NULL;
@@ -367,8 +386,8 @@ pending_new(const struct idg_req *rq, const char *method, const char *expect)
 	return pl;
 }
 
-static int64_t
-idp_wait_ms(const struct idg_daemon *d)
+int64_t
+idg_login_idp_wait_ms(const struct idg_daemon *d)
 {
 	/* Discovery, keys and a token request can each take the whole IdP timeout. */
 	return d->cfg.idp_timeout * 1000 * 3 + 5000;
@@ -378,7 +397,7 @@ void
 api_login(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	const char *name = NULL, *secret;
-	struct pending_login *pl;
+	struct idg_login_req *pl;
 	struct idg_msg m;
 	uint32_t method = 0;
 	char err[512];
@@ -427,11 +446,11 @@ api_login(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		snprintf(err, sizeof(err), "the %s is too long", method == IDG_LOGIN_PASSWORD ?
 		    "password" : "token");
 	else
-		rc = idg_connector_call(d, &m, idp_wait_ms(d), on_login, pl, err, sizeof(err));
+		rc = idg_connector_call(d, &m, idg_login_idp_wait_ms(d), on_login, pl, err, sizeof(err));
 	idg_msg_free(&m);	/* wipes the secret */
 	if (rc < 0) {
 		free(pl);
-		api_fail(rp, status_of(rc), "%s", err);
+		api_fail(rp, idg_login_status(rc), "%s", err);
 		api_audit(d, rq, name ? name : "IdP login", "error", err, NULL);
 		return;
 	}
@@ -460,28 +479,56 @@ device_forget(struct idg_daemon *d, struct device *dv, bool tell_child)
 
 		if (idg_msg_init(&m, 256) == 0 && idg_msg_add_u32(&m, IDG_CT_OP,
 		    IDG_CONN_DEVICE_CANCEL) == 0 && idg_msg_add_u64(&m, IDG_CT_HANDLE, dv->child) == 0)
-			(void)idg_connector_call(d, &m, idp_wait_ms(d), NULL, NULL, err, sizeof(err));
+			(void)idg_connector_call(d, &m, idg_login_idp_wait_ms(d), NULL, NULL, err, sizeof(err));
 		idg_msg_free(&m);
 	}
 	memset(dv, 0, sizeof(*dv));
+}
+
+/* The answer to a started device login: JSON for idgatectl, wire fields for pam.sock. */
+static bool
+device_started_reply(const struct device *dv, bool pam, const char *code, const char *uri,
+    const char *uric, struct idg_reply *rp)
+{
+	int64_t left = dv->expires - (int64_t)time(NULL);
+	char hex[32];
+	cJSON *o;
+
+	if (left < 0)
+		left = 0;
+	if (pam)
+		return api_reply_u64(rp, IDG_T_HANDLE, dv->handle) &&
+		    api_reply_str(rp, IDG_T_USER_CODE, code) &&
+		    api_reply_str(rp, IDG_T_VERIFY_URI, uri) &&
+		    (uric == NULL || api_reply_str(rp, IDG_T_VERIFY_URI_COMPLETE, uric)) &&
+		    api_reply_u32(rp, IDG_T_INTERVAL, dv->interval) &&
+		    api_reply_u32(rp, IDG_T_EXPIRES, (uint32_t)left);
+	o = api_obj(rp);
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)dv->handle);
+	cJSON_AddStringToObject(o, "handle", hex);
+	cJSON_AddStringToObject(o, "user_code", code);
+	cJSON_AddStringToObject(o, "verification_uri", uri);
+	if (uric)
+		cJSON_AddStringToObject(o, "verification_uri_complete", uric);
+	cJSON_AddNumberToObject(o, "expires_in", (double)left);
+	cJSON_AddNumberToObject(o, "interval", dv->interval);
+	return true;
 }
 
 static void
 on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
     const char *err)
 {
-	struct pending_login *pl = ctx;
+	struct idg_login_req *pl = ctx;
 	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
 	struct idg_logins *l = logins(d);
 	const char *code = NULL, *uri = NULL, *uric = NULL;
 	uint64_t child = 0, expires = 0;
 	uint32_t interval = 5;
 	struct device *dv = NULL;
-	char hex[32];
-	cJSON *o;
 
 	if (status != 0 || v == NULL) {
-		api_fail(&rp, status_of(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
 		    err && *err ? err : "device login failed");
 		goto out;
 	}
@@ -511,52 +558,60 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 	}
 	dv->child = child;
 	dv->expires = (int64_t)expires;
-	dv->interval = interval ? interval : 5;
+	dv->interval = interval && interval <= 600 ? interval : 5;
+	dv->pam = pl->pam;
 	snprintf(dv->expect, sizeof(dv->expect), "%s", pl->expect);
-	o = api_obj(&rp);
-	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)dv->handle);
-	cJSON_AddStringToObject(o, "handle", hex);
-	cJSON_AddStringToObject(o, "user_code", code);
-	cJSON_AddStringToObject(o, "verification_uri", uri);
-	if (uric)
-		cJSON_AddStringToObject(o, "verification_uri_complete", uric);
-	cJSON_AddNumberToObject(o, "expires_in", (double)(dv->expires - time(NULL)));
-	cJSON_AddNumberToObject(o, "interval", dv->interval);
+	snprintf(dv->detail, sizeof(dv->detail), "%s", pl->detail);
+	if (!device_started_reply(dv, pl->pam, code, uri, uric, &rp))
+		device_forget(d, dv, true);
 out:
-	finish(d, pl, &rp, "IdP device login", rp.status == IDG_ST_OK ? "started" : rp.error);
-	cJSON_Delete(rp.json);
+	/* finish audits before it changes the reply: the reason may be rp.error. */
+	finish(d, pl, &rp, pl->expect[0] && pl->pam ? pl->expect : "IdP device login",
+	    rp.status == IDG_ST_OK ? "started" : rp.error);
+	idg_reply_clear(&rp);
 	free(pl);
+}
+
+void
+idg_device_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    const char *expect, const char *detail, bool pam)
+{
+	struct idg_login_req *pl;
+	struct idg_msg m;
+	char err[512];
+	int rc;
+
+	if ((pl = pending_new(rq, "device", expect)) == NULL || idg_msg_init(&m, 256) < 0) {
+		free(pl);
+		api_fail(rp, IDG_ST_ERROR, "out of memory");
+		return;
+	}
+	pl->pam = pam;
+	snprintf(pl->detail, sizeof(pl->detail), "%s", detail ? detail : "");
+	rc = idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_DEVICE_START);
+	if (rc == 0)
+		rc = idg_connector_call(d, &m, idg_login_idp_wait_ms(d), on_device_start, pl, err,
+		    sizeof(err));
+	else
+		snprintf(err, sizeof(err), "out of memory");
+	idg_msg_free(&m);
+	if (rc < 0) {
+		free(pl);
+		api_fail(rp, idg_login_status(rc), "%s", err);
+		return;
+	}
+	rp->status = IDG_ST_DEFER;
 }
 
 void
 api_device_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	const char *name = NULL;
-	struct pending_login *pl;
-	struct idg_msg m;
-	char err[512];
-	int rc;
 
 	if (!root_only(d, rq, rp) ||
 	    !api_opt_str(rq, rp, IDG_T_NAME, "user name", IDG_POSIX_NAME_MAX, &name))
 		return;
-	if ((pl = pending_new(rq, "device", name)) == NULL || idg_msg_init(&m, 256) < 0) {
-		free(pl);
-		api_fail(rp, IDG_ST_ERROR, "out of memory");
-		return;
-	}
-	rc = idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_DEVICE_START);
-	if (rc == 0)
-		rc = idg_connector_call(d, &m, idp_wait_ms(d), on_device_start, pl, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "out of memory");
-	idg_msg_free(&m);
-	if (rc < 0) {
-		free(pl);
-		api_fail(rp, status_of(rc), "%s", err);
-		return;
-	}
-	rp->status = IDG_ST_DEFER;
+	idg_device_start(d, rq, rp, name, NULL, false);
 }
 
 static bool
@@ -567,23 +622,32 @@ handle_arg(const struct idg_req *rq, struct idg_reply *rp, uint64_t *h)
 	return true;
 }
 
-/* Answer a device waiter: the identity, or why not, or "pending" when its slice ran out. */
+/* Answer a device waiter: the identity, or why not, or "pending" when its slice ran out
+ * (or, for pam.sock, after each poll the user has not decided yet). */
 static void
 device_answer(struct idg_daemon *d, struct device *dv, struct idg_reply *rp)
 {
-	struct pending_login pl = { .conn_serial = dv->waiter, .op = IDG_OP_DEVICE_WAIT };
+	struct idg_login_req pl = { .conn_serial = dv->waiter,
+		.op = dv->pam ? IDG_OP_PAM_DEVICE_WAIT : IDG_OP_DEVICE_WAIT, .pam = dv->pam };
+	char target[IDG_SUBJECT_MAX + 32];
 
 	pl.who.uid = 0;
 	pl.who.root = true;
 	snprintf(pl.who.name, sizeof(pl.who.name), "root");
 	snprintf(pl.method, sizeof(pl.method), "device");
+	snprintf(pl.expect, sizeof(pl.expect), "%s", dv->expect);
+	snprintf(pl.detail, sizeof(pl.detail), "%s", dv->detail);
 	dv->wait_until = 0;
 	if (rp->status == IDG_ST_PENDING) {
 		(void)idg_server_complete(d->srv, pl.conn_serial, rp);
 		return;
 	}
-	finish(d, &pl, rp, rp->status == IDG_ST_OK ? cJSON_GetStringValue(cJSON_GetObjectItem(
-	    rp->json, "principal")) : "IdP device login", rp->status == IDG_ST_OK ? "" : rp->error);
+	snprintf(target, sizeof(target), "%s", rp->status == IDG_ST_OK ?
+	    cJSON_GetStringValue(cJSON_GetObjectItem(rp->json, "principal")) :
+	    dv->pam ? dv->expect : "IdP device login");
+	if (dv->pam && rp->status == IDG_ST_OK)
+		(void)idg_login_pam_reply(d, dv->expect, rp);
+	finish(d, &pl, rp, target, rp->status == IDG_ST_OK ? "" : rp->error);
 }
 
 static void
@@ -604,22 +668,29 @@ on_device_poll(struct idg_daemon *d, void *ctx, int status, const struct idg_msg
 		    interval <= 600)
 			dv->interval = interval;
 		dv->next_poll = idg_now_ms() + (int64_t)dv->interval * 1000;
-		return;	/* the tick answers "pending" when the waiter's slice ends */
+		/* idgatectl's waiter hears "pending" when its slice ends; PAM's now, so that
+		 * the module asks again about once an interval. */
+		if (dv->pam && dv->wait_until) {
+			api_fail(&rp, IDG_ST_PENDING, "not approved yet: ask again");
+			device_answer(d, dv, &rp);
+		}
+		return;
 	}
 	if (status == 0 && v != NULL) {
-		struct pending_login pl = { .op = IDG_OP_DEVICE_WAIT };
+		struct idg_login_req pl = { .op = dv->pam ? IDG_OP_PAM_DEVICE_WAIT :
+			IDG_OP_DEVICE_WAIT };
 
 		snprintf(pl.expect, sizeof(pl.expect), "%s", dv->expect);
 		snprintf(pl.method, sizeof(pl.method), "device");
 		accept_identity(d, &pl, v, &rp, target, sizeof(target));
 	} else {
-		api_fail(&rp, status_of(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
 		    err && *err ? err : "device login failed");
 	}
 	dv->child = 0;	/* the child has forgotten it */
 	if (dv->wait_until)
 		device_answer(d, dv, &rp);
-	cJSON_Delete(rp.json);
+	idg_reply_clear(&rp);
 	device_forget(d, dv, false);
 }
 
@@ -633,21 +704,31 @@ device_poll(struct idg_daemon *d, struct device *dv)
 		return;
 	if (idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_DEVICE_POLL) == 0 &&
 	    idg_msg_add_u64(&m, IDG_CT_HANDLE, dv->child) == 0 &&
-	    idg_connector_call(d, &m, idp_wait_ms(d), on_device_poll,
+	    idg_connector_call(d, &m, idg_login_idp_wait_ms(d), on_device_poll,
 	    (void *)(uintptr_t)dv->handle, err, sizeof(err)) == 0)
 		dv->polling = true;
 	idg_msg_free(&m);
 }
 
+/* The device login h, if it is the caller's kind (pam.sock or not) and, for PAM, NAME's. */
+static struct device *
+device_of(struct idg_daemon *d, uint64_t h, const char *name, bool pam)
+{
+	struct device *dv = device_find(d, h);
+
+	if (dv == NULL || dv->pam != pam || (pam && strcmp(dv->expect, name ? name : "") != 0))
+		return NULL;
+	return dv;
+}
+
 void
-api_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+idg_device_wait(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    uint64_t h, const char *name, bool pam)
 {
 	struct device *dv;
-	uint64_t h;
+	int64_t now = idg_now_ms(), slice, left;
 
-	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
-		return;
-	if ((dv = device_find(d, h)) == NULL || dv->expires < time(NULL)) {
+	if ((dv = device_of(d, h, name, pam)) == NULL || dv->expires < time(NULL)) {
 		api_fail(rp, IDG_ST_DENIED, "device login expired or unknown: start again");
 		return;
 	}
@@ -655,22 +736,35 @@ api_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		api_fail(rp, IDG_ST_INPUT, "someone is already waiting for this device login");
 		return;
 	}
+	/* A wait never outlives the device code. */
+	slice = pam ? (int64_t)dv->interval * 1000 + PAM_SLICE_SLACK_MS : WAIT_SLICE_MS;
+	left = (dv->expires - (int64_t)time(NULL)) * 1000 + 1000;
 	dv->waiter = rq->conn_serial;
-	dv->wait_until = idg_now_ms() + WAIT_SLICE_MS;
-	if (!dv->polling && dv->next_poll <= idg_now_ms())
-		dv->next_poll = idg_now_ms();	/* the tick polls now */
+	dv->wait_until = now + (slice < left ? slice : left);
+	if (!dv->polling && dv->next_poll <= now)
+		dv->next_poll = now;	/* the tick polls now */
 	rp->status = IDG_ST_DEFER;
 }
 
 void
-api_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+api_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
-	struct device *dv;
 	uint64_t h;
 
 	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
 		return;
-	if ((dv = device_find(d, h)) != NULL) {
+	idg_device_wait(d, rq, rp, h, NULL, false);
+}
+
+void
+idg_device_cancel(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    uint64_t h, const char *name, bool pam)
+{
+	struct device *dv;
+
+	(void)rq;
+	(void)rp;
+	if ((dv = device_of(d, h, name, pam)) != NULL) {
 		if (dv->wait_until) {
 			struct idg_reply w = { .fd = -1 };
 
@@ -679,6 +773,16 @@ api_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 		}
 		device_forget(d, dv, true);
 	}
+}
+
+void
+api_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	uint64_t h;
+
+	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
+		return;
+	idg_device_cancel(d, rq, rp, h, NULL, false);
 }
 
 void
@@ -701,7 +805,8 @@ idg_logins_tick(struct idg_daemon *d, int64_t now)
 			device_forget(d, dv, true);
 			continue;
 		}
-		if (dv->wait_until && now >= dv->wait_until) {
+		/* A poll with the connector keeps its waiter: the answer must find someone. */
+		if (dv->wait_until && now >= dv->wait_until && !dv->polling) {
 			struct idg_reply w = { .fd = -1 };
 
 			api_fail(&w, IDG_ST_PENDING, "not approved yet: ask again");

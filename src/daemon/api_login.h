@@ -1,10 +1,14 @@
-/* IdP logins (api_login.c): the request handlers and their once-a-second work. */
+/* IdP logins (api_login.c): the request handlers of 'idgatectl login test', their once-a-second
+ * work, and what PAM's requests (api_pam.c) share with them: accepting an identity the
+ * connector returned, and device logins. */
 #ifndef IDG_DAEMON_API_LOGIN_H
 #define IDG_DAEMON_API_LOGIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/daemon.h"
+#include "idmap/idmap.h"
 
 void api_login(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_device_start(struct idg_daemon *, struct idg_req *, struct idg_reply *);
@@ -14,5 +18,46 @@ void api_device_cancel(struct idg_daemon *, struct idg_req *, struct idg_reply *
 /* Device polls that are due, waiters whose time slice ran out, expired device logins. */
 void idg_logins_tick(struct idg_daemon *d, int64_t now_ms);
 void idg_logins_free(struct idg_daemon *d);
+
+#define IDG_LOGIN_DETAIL_MAX 512
+
+/* A login waiting for the connector: what the reply and the audit need afterwards. */
+struct idg_login_req {
+	uint64_t conn_serial;
+	enum idg_op op;
+	struct idg_caller who;
+	char expect[IDG_POSIX_NAME_MAX + 1];	/* the login name the identity must map to, or "" */
+	char method[16];
+	char detail[IDG_LOGIN_DETAIL_MAX];	/* the audit record's detail ("": the method) */
+	bool pam;		/* for pam.sock: replies carry wire fields, never JSON */
+};
+
+/* Map, check and store the identity the connector returned in v, as idgatectl's logins do:
+ * the POSIX name (it must be lr->expect when that is set), never a local account, the pin,
+ * the uid, the IdP groups replacing the user's old ones, all in one change. rp is OK with
+ * JSON describing the identity, or a refusal with its reason; target gets the principal. */
+void idg_login_accept(struct idg_daemon *d, const struct idg_login_req *lr,
+    const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen);
+
+/* The reply status for an IdP or connector error: DENIED for a refused credential, UNAVAIL
+ * for an unreachable IdP (IDG_ERR_UNAVAIL, IDG_ERR_TIMEOUT), ERROR otherwise. */
+uint32_t idg_login_status(int err);
+
+/* How long one request may wait for the connector. */
+int64_t idg_login_idp_wait_ms(const struct idg_daemon *d);
+
+/* A pam.sock success: no JSON, the user's passwd fields (UID GID GECOS HOME SHELL). */
+bool idg_login_pam_reply(struct idg_daemon *d, const char *name, struct idg_reply *rp);
+
+/* Device logins for both sockets. pam: the login is NAME's (expect), only PAM_DEVICE_* may
+ * use its handle, replies carry wire fields, and a wait answers PENDING after each poll the
+ * user has not decided (so about once an interval) instead of after 20 seconds. detail goes
+ * to the audit records. A wait never outlives the device code. */
+void idg_device_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    const char *expect, const char *detail, bool pam);
+void idg_device_wait(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    uint64_t handle, const char *name, bool pam);
+void idg_device_cancel(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    uint64_t handle, const char *name, bool pam);
 
 #endif

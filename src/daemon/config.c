@@ -12,6 +12,8 @@
 #include "common/util.h"
 #include "daemon/config.h"
 #include "idmap/idmap.h"
+#include "rbac/names.h"
+#include "rbac/perms.h"
 
 static const char *const log_choices[] = { "auto", "stderr", "syslog", NULL };
 static const char *const backend_choices[] = { "sqlite", NULL };
@@ -142,6 +144,16 @@ const struct idg_conf_key idg_config_schema[] = {
 	  O(nss_provisional_max), "provisional entries kept at most (the oldest goes first)" },
 	{ "nss", "ask_timeout", IDG_CONF_MSEC, "500ms", false, 50, 60000, NULL,
 	  O(nss_ask_timeout_ms), "how long the module in sshd waits for idgated's answer" },
+	{ "pam", "login_rule", IDG_CONF_STR, "any_role", false, 0, 256, NULL, O(pam_login_rule),
+	  "who may log in (PAM account): any_role (a role bound to the user or one of its groups "
+	  "anywhere), or PERMISSION on cluster|project NAME|repo PROJECT/REPO" },
+	{ "pam", "offline_ttl", IDG_CONF_DURATION, "7d", false, 0, 365 * DAY, NULL,
+	  O(pam_offline_ttl), "how long offline credentials of an online password login stay "
+	  "usable while the IdP is unreachable; 0: no offline logins" },
+	{ "pam", "create_home", IDG_CONF_BOOL, "yes", false, 0, 0, NULL, O(pam_create_home),
+	  "PAM session creates the home directory on the first login" },
+	{ "pam", "skel", IDG_CONF_STR, "/etc/skel", false, 0, 4000, NULL, O(pam_skel),
+	  "skeleton files copied into a new home directory; empty: none" },
 };
 
 const size_t idg_config_schema_len = sizeof(idg_config_schema) / sizeof(idg_config_schema[0]);
@@ -223,6 +235,78 @@ check_idmap(const char *path, const struct idg_config *cfg, struct idg_buf *errs
 }
 
 int
+idg_config_login_rule(const char *text, struct idg_login_rule *out, char *why, size_t whylen)
+{
+	char buf[300], *save = NULL, *perm, *on, *type, *name, *extra;
+	struct idg_login_rule r = { .kind = IDG_LOGIN_ANY_ROLE };
+	char project[IDG_PROJECT_NAME_MAX + 1], repo[IDG_REPO_NAME_MAX + 1], reason[256];
+
+	if (strcmp(text, "any_role") == 0) {
+		*out = r;
+		return 0;
+	}
+	if (strlen(text) >= sizeof(buf))
+		goto syntax;
+	strcpy(buf, text);
+	perm = strtok_r(buf, " \t", &save);
+	on = strtok_r(NULL, " \t", &save);
+	type = strtok_r(NULL, " \t", &save);
+	name = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (perm == NULL || on == NULL || type == NULL || strcmp(on, "on") != 0 || extra)
+		goto syntax;
+	r.kind = IDG_LOGIN_PERMISSION;
+	if ((r.perm = idg_perm_lookup(perm)) <= 0) {
+		snprintf(why, whylen, "login_rule in [pam]: unknown permission '%s' (see idgatectl "
+		    "rbac list-roles)", perm);
+		return IDG_ERR_CONFIG;
+	}
+	if (strcmp(type, "cluster") == 0 && name == NULL) {
+		r.rtype = 0;
+	} else if (strcmp(type, "project") == 0 && name) {
+		if (idg_name_project(name, reason, sizeof(reason)) < 0)
+			goto bad_name;
+		r.rtype = 1;
+		snprintf(r.resource, sizeof(r.resource), "%s", name);
+	} else if (strcmp(type, "repo") == 0 && name) {
+		if (idg_repo_split(name, project, repo, reason, sizeof(reason)) < 0)
+			goto bad_name;
+		r.rtype = 2;
+		snprintf(r.resource, sizeof(r.resource), "%s/%s", project, repo);
+	} else {
+		goto syntax;
+	}
+	*out = r;
+	return 0;
+bad_name:
+	snprintf(why, whylen, "login_rule in [pam]: %s", reason);
+	return IDG_ERR_CONFIG;
+syntax:
+	snprintf(why, whylen, "login_rule in [pam] must be any_role, or PERMISSION on cluster, "
+	    "PERMISSION on project NAME, or PERMISSION on repo PROJECT/REPO");
+	return IDG_ERR_CONFIG;
+}
+
+/* [pam]: the login rule parses; skel is empty or an absolute path. */
+static int
+check_pam(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
+{
+	struct idg_login_rule r;
+	char why[512];
+	int rc = 0;
+
+	if (idg_config_login_rule(cfg->pam_login_rule, &r, why, sizeof(why)) < 0) {
+		idg_buf_printf(errs, "%s: %s\n", path, why);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (cfg->pam_skel[0] != '\0' && cfg->pam_skel[0] != '/') {
+		idg_buf_printf(errs, "%s: skel in [pam] must be empty or an absolute path\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	return rc;
+}
+
+int
 idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, struct idg_buf *errs)
 {
 	struct stat st;
@@ -246,6 +330,8 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 	if (check_idp(path, cfg, check_owner, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	if (check_idmap(path, cfg, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	if (check_pam(path, cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	return rc;
 }

@@ -75,7 +75,30 @@ struct idg_config {
 	int64_t nss_provisional_ttl;
 	long long nss_provisional_max;
 	int64_t nss_ask_timeout_ms;
+	/* [pam] */
+	char *pam_login_rule;		/* see idg_config_login_rule */
+	int64_t pam_offline_ttl;	/* 0: no offline logins (and no verifiers kept) */
+	bool pam_create_home;
+	char *pam_skel;			/* "": no skeleton files */
 };
+
+/* [pam] login_rule, parsed: who may log in (PAM account). */
+enum idg_login_rule_kind {
+	IDG_LOGIN_ANY_ROLE,	/* a role bound to the user or one of its groups, anywhere */
+	IDG_LOGIN_PERMISSION,	/* a permission on one resource */
+};
+
+struct idg_login_rule {
+	enum idg_login_rule_kind kind;
+	int perm;		/* permission index (rbac/perms.h) */
+	int rtype;		/* enum idg_rtype */
+	char resource[128];	/* project, or PROJECT/REPO; "" for the cluster */
+};
+
+/* "any_role", or "PERMISSION on cluster", "PERMISSION on project NAME", "PERMISSION on
+ * repo PROJECT/REPO": 0, or IDG_ERR_CONFIG with why. */
+int idg_config_login_rule(const char *text, struct idg_login_rule *out, char *why,
+    size_t whylen);
 
 /* primary_group's value for user-private groups. */
 #define IDG_PRIMARY_PRIVATE "private"

@@ -26,6 +26,7 @@ struct idg_daemon {
 	int data_fd;		/* the data root, opened O_DIRECTORY|O_NOFOLLOW; -1 until needed */
 	struct idg_connector *conn;	/* the IdP connector child; NULL: no IdP */
 	struct idg_logins *logins;	/* device logins in progress (api_login.c) */
+	struct idg_offline *offline;	/* the offline credentials' worker (offline.c) */
 	struct idg_dir *dir;		/* the POSIX directory (directory.c) */
 	bool log_stderr;	/* logs go to stderr (else syslog); the child follows */
 };
@@ -64,7 +65,12 @@ struct idg_reply {
 		uint32_t uid, gid;
 		char *gecos, *home, *shell;	/* malloc'd; freed with the reply */
 	} pw;
+	struct idg_msg *fields;	/* more reply fields for pam.sock's module (which reads no
+				 * JSON), sent with any status; NULL: none. Freed with the reply */
 };
+
+/* Free what a reply holds (JSON, passwd fields, more fields, an fd); its status stays. */
+void idg_reply_clear(struct idg_reply *rp);
 
 /* The request table: api.c. Returns false for an unknown op. */
 bool idg_api_dispatch(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp);

@@ -132,10 +132,9 @@ idg_dir_prov_drop(struct idg_dir *dir, const char *name)
 
 /* ---------- the request ---------- */
 
-/* The passwd fields of an answer. */
-static bool
-answer(const struct idg_daemon *d, struct idg_reply *rp, const char *name, uint32_t uid,
-    uint32_t gid, const char *gecos)
+bool
+idg_dir_passwd_reply(const struct idg_daemon *d, struct idg_reply *rp, const char *name,
+    uint32_t uid, uint32_t gid, const char *gecos)
 {
 	char home[4200];
 
@@ -149,9 +148,8 @@ answer(const struct idg_daemon *d, struct idg_reply *rp, const char *name, uint3
 	return true;
 }
 
-/* A name sshd may be given: exactly a valid POSIX login name (no case folding). */
-static bool
-login_name_ok(const struct idg_daemon *d, const char *name, char *why, size_t whylen)
+bool
+idg_dir_login_name_ok(const struct idg_daemon *d, const char *name, char *why, size_t whylen)
 {
 	char posix[IDG_POSIX_NAME_MAX + 1];
 
@@ -185,7 +183,7 @@ provisional_new(struct idg_daemon *d, struct idg_reply *rp, const char *name)
 		return api_fail(rp, IDG_ST_INPUT, "%s", why[0] ? why : idg_strerror(rc));
 	}
 	log_debug("provisional entry for %s: uid %u", name, uid);
-	return answer(d, rp, name, uid, idg_dir_gid_of_uid(d, uid), "");
+	return idg_dir_passwd_reply(d, rp, name, uid, idg_dir_gid_of_uid(d, uid), "");
 }
 
 void
@@ -202,7 +200,7 @@ api_nss_provisional(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 	}
 	if (!api_str(rq, rp, IDG_T_NAME, "user name", IDG_POSIX_NAME_MAX, &name))
 		return;
-	if (!login_name_ok(d, name, why, sizeof(why))) {
+	if (!idg_dir_login_name_ok(d, name, why, sizeof(why))) {
 		api_fail(rp, IDG_ST_INPUT, "not a valid login name");
 		return;
 	}
@@ -211,7 +209,7 @@ api_nss_provisional(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 		if (!idg_dir_user_visible(d, u, why, sizeof(why)))
 			api_fail(rp, IDG_ST_INPUT, "user %s is not in the POSIX view: %s", name, why);
 		else
-			answer(d, rp, u->name, u->uid, idg_dir_primary_gid(d, u), u->gecos);
+			idg_dir_passwd_reply(d, rp, u->name, u->uid, idg_dir_primary_gid(d, u), u->gecos);
 		return;
 	}
 	if (!d->cfg.nss_provisional) {
@@ -219,7 +217,7 @@ api_nss_provisional(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 		return;
 	}
 	if ((p = idg_dir_prov_find(d->dir, name)) != NULL) {
-		answer(d, rp, name, p->uid, idg_dir_gid_of_uid(d, p->uid), "");
+		idg_dir_passwd_reply(d, rp, name, p->uid, idg_dir_gid_of_uid(d, p->uid), "");
 		return;
 	}
 	provisional_new(d, rp, name);

@@ -73,6 +73,16 @@ bool idg_dir_user_visible(const struct idg_daemon *d, const struct idg_user *u, 
  * ':' and newlines (which would break a passwd line) replaced by spaces. */
 void idg_dir_gecos(const char *in, char *out, size_t outlen);
 
+/* A name sshd or PAM may be given for an IdP user: exactly a valid POSIX login name as
+ * idgate makes them (no case folding), at most [idmap] name_max. */
+bool idg_dir_login_name_ok(const struct idg_daemon *d, const char *name, char *why,
+    size_t whylen);
+
+/* The reply's passwd fields (UID, GID, GECOS, HOME, SHELL) for name; false with the reply an
+ * IDG_ST_ERROR when out of memory. */
+bool idg_dir_passwd_reply(const struct idg_daemon *d, struct idg_reply *rp, const char *name,
+    uint32_t uid, uint32_t gid, const char *gecos);
+
 /* A login made name permanent: its provisional entry goes. */
 void idg_dir_provisional_forget(struct idg_daemon *d, const char *name);
 

@@ -24,6 +24,7 @@
 #include "daemon/connector.h"
 #include "daemon/daemon.h"
 #include "daemon/directory.h"
+#include "daemon/offline.h"
 
 #define DEFAULT_CONFIG IDG_SYSCONFDIR "/idgate.conf"
 
@@ -254,6 +255,10 @@ reload(struct idg_daemon *d)
 	d->cfg.nss_provisional_ttl = nc.nss_provisional_ttl;
 	d->cfg.nss_provisional_max = nc.nss_provisional_max;
 	d->cfg.nss_ask_timeout_ms = nc.nss_ask_timeout_ms;
+	swap_str(&d->cfg.pam_login_rule, &nc.pam_login_rule);
+	swap_str(&d->cfg.pam_skel, &nc.pam_skel);
+	d->cfg.pam_offline_ttl = nc.pam_offline_ttl;
+	d->cfg.pam_create_home = nc.pam_create_home;
 	idg_dir_reconfigure(d);
 	if (!same(nc.audit_log, d->cfg.audit_log)) {
 		struct idg_audit *na;
@@ -299,6 +304,7 @@ tick(struct idg_daemon *d, int64_t now)
 	idg_connector_tick(d, now);
 	idg_logins_tick(d, now);
 	idg_dir_tick(d, now);
+	idg_offline_tick(d, now);
 }
 
 int
@@ -422,6 +428,7 @@ main(int argc, char **argv)
 	rc = idg_server_run(d.srv, reload) < 0 ? 1 : 0;
 	log_notice("idgated stopped");
 out:
+	idg_offline_stop(&d);
 	if (report_fd >= 0)
 		report(report_fd, "failed to start (see the system log)");
 	idg_connector_stop(&d);

@@ -270,6 +270,43 @@ add_pw(struct idg_msg *m, const struct idg_reply *rp)
 	return idg_msg_add_str(m, IDG_T_SHELL, rp->pw.shell);
 }
 
+/* The fields of rp->fields, appended to m. */
+static int
+add_fields(struct idg_msg *m, struct idg_msg *extra)
+{
+	struct idg_msgview v = { 0 };
+	const uint8_t *frame;
+	size_t len;
+	int rc;
+
+	frame = idg_msg_frame(extra, &len);
+	if ((rc = idg_msg_parse(frame + IDG_WIRE_HDR, len - IDG_WIRE_HDR, &v)) < 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < v.n; i++)
+		rc = idg_msg_add(m, v.fields[i].tag, v.fields[i].val, v.fields[i].len);
+	idg_msgview_free(&v);
+	return rc;
+}
+
+void
+idg_reply_clear(struct idg_reply *rp)
+{
+	cJSON_Delete(rp->json);
+	rp->json = NULL;
+	free(rp->pw.gecos);
+	free(rp->pw.home);
+	free(rp->pw.shell);
+	memset(&rp->pw, 0, sizeof(rp->pw));
+	if (rp->fields) {
+		idg_msg_free(rp->fields);
+		free(rp->fields);
+		rp->fields = NULL;
+	}
+	if (rp->fd >= 0)
+		close(rp->fd);
+	rp->fd = -1;
+}
+
 /* Queue a reply frame on c. */
 static void
 queue_reply(struct conn *c, struct idg_reply *rp)
@@ -291,6 +328,8 @@ queue_reply(struct conn *c, struct idg_reply *rp)
 		rc = idg_msg_add_str(&m, IDG_T_JSON, json);
 	if (rc == 0 && rp->status == IDG_ST_OK && rp->pw.set)
 		rc = add_pw(&m, rp);
+	if (rc == 0 && rp->fields)
+		rc = add_fields(&m, rp->fields);
 	if (rc == IDG_ERR_TOOBIG) {
 		/* The result does not fit in a reply: say so instead. */
 		idg_msg_free(&m);
@@ -379,13 +418,7 @@ handle_frame(struct idg_server *s, struct conn *c, uint32_t body_len)
 	else
 		queue_reply(c, &rp);
 out:
-	if (rp.json)
-		cJSON_Delete(rp.json);
-	free(rp.pw.gecos);
-	free(rp.pw.home);
-	free(rp.pw.shell);
-	if (rp.fd >= 0)
-		close(rp.fd);
+	idg_reply_clear(&rp);
 	if (rq.fd >= 0)
 		close(rq.fd);
 	idg_msgview_free(&v);

@@ -258,6 +258,7 @@ fail:
 static void
 user_free(struct idg_user *u)
 {
+	idg_free_secret(u->offline);
 	free(u->name);
 	free(u->principal);
 	free(u->iss);
@@ -309,6 +310,23 @@ apply_user_set(struct idg_state *st, const struct idg_mut *m)
 		u->gecos = g;
 		return 0;
 	}
+}
+
+/* The user's offline credential, replaced or dropped. */
+static int
+apply_offline(struct idg_state *st, const struct idg_mut *m)
+{
+	struct idg_user *u = idg_state_user(st, m->a);
+	char *v = NULL;
+
+	if (u == NULL)
+		return 0;
+	if (m->kind == IDG_MUT_OFFLINE_SET && (v = strdup(m->b ? m->b : "")) == NULL)
+		return IDG_ERR_NOMEM;
+	idg_free_secret(u->offline);
+	u->offline = v;
+	u->offline_at = v ? m->t1 : 0;
+	return 0;
 }
 
 static int
@@ -569,6 +587,10 @@ apply_mut(void *ctx, const struct idg_mut *m)
 		break;
 	case IDG_MUT_GROUP_GID:
 		rc = apply_group_gid(st, m);
+		break;
+	case IDG_MUT_OFFLINE_SET:
+	case IDG_MUT_OFFLINE_DEL:
+		rc = apply_offline(st, m);
 		break;
 	case IDG_MUT_ID_HOLD:
 		rc = apply_hold(st, m);

@@ -44,6 +44,9 @@ struct idg_user {
 	char *gecos;		/* never NULL */
 	uint32_t uid;		/* 0: none yet (a row from before schema 3, until start-up gives one) */
 	int64_t created;
+	char *offline;		/* the offline credential's verifier (daemon/offline.h), or NULL;
+				 * wiped when freed, never logged */
+	int64_t offline_at;	/* the online login it was made at */
 	bool live;
 };
 

@@ -138,6 +138,14 @@ plan(const struct idg_snap_in *in, struct layout *l)
 	return l->end > IDG_SNAP_MAX_SIZE ? IDG_ERR_TOOBIG : 0;
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Append a string; reuse the empty string and a repeat of the previous shell. */
 static uint32_t
 put_str(struct wr *w, const char *s)
@@ -221,8 +229,11 @@ write_users(struct wr *w)
 		r->gid = u->gid;
 		r->groups = w->nids;
 		r->ngroups = (uint32_t)u->ngids;
-		if (u->ngids)
+		if (u->ngids) {
 			memcpy(w->ids + w->nids, u->gids, u->ngids * sizeof(uint32_t));
+			/* Ascending, so the reader's initgroups checks for repeats cheaply. */
+			qsort(w->ids + w->nids, u->ngids, sizeof(uint32_t), cmp_u32);
+		}
 		w->nids += (uint32_t)u->ngids;
 		if ((rc = insert(w->pw_name, w->lay.pw_slots, idg_snap_hash_str(u->name), i,
 		    same_uname, w)) < 0 ||

@@ -85,6 +85,12 @@ static const char *const migrations[] = {
 	"  EXISTS (SELECT 1 FROM users WHERE uid = NEW.id) OR"
 	"  EXISTS (SELECT 1 FROM groups WHERE gid = NEW.id)"
 	"  BEGIN SELECT RAISE(ABORT, 'this id is given already'); END;",
+	/* 3 -> 4: offline credentials. One per user: a salted slow hash of the password of its
+	 * last online password login (never the password), and when that was. It goes with the
+	 * user. */
+	"CREATE TABLE offline_creds (name TEXT PRIMARY KEY"
+	"  REFERENCES users(name) ON DELETE CASCADE,"
+	"  verifier TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IDG_STORE_SCHEMA_VERSION,
@@ -96,7 +102,7 @@ enum stmt_id {
 	S_MEMBER_DEL, S_BINDING_PUT, S_BINDING_DEL, S_TOKEN_ADD, S_TOKEN_DEL, S_PIPELINE_ADD,
 	S_PIPELINE_INPUT, S_PIPELINE_DEL, S_RESET_BINDINGS, S_RESET_TOKENS, S_RESET_MEMBERS,
 	S_USER_ADD, S_USER_DEL, S_USER_PIN, S_USER_UID, S_USER_GECOS, S_GROUP_GID, S_HOLD_ADD,
-	S_HOLD_DEL, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_HOLD_DEL, S_OFFLINE_SET, S_OFFLINE_DEL, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -136,6 +142,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_GROUP_GID] = "UPDATE groups SET gid = ?2 WHERE name = ?1",
 	[S_HOLD_ADD] = "INSERT INTO id_holds(id, name, kind, created) VALUES (?1, ?2, ?3, ?4)",
 	[S_HOLD_DEL] = "DELETE FROM id_holds WHERE id = ?1",
+	[S_OFFLINE_SET] = "INSERT INTO offline_creds(name, verifier, created) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT(name) DO UPDATE SET verifier = excluded.verifier,"
+	    " created = excluded.created",
+	[S_OFFLINE_DEL] = "DELETE FROM offline_creds WHERE name = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -461,6 +471,12 @@ apply_one(struct idg_store *s, const struct idg_mut *m)
 	case IDG_MUT_ID_RELEASE:
 		rc = run(s, S_HOLD_DEL, "n", m->u);
 		break;
+	case IDG_MUT_OFFLINE_SET:
+		rc = run(s, S_OFFLINE_SET, "tti", m->a, m->b, m->t1);
+		break;
+	case IDG_MUT_OFFLINE_DEL:
+		rc = run(s, S_OFFLINE_DEL, "t", m->a);
+		break;
 	case IDG_MUT_AUTH_RESET:
 		if ((rc = run(s, S_RESET_BINDINGS, "")) == SQLITE_OK &&
 		    (rc = run(s, S_RESET_TOKENS, "")) == SQLITE_OK)
@@ -576,6 +592,11 @@ load_query(struct idg_store *s, const char *sql, enum idg_mut_kind kind, idg_sto
 			m.u = (unsigned)sqlite3_column_int64(st, 5);
 			m.e = col(st, 6);
 			break;
+		case IDG_MUT_OFFLINE_SET:
+			m.a = col(st, 0);
+			m.b = col(st, 1);
+			m.t1 = sqlite3_column_int64(st, 2);
+			break;
 		case IDG_MUT_ID_HOLD:
 			m.u = (unsigned)sqlite3_column_int64(st, 0);
 			m.a = col(st, 1);
@@ -679,6 +700,8 @@ sq_load(struct idg_store *s, idg_store_row_fn fn, void *ctx, char *err, size_t e
 		{ IDG_MUT_USER_ADD, "SELECT name, principal, iss, sub, created, uid, gecos FROM users"
 		    " ORDER BY name" },
 		{ IDG_MUT_ID_HOLD, "SELECT id, name, kind, created FROM id_holds ORDER BY id" },
+		{ IDG_MUT_OFFLINE_SET, "SELECT name, verifier, created FROM offline_creds"
+		    " ORDER BY name" },
 	};
 	int r;
 

@@ -37,6 +37,11 @@ enum idg_mut_kind {
 				 * an id kept from everyone else (a deleted user's or group's, or a
 				 * POSIX-only group's such as [idmap] users_group) */
 	IDG_MUT_ID_RELEASE,	/* u = id: the hold ends (its name takes the id back) */
+	IDG_MUT_OFFLINE_SET,	/* a = POSIX name, b = offline verifier (a salted slow hash of the
+				 * password, daemon/offline.h), t1 = the online login it came from:
+				 * the user's one offline credential, replaced */
+	IDG_MUT_OFFLINE_DEL,	/* a = POSIX name: its offline credential goes (a user's deletion
+				 * takes it too) */
 };
 
 struct idg_mut {
@@ -86,6 +91,6 @@ struct idg_store_ops {
 
 extern const struct idg_store_ops idg_store_sqlite;
 
-#define IDG_STORE_SCHEMA_VERSION 3
+#define IDG_STORE_SCHEMA_VERSION 4
 
 #endif

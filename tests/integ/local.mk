@@ -15,4 +15,5 @@ include $(srcdir)/tests/integ/access.mk
 include $(srcdir)/tests/integ/access2.mk
 include $(srcdir)/tests/integ/oidc.mk
 include $(srcdir)/tests/integ/nss.mk
+include $(srcdir)/tests/integ/pam.mk
 include $(srcdir)/tests/integ/ssh.mk

@@ -66,7 +66,7 @@ bad "a relative run_dir" 2 "bad value for 'run_dir' in \[daemon\]: expected an a
 conf '[daemon]\nlog_level = "debug\n'
 bad "an unterminated quote" 2 "unterminated quoted value for 'log_level'"
 conf '[daemon]\n\n[nonsense]\nkey = value\nother = 1\n'
-bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\], \[idp\], \[connector\], \[idmap\], \[nss\]$"
+bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\], \[idp\], \[connector\], \[idmap\], \[nss\], \[pam\]$"
 unlike "... whose keys are not reported again" "$ERR" ":[45]:"
 conf '[daemon\nlog = stderr\n'
 bad "a malformed section header" 1 "malformed section header: expected \[name\]"

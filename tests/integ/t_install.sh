@@ -50,6 +50,10 @@ ok "pam_idgate.so is in the security dir" test -e "$D$prefix/lib/$multi/security
 ok "no libtool .la files or unversioned NSS link are left" \
 	test -z "$(find "$D" -name '*.la' -o -name 'libnss_idgate.so')"
 ok "the configuration is installed" test -f "$D$prefix/etc/idgate/idgate.conf"
+ok "the pam-auth-update profile is installed" test -f "$D$prefix/share/pam-configs/idgate"
+like "... naming the module, not a build path" "$(cat "$D$prefix/share/pam-configs/idgate")" \
+	"	pam_idgate\.so( |$)"
+ok "pam_idgate(8) is installed" test -f "$D$prefix/share/man/man8/pam_idgate.8"
 ok "the systemd unit is installed" test -f "$(find "$D" -name idgated.service | head -1)"
 like "the unit runs the installed daemon" "$(cat "$(find "$D" -name idgated.service | head -1)")" \
 	"^ExecStart=$prefix/sbin/idgated --foreground$"

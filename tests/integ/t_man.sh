@@ -4,7 +4,7 @@
 . "$top_srcdir/tests/integ/lib.sh"
 
 M=$top_builddir/man
-for page in idgated.8 idgatectl.1 idgate.conf.5; do
+for page in idgated.8 idgatectl.1 idgate.conf.5 pam_idgate.8; do
 	ok "$page was generated" test -s "$M/$page"
 	run mandoc -Tlint -Wwarning "$M/$page"
 	is "$page: mandoc -Tlint reports nothing" "$RC:$OUT$ERR" "0:"
@@ -40,6 +40,21 @@ ok "the verb list was read" test "$(wc -l <"$T_DIR/verbs")" -ge 40
 while read -r w1 w2; do
 	like "idgatectl(1) documents '$w1 $w2'" "$CTL" "idgatectl $w1 $w2|^ *$w1 $w2"
 done <"$T_DIR/verbs"
+# pam_idgate(8): every module argument args.c knows, and the defaults pam_idgate.h sets.
+PAMM=$(mandoc -Tascii "$M/pam_idgate.8" | col -b)
+sed -n 's/.*strn\{0,1\}cmp(arg, "\([a-z_]*=\{0,1\}\)".*/\1/p' "$top_srcdir/pam/args.c" >"$T_DIR/pamopts"
+ok "the module's arguments were read" test "$(wc -l <"$T_DIR/pamopts")" -ge 7
+while read -r opt; do
+	like "pam_idgate(8) documents $opt" "$PAMM" "^ {7}$opt"
+done <"$T_DIR/pamopts"
+for d in TIMEOUT DEVICE_WAIT; do
+	v=$(sed -n "s/^#define IDG_PAM_${d}_DEFAULT \([0-9]*\).*/\1/p" "$top_srcdir/pam/pam_idgate.h")
+	like "pam_idgate(8) gives the default $(echo $d | tr A-Z a-z)=$v" "$PAMM" "Default $v[,:. ]"
+done
+like "pam_idgate(8) gives the default methods" "$PAMM" "Default: password,device\."
+for v in "UsePAM yes" "KbdInteractiveAuthentication yes" LoginGraceTime "RETURN VALUES" EXAMPLES; do
+	like "pam_idgate(8) has $v" "$PAMM" "$v"
+done
 for v in IDGATE_SOCKET IDGATE_TOKEN "EXIT STATUS"; do
 	like "idgatectl(1) has $v" "$CTL" "$v"
 done

@@ -68,6 +68,22 @@ tests_unit_store_check_sqlite_SOURCES = tests/unit/store/check_sqlite.c
 tests_unit_store_check_sqlite_CFLAGS = $(UNIT_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_store_check_sqlite_LDADD = libidgstore.la libidgcommon.la $(SQLITE_LIBS) $(CMOCKA_LIBS)
 
+# --- daemon ---
+check_PROGRAMS += tests/unit/daemon/check_offline
+TESTS += tests/unit/daemon/check_offline
+tests_unit_daemon_check_offline_SOURCES = tests/unit/daemon/check_offline.c \
+	src/daemon/offline_hash.c src/daemon/offline.h
+tests_unit_daemon_check_offline_CFLAGS = $(UNIT_CFLAGS) $(OPENSSL_CFLAGS)
+tests_unit_daemon_check_offline_LDADD = libidgcommon.la $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+
+# --- pam (the module's pure parts, compiled in; pam_syslog is the test's own) ---
+check_PROGRAMS += tests/unit/pam/check_args
+TESTS += tests/unit/pam/check_args
+tests_unit_pam_check_args_SOURCES = tests/unit/pam/check_args.c pam/args.c pam/client.c
+tests_unit_pam_check_args_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_unit_pam_check_args_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_pam_check_args_LDADD = libidgcommon.la $(CMOCKA_LIBS)
+
 EXTRA_DIST += tests/unit/README.md
 
 endif

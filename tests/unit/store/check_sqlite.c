@@ -584,8 +584,8 @@ schema_version_and_wal_mode_as_sqlite_reports_them(void **state)
 	/* Every table of the schema exists. */
 	pragma(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	    "('meta','roles','projects','repos','groups','members','bindings','tokens',"
-	    "'pipelines','pipeline_inputs','users','id_holds')", v, sizeof(v));
-	assert_string_equal(v, "12");
+	    "'pipelines','pipeline_inputs','users','id_holds','offline_creds')", v, sizeof(v));
+	assert_string_equal(v, "13");
 }
 
 /* ---------- schema 3: the POSIX directory ---------- */
@@ -617,6 +617,8 @@ collect_dir(void *ctx, const struct idg_mut *m)
 	else if (m->kind == IDG_MUT_ID_HOLD)
 		snprintf(buf, sizeof(buf), "HOLD|%u|%s|%s|%lld", m->u, S(m->a), S(m->b),
 		    (long long)m->t1);
+	else if (m->kind == IDG_MUT_OFFLINE_SET)
+		snprintf(buf, sizeof(buf), "OFFLINE|%s|%s|%lld", S(m->a), S(m->b), (long long)m->t1);
 	else
 		return 0;
 #undef S
@@ -730,6 +732,90 @@ directory_rows_round_trip_and_ids_are_given_once(void **state)
 	refused(f, IDG_MUT_USER_PIN, "bob", NULL, 0, "already set");
 	reopen_store(f);
 	assert_dir(f, want2, IDG_ARRAY_SIZE(want2));
+}
+
+/* ---------- schema 4: offline credentials ---------- */
+
+static void
+offline_credentials_round_trip_are_replaced_and_go_with_their_user(void **state)
+{
+	struct fx *f = *state;
+	struct idg_change c;
+	static const char *const want1[] = {
+		"USER|alice|user:alice|https://idp|sub-a|1500|300000|",
+		"USER|bob|user:bob|https://idp|sub-b|1501|300001|",
+		"OFFLINE|alice|scrypt$15$8$1$aa$bb|1600",
+		"OFFLINE|bob|scrypt$15$8$1$cc$dd|1601",
+	};
+	static const char *const want2[] = {
+		"USER|alice|user:alice|https://idp|sub-a|1500|300000|",
+		"HOLD|300001|bob|user|1700",
+		"OFFLINE|alice|scrypt$15$8$1$ee$ff|1650",
+	};
+	static const char *const want3[] = {
+		"USER|alice|user:alice|https://idp|sub-a|1500|300000|",
+		"HOLD|300001|bob|user|1700",
+	};
+
+	open_store(f);
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_USER_ADD, "alice", "user:alice", "https://idp", "sub-a", NULL, 300000,
+	    1500);
+	dadd(&c, IDG_MUT_USER_ADD, "bob", "user:bob", "https://idp", "sub-b", NULL, 300001, 1501);
+	dadd(&c, IDG_MUT_OFFLINE_SET, "alice", "scrypt$15$8$1$aa$bb", NULL, NULL, NULL, 0, 1600);
+	dadd(&c, IDG_MUT_OFFLINE_SET, "bob", "scrypt$15$8$1$cc$dd", NULL, NULL, NULL, 0, 1601);
+	if (apply(f, &c) != 0)
+		fail_msg("offline change: %s", f->err);
+	assert_dir(f, want1, IDG_ARRAY_SIZE(want1));
+
+	/* Only a user that exists has one. */
+	refused(f, IDG_MUT_OFFLINE_SET, "nobody", "scrypt$15$8$1$00$00", 0, "FOREIGN KEY");
+	assert_dir(f, want1, IDG_ARRAY_SIZE(want1));
+
+	/* A new one replaces the old; deleting the user takes its credential along. */
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_OFFLINE_SET, "alice", "scrypt$15$8$1$ee$ff", NULL, NULL, NULL, 0, 1650);
+	dadd(&c, IDG_MUT_USER_DEL, "bob", NULL, NULL, NULL, NULL, 0, 0);
+	dadd(&c, IDG_MUT_ID_HOLD, "bob", "user", NULL, NULL, NULL, 300001, 1700);
+	if (apply(f, &c) != 0)
+		fail_msg("second offline change: %s", f->err);
+	assert_dir(f, want2, IDG_ARRAY_SIZE(want2));
+	reopen_store(f);
+	assert_dir(f, want2, IDG_ARRAY_SIZE(want2));
+
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_OFFLINE_DEL, "alice", NULL, NULL, NULL, NULL, 0, 0);
+	dadd(&c, IDG_MUT_OFFLINE_DEL, "nobody", NULL, NULL, NULL, NULL, 0, 0);
+	if (apply(f, &c) != 0)
+		fail_msg("offline delete: %s", f->err);
+	assert_dir(f, want3, IDG_ARRAY_SIZE(want3));
+}
+
+/* A schema 3 database (as the previous release left it) is migrated to 4 with its rows. */
+static void
+schema_3_database_is_migrated_with_its_users(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	char v[64];
+
+	/* Schema 3 is schema 4 without offline_creds: made so, with a user in it. */
+	open_store(f);
+	ops->close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE offline_creds;"
+	    "INSERT INTO users(name, principal, iss, sub, created, uid, gecos)"
+	    "  VALUES ('alice', 'user:alice', 'https://idp', 's', 1, 300000, '');"
+	    "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	open_store(f);
+	pragma(f->path, "PRAGMA user_version", v, sizeof(v));
+	assert_string_equal(v, "4");
+	pragma(f->path, "SELECT count(*) FROM offline_creds", v, sizeof(v));
+	assert_string_equal(v, "0");
+	pragma(f->path, "SELECT name || ' ' || uid FROM users", v, sizeof(v));
+	assert_string_equal(v, "alice 300000");
 }
 
 static void
@@ -868,6 +954,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(row_callback_error_stops_the_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_version_and_wal_mode_as_sqlite_reports_them,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    offline_credentials_round_trip_are_replaced_and_go_with_their_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(schema_3_database_is_migrated_with_its_users, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(directory_rows_round_trip_and_ids_are_given_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_is_refused_untouched, setup, teardown),

@@ -1,0 +1,344 @@
+/* Offline credentials in idgated: scrypt runs in one worker thread, so the event loop never
+ * waits the ~140 ms a hash takes; verifiers are kept in the state store and expire with
+ * [pam] offline_ttl.
+ *
+ * The worker is idgated's only other thread. It touches nothing but its job (a copy of the
+ * password, a copy of the verifier, the result): jobs go in through a mutex-protected queue,
+ * and finished ones come back as pointers over a pipe that the event loop watches, so every
+ * callback runs on the event loop's thread like any other. It is started on first use,
+ * after any fork (daemonizing, the connector child's fork-and-exec runs only async-signal-
+ * safe calls), with every signal blocked (signalfd needs them blocked in all threads). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/daemon.h"
+#include "daemon/offline.h"
+
+#define JOBS_MAX 64		/* hashes and checks waiting or running at once */
+#define PURGE_EVERY_MS 5000	/* a walk over the users: cheap */
+
+struct job {
+	struct job *next;
+	char *password;		/* a copy; wiped */
+	char verifier[IDG_OFFLINE_VERIFIER_MAX + 1];	/* in: to check ("": hash); out: new */
+	bool check;
+	int rc;
+	int64_t ms;		/* how long scrypt took */
+	idg_offline_cb cb;
+	void *ctx;
+};
+
+struct idg_offline {
+	struct idg_daemon *d;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail;	/* waiting, under mu */
+	bool stop;			/* under mu */
+	size_t jobs;		/* submitted and not yet called back (event loop only) */
+	int pipe[2];		/* worker -> event loop: finished jobs */
+	struct idg_watch *watch;
+};
+
+struct remember {
+	char name[64];
+	char *key;		/* the user's pin (iss, sub) at the login: the same user later */
+	int64_t at;
+};
+
+static void
+remember_free(struct remember *r)
+{
+	if (r) {
+		free(r->key);
+		free(r);
+	}
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	idg_free_secret(j->password);
+	explicit_bzero(j->verifier, sizeof(j->verifier));
+	free(j);
+}
+
+static void *
+worker(void *arg)
+{
+	struct idg_offline *o = arg;
+
+	for (;;) {
+		struct job *j;
+		int64_t t0;
+
+		pthread_mutex_lock(&o->mu);
+		while (!o->stop && o->head == NULL)
+			pthread_cond_wait(&o->cv, &o->mu);
+		if (o->stop) {
+			pthread_mutex_unlock(&o->mu);
+			return NULL;
+		}
+		j = o->head;
+		o->head = j->next;
+		if (o->head == NULL)
+			o->tail = NULL;
+		pthread_mutex_unlock(&o->mu);
+		t0 = idg_now_ms();
+		if (j->check)
+			j->rc = idg_offline_verify(j->verifier, j->password);
+		else
+			j->rc = idg_offline_hash(&idg_offline_default, j->password, j->verifier,
+			    sizeof(j->verifier));
+		j->ms = idg_now_ms() - t0;
+		idg_free_secret(j->password);
+		j->password = NULL;
+		/* JOBS_MAX pointers always fit in a pipe: this never blocks for long. */
+		while (write(o->pipe[1], &j, sizeof(j)) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static void
+complete(struct idg_offline *o, struct job *j)
+{
+	o->jobs--;
+	log_debug("offline credential %s: scrypt took %lld ms", j->check ? "check" : "hash",
+	    (long long)j->ms);
+	if (j->cb)
+		j->cb(o->d, j->ctx, j->rc, j->rc == 0 && !j->check ? j->verifier : NULL);
+	job_free(j);
+}
+
+static void
+on_done(void *ctx, uint32_t events)
+{
+	struct idg_offline *o = ctx;
+	struct job *j;
+
+	(void)events;
+	while (read(o->pipe[0], &j, sizeof(j)) == (ssize_t)sizeof(j))
+		complete(o, j);
+}
+
+static int
+start(struct idg_daemon *d)
+{
+	struct idg_offline *o;
+	sigset_t all, old;
+	int rc;
+
+	if (d->offline)
+		return 0;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return IDG_ERR_NOMEM;
+	o->d = d;
+	o->pipe[0] = o->pipe[1] = -1;
+	if (pipe2(o->pipe, O_CLOEXEC) < 0 || idg_fd_nonblock(o->pipe[0]) < 0 ||
+	    idg_server_watch(d->srv, o->pipe[0], on_done, o, &o->watch) < 0) {
+		log_err("offline credentials: cannot set up the worker's pipe: %s", strerror(errno));
+		goto fail;
+	}
+	pthread_mutex_init(&o->mu, NULL);
+	pthread_cond_init(&o->cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&o->thread, NULL, worker, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_err("offline credentials: cannot start the worker thread: %s", strerror(rc));
+		pthread_mutex_destroy(&o->mu);
+		pthread_cond_destroy(&o->cv);
+		goto fail;
+	}
+	d->offline = o;
+	return 0;
+fail:
+	if (o->watch)
+		idg_server_unwatch(d->srv, o->watch);
+	if (o->pipe[0] >= 0)
+		close(o->pipe[0]);
+	if (o->pipe[1] >= 0)
+		close(o->pipe[1]);
+	free(o);
+	return IDG_ERR_IO;
+}
+
+int
+idg_offline_submit(struct idg_daemon *d, const char *password, const char *verifier,
+    idg_offline_cb cb, void *ctx)
+{
+	struct idg_offline *o;
+	struct job *j;
+	int rc;
+
+	if ((rc = start(d)) < 0)
+		return rc;
+	o = d->offline;
+	if (o->jobs >= JOBS_MAX)
+		return IDG_ERR_TOOBIG;
+	if (verifier && strlen(verifier) > IDG_OFFLINE_VERIFIER_MAX)
+		return IDG_ERR_CORRUPT;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->password = idg_strdup_max(password, IDG_OFFLINE_PASSWORD_MAX)) == NULL) {
+		job_free(j);
+		return password && strlen(password) > IDG_OFFLINE_PASSWORD_MAX ? IDG_ERR_INVAL :
+		    IDG_ERR_NOMEM;
+	}
+	if (verifier) {
+		j->check = true;
+		snprintf(j->verifier, sizeof(j->verifier), "%s", verifier);
+	}
+	j->cb = cb;
+	j->ctx = ctx;
+	pthread_mutex_lock(&o->mu);
+	if (o->tail)
+		o->tail->next = j;
+	else
+		o->head = j;
+	o->tail = j;
+	pthread_cond_signal(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	o->jobs++;
+	return 0;
+}
+
+void
+idg_offline_stop(struct idg_daemon *d)
+{
+	struct idg_offline *o = d->offline;
+	struct job *j;
+
+	if (o == NULL)
+		return;
+	pthread_mutex_lock(&o->mu);
+	o->stop = true;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	pthread_join(o->thread, NULL);
+	on_done(o, 0);	/* finished ones: their results */
+	while ((j = o->head) != NULL) {	/* never started: told so */
+		o->head = j->next;
+		j->rc = IDG_ERR_UNAVAIL;
+		j->check = true;	/* no verifier handed out */
+		complete(o, j);
+	}
+	idg_server_unwatch(d->srv, o->watch);
+	close(o->pipe[0]);
+	close(o->pipe[1]);
+	pthread_mutex_destroy(&o->mu);
+	pthread_cond_destroy(&o->cv);
+	free(o);
+	d->offline = NULL;
+}
+
+/* ---------- verifiers in the store ---------- */
+
+/* A new verifier is ready: keep it, if the user is still there. */
+static void
+on_hashed(struct idg_daemon *d, void *ctx, int rc, const char *verifier)
+{
+	struct remember *r = ctx;
+	const struct idg_user *u;
+	struct idg_change c;
+	char err[512];
+
+	if (rc < 0 || verifier == NULL) {
+		if (rc != IDG_ERR_UNAVAIL)
+			log_err("offline credential of %s not kept: %s", r->name, idg_strerror(rc));
+		remember_free(r);
+		return;
+	}
+	u = idg_state_user(d->st, r->name);
+	if (d->cfg.pam_offline_ttl == 0 || u == NULL || !u->live || u->key == NULL ||
+	    strcmp(u->key, r->key) != 0) {
+		remember_free(r);
+		return;	/* turned off, or the user was deleted (or replaced) meanwhile */
+	}
+	idg_change_init(&c);
+	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_OFFLINE_SET, .a = r->name,
+	    .b = verifier, .t1 = r->at });
+	if (idg_state_commit(d->st, &c, err, sizeof(err)) < 0)
+		log_err("offline credential of %s not kept: %s", r->name, err);
+	else
+		log_debug("offline credential of %s kept", r->name);
+	idg_change_free(&c);
+	remember_free(r);
+}
+
+void
+idg_offline_remember(struct idg_daemon *d, const char *name, const char *password)
+{
+	const struct idg_user *u = idg_state_user(d->st, name);
+	struct remember *r;
+	int rc;
+
+	if (d->cfg.pam_offline_ttl == 0 || u == NULL || u->key == NULL)
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->key = strdup(u->key)) == NULL) {
+		log_err("offline credential of %s not kept: out of memory", name);
+		remember_free(r);
+		return;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->at = (int64_t)time(NULL);
+	if ((rc = idg_offline_submit(d, password, NULL, on_hashed, r)) < 0) {
+		log_warn("offline credential of %s not kept: %s", name, rc == IDG_ERR_TOOBIG ?
+		    "too many hashes waiting" : idg_strerror(rc));
+		remember_free(r);
+	}
+}
+
+const char *
+idg_offline_fresh(const struct idg_daemon *d, const struct idg_user *u, int64_t now)
+{
+	if (u == NULL || !u->live || u->offline == NULL || d->cfg.pam_offline_ttl == 0)
+		return NULL;
+	/* One "from the future" (the clock went back) is not trusted either. */
+	if (now < u->offline_at || now - u->offline_at >= d->cfg.pam_offline_ttl)
+		return NULL;
+	return u->offline;
+}
+
+void
+idg_offline_tick(struct idg_daemon *d, int64_t now_ms)
+{
+	static int64_t next_purge;	/* one daemon per process */
+	int64_t now = (int64_t)time(NULL);
+	struct idg_change c;
+	char err[512];
+
+	if (now_ms < next_purge)
+		return;
+	next_purge = now_ms + PURGE_EVERY_MS;
+	idg_change_init(&c);
+	for (size_t i = 0; i < d->st->nusers; i++) {
+		const struct idg_user *u = &d->st->users[i];
+
+		if (u->live && u->offline && idg_offline_fresh(d, u, now) == NULL)
+			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_OFFLINE_DEL,
+			    .a = u->name });
+	}
+	if (c.n > 0) {
+		if (idg_state_commit(d->st, &c, err, sizeof(err)) < 0)
+			log_err("expired offline credentials not deleted: %s", err);
+		else
+			log_info("%zu expired offline credential%s deleted ([pam] offline_ttl)", c.n,
+			    c.n == 1 ? "" : "s");
+	}
+	idg_change_free(&c);
+}
