@@ -14,7 +14,8 @@
 #   each; idgated stopped: logins fail closed within the timeout, `id alice` still works, a
 #   local account still logs in; the IdP stopped: fresh offline credentials work with the right
 #   password and not a wrong one, a user without them is told "identity provider unreachable".
-# It skips until the built pam_idgate.so implements auth (ssh_lib.sh's pam_idgate_ready).
+# It fails at once if the built pam_idgate.so does not implement auth (ssh_lib.sh's
+# pam_idgate_ready).
 #
 # What it expects of the module (one place to change if the module settles otherwise):
 #   - the stack of ssh_pam_idgate (ssh_lib.sh): pam_idgate.so by absolute path, with
@@ -34,8 +35,8 @@
 . "$top_srcdir/tests/integ/ssh_lib.sh"
 
 ARGS_PASSWORD=$PAM_ARGS_PASSWORD ARGS_DEVICE=$PAM_ARGS_DEVICE ARGS_TOKEN=$PAM_ARGS_TOKEN
-NOROLE_RE=${IDG_T_NOROLE_RE-"not authorized|no role|not allowed"}
-DAEMON_DOWN_RE=${IDG_T_DAEMON_DOWN_RE-"idgate"}
+NOROLE_RE=${IDG_T_NOROLE_RE-"idgate: [a-z0-9._@-]+ (holds no role on this cluster|may not log in here)"}
+DAEMON_DOWN_RE=${IDG_T_DAEMON_DOWN_RE-"idgate: the login service is not running"}
 AUDIT_LOGIN_RE=${IDG_T_AUDIT_LOGIN_RE-"^pam[._]auth"}
 AUDIT_SESSION_RE=${IDG_T_AUDIT_SESSION_RE-"session"}
 # Extra idgate.conf lines for offline credentials, if they are not on by default.
@@ -45,9 +46,10 @@ FAIL_CLOSED_MS=${IDG_T_FAIL_CLOSED_MS:-20000}
 SHAPES=${IDG_T_SHAPES:-keycloak auth0 okta}
 
 ssh_require node pamtester
+# The module implements auth now: a build where it does not is a failure, not a skip.
 if [ "${SSH_INNER:-}" != 1 ] && ! pam_idgate_ready; then
-	echo "1..0 # SKIP $PAM_IDGATE_WHY"
-	exit 0
+	echo "Bail out! pam_idgate.so is not usable: $PAM_IDGATE_WHY"
+	exit 1
 fi
 ssh_enter_namespace "$@"
 oidc_require
