@@ -65,7 +65,10 @@ if [ -n "$IDG_READY" ] && command -v node >/dev/null 2>&1 &&
 	CA=$T_DIR/certs/ca.pem SECRET_FILE=$T_DIR/client_secret
 	(umask 077; printf '%s\n' "$CLIENT_SECRET" >"$SECRET_FILE")
 	idp_start kc keycloak --alg ES256 || die "the test IdP did not start"
-	idp_config keycloak
+	# Offline credentials off: each online password login would otherwise start a ~140 ms
+	# scrypt hash in idgated's worker thread (off the reply's path, but on the same 2 CPUs as
+	# the loop), which is not the login's cost; bench/README.md says what it costs.
+	idp_config keycloak "[pam]" "offline_ttl = 0"
 	IDP_UP=1
 else
 	daemon_config
@@ -108,29 +111,21 @@ cat "$T_DIR/pam.out"
 mean_of() { awk -v n="$1" '$1 == n { print $4 }' "$T_DIR/pam.out"; }
 IDP_MS=
 if [ -n "$IDP_UP" ]; then
-	# The IdP's own time for the same password grant, over a new TLS connection each time
-	# (what the connector child pays at the most), to take out of idgate's figure.
-	IDP_MS=$(node -e '
-const https = require("https"), fs = require("fs");
-const [url, ca, id, sec, n] = process.argv.slice(1);
-const body = new URLSearchParams({ grant_type: "password", username: "alice",
-  password: "alice-password", scope: "openid profile email" }).toString();
-const one = () => new Promise((res, rej) => {
-  const r = https.request(url, { method: "POST", ca: fs.readFileSync(ca), agent: false,
-    headers: { "content-type": "application/x-www-form-urlencoded",
-      authorization: "Basic " + Buffer.from(id + ":" + sec).toString("base64") } }, (s) => {
-    s.resume(); s.on("end", () => (s.statusCode === 200 ? res() : rej(new Error("HTTP " + s.statusCode))));
-  });
-  r.on("error", rej); r.setTimeout(10000, () => r.destroy(new Error("timeout"))); r.end(body);
-});
-(async () => {
-  for (let i = 0; i < 3; i++) await one();
-  const t = process.hrtime.bigint();
-  for (let i = 0; i < +n; i++) await one();
-  console.log((Number(process.hrtime.bigint() - t) / 1e6 / +n).toFixed(3));
-})().catch((e) => { console.error(e.message); process.exit(1); });' \
-		"$(discovery | jval d.token_endpoint)" "$CA" "$CLIENT_ID" "$CLIENT_SECRET" "$IDP_N")
-	say "the IdP's own password grant (node, new TLS connection each, $IDP_N in a row): ${IDP_MS:-?} ms each"
+	# The IdP's own time for the same password grant: curl (libcurl, as the connector child)
+	# makes IDP_N+1 grants over one kept-alive TLS connection; the mean of each transfer's
+	# time_total after the first (which sets the connection up) is what the IdP and the HTTP
+	# exchange cost, to take out of idgate's figure.
+	_tep=$(discovery | jval d.token_endpoint)
+	set --
+	for _k in $(seq 0 "$IDP_N"); do
+		[ "$_k" -gt 0 ] && set -- "$@" --next
+		set -- "$@" -sS -o /dev/null -w '%{http_code} %{time_total}\n' --cacert "$CA" \
+			-u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=password -d username=alice \
+			-d password=alice-password -d "scope=openid profile email" "$_tep"
+	done
+	IDP_MS=$(curl "$@" 2>/dev/null | awk 'NR > 1 && $1 == 200 { s += $2; n++ }
+		END { if (n > 0) printf "%.3f", s * 1000 / n }')
+	say "the IdP's own password grant (curl, one kept-alive TLS connection, $IDP_N in a row): ${IDP_MS:-?} ms each"
 else
 	say "pam_idgate: not measured — ${IDG_WHY:-the test IdP cannot run here (node, its modules, the _idgate user)}"
 fi
@@ -194,7 +189,7 @@ row() { # LABEL N MS_UNIX F_UNIX MS_IDG F_IDG
 	if [ -n "$5" ]; then
 		_ir=$(rate "$5" "$2")
 		printf '%-28s %10s/s%s %10s/s%s %13sx\n' "$1" "$_ur" "${4:+ ($4 failed)}" "$_ir" \
-			"${6:+ ($6 failed)}" "$(awk -v a="$_ir" -v b="$_ur" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')"
+			"${6:+ ($6 failed)}" "$(awk -v a="$_ir" -v b="$_ur" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
 	else
 		printf '%-28s %10s/s%s %14s %14s\n' "$1" "$_ur" "${4:+ ($4 failed)}" "(not yet)" "-"
 	fi
@@ -215,10 +210,10 @@ FLOOR=$(mean_of pam_permit) UNIX=$(mean_of pam_unix)
 say "pam_unix login through PAM: ${UNIX:-?} us (floor pam_permit ${FLOOR:-?} us)"
 if [ -n "$IDP_UP" ]; then
 	TOKM=$(mean_of idgate_token) PWM=$(mean_of idgate_password)
-	say "idgate's own cost per token login (idgate_token - pam_permit): $(awk -v a="$TOKM" -v f="$FLOOR" 'BEGIN { if (a == "") print "?"; else printf "%.3f ms", (a - f) / 1000 }')  target < 1 ms"
-	say "idgate's own cost per password login (idgate_password - IdP grant - pam_permit): $(awk -v a="$PWM" -v i="$IDP_MS" -v f="$FLOOR" 'BEGIN { if (a == "" || i == "") print "?"; else printf "%.3f ms", (a - f) / 1000 - i }')  target < 1 ms (estimate: the IdP's time measured apart)"
+	say "idgate's own cost per token login (idgate_token - pam_permit): $(awk -v a="$TOKM" -v f="$FLOOR" 'BEGIN { if (a == "") print "?"; else { c = (a - f) / 1000; printf "%.3f ms  target < 1 ms: %s", c, (c < 1 ? "met" : "MISSED") } }')"
+	say "idgate's own cost per password login (idgate_password - IdP grant - pam_permit): $(awk -v a="$PWM" -v i="$IDP_MS" -v f="$FLOOR" 'BEGIN { if (a == "" || i == "") print "?"; else { c = (a - f) / 1000 - i; printf "%.3f ms  target < 1 ms: %s", c, (c < 1 ? "met" : "MISSED") } }') (an estimate: the IdP's time is measured apart)"
 	if [ -n "$I_SEQ_MS" ]; then
-		say "real sshd, token logins/s vs pam_unix: sequential $(awk -v a="$I_SEQ_MS" -v b="$U_SEQ_MS" 'BEGIN { printf "%.3f", a > 0 ? b / a : 0 }')x, concurrent $(awk -v a="$I_CON_MS" -v b="$U_CON_MS" 'BEGIN { printf "%.3f", a > 0 ? b / a : 0 }')x  target >= 0.95x"
+		say "real sshd, token logins/s vs pam_unix: $(awk -v a="$I_SEQ_MS" -v b="$U_SEQ_MS" -v c="$I_CON_MS" -v d="$U_CON_MS" 'BEGIN { s = (a > 0 ? b / a : 0); k = (c > 0 ? d / c : 0); printf "sequential %.3fx, concurrent %.3fx  target >= 0.95x: %s", s, k, ((s >= 0.95 && k >= 0.95) ? "met" : "MISSED") }')"
 	else
 		say "real sshd, token logins: not measured (the login failed)"
 	fi
