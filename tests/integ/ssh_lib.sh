@@ -22,7 +22,7 @@ SSH_PORT=
 SSH_TIMEOUT=${SSH_TIMEOUT:-30}
 SSH_SEQ=0
 
-# How the tests, bench/run-login.sh and scripts/demo-ssh choose pam_idgate.so's login method:
+# How the tests, bench/run-login.sh and scripts/demo choose pam_idgate.so's login method:
 # its arguments on the auth line, one stack per method. One place to change when the module
 # settles otherwise (pam_idgate(8)); the IDG_T_ARGS_* variables override them.
 PAM_ARGS_PASSWORD=${IDG_T_ARGS_PASSWORD-"methods=password"}
