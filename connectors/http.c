@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -30,6 +31,7 @@ struct idg_http {
 	size_t response_max;
 	long last_new_conns;
 	unsigned long requests;
+	uint64_t spent_us;	/* wall time inside curl_easy_perform, all requests */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -287,6 +289,7 @@ idg_http_request(struct idg_http *h, const char *url, const struct idg_http_req 
 {
 	struct sink s = { .max = h->response_max };
 	struct curl_slist *hdrs = NULL;
+	struct timespec t0, t1;
 	long conns = 0;
 	CURLcode c;
 	int rc;
@@ -303,7 +306,10 @@ idg_http_request(struct idg_http *h, const char *url, const struct idg_http_req 
 		goto out;
 	}
 	h->requests++;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	c = curl_easy_perform(h->curl);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	h->spent_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	(void)curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &conns);
 	h->last_new_conns = conns;
 	if (c != CURLE_OK) {
@@ -373,4 +379,10 @@ unsigned long
 idg_http_requests(const struct idg_http *h)
 {
 	return h->requests;
+}
+
+uint64_t
+idg_http_spent_us(const struct idg_http *h)
+{
+	return h ? h->spent_us : 0;
 }

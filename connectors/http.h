@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -55,6 +56,8 @@ int idg_http_json(struct idg_http *h, const char *url, const struct idg_http_req
  * reused), and requests made so far. */
 long idg_http_last_new_connections(const struct idg_http *h);
 unsigned long idg_http_requests(const struct idg_http *h);
+/* Wall time spent waiting on the IdP (inside libcurl's transfers) so far, in microseconds. */
+uint64_t idg_http_spent_us(const struct idg_http *h);
 
 /* True when url is https:// followed by a host, printable ASCII, without a fragment. */
 bool idg_http_is_https(const char *url);

@@ -483,6 +483,12 @@ idg_oidc_jwks_fetches(const struct idg_oidc *o)
 	return o->jwks_fetches;
 }
 
+uint64_t
+idg_oidc_idp_us(const struct idg_oidc *o)
+{
+	return o ? idg_http_spent_us(o->http) : 0;
+}
+
 /* ---------- results ---------- */
 
 void

@@ -134,6 +134,9 @@ const char *idg_oidc_jwks_json(const struct idg_oidc *o, uint64_t *gen_out);
 int idg_oidc_jwks_tick(struct idg_oidc *o, time_t now, char *err, size_t errlen);
 /* How many JWKS fetches were tried (for tests and statistics). */
 uint64_t idg_oidc_jwks_fetches(const struct idg_oidc *o);
+/* Wall time spent waiting on the IdP's HTTP answers so far, in microseconds (statistics:
+ * what a login's audit record reports as idp_ms). */
+uint64_t idg_oidc_idp_us(const struct idg_oidc *o);
 
 /* Logins. Each returns 0 with *id_out filled, or a negative IDG_ERR_* with a short reason in
  * err (never a secret; *id_out untouched): IDG_ERR_DENIED for a refused credential (wrong

@@ -256,7 +256,15 @@ on_pam_auth(struct idg_daemon *d, void *ctx, int status, const struct idg_msgvie
 	struct pam_auth *pa = ctx;
 	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
 	char target[TARGET_MAX], reason[sizeof(rp.error) + 64];
+	uint64_t idp_us;
 
+	/* How long the connector waited on the IdP for this login (bench/login subtracts it). */
+	if (v != NULL && idg_msg_get_u64(v, IDG_CT_IDP_US, &idp_us) == 0 && idp_us > 0) {
+		size_t n = strlen(pa->lr.detail);
+
+		snprintf(pa->lr.detail + n, sizeof(pa->lr.detail) - n, " idp_ms=%.3f",
+		    (double)idp_us / 1000.0);
+	}
 	if (status == 0 && v != NULL) {
 		idg_login_accept(d, &pa->lr, v, &rp, target, sizeof(target));
 		if (rp.status == IDG_ST_OK) {

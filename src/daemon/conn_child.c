@@ -215,7 +215,7 @@ device_slot(struct child *ch)
 
 /* Handle one request; the reply goes into m. */
 static int
-handle(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
+handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 {
 	struct idg_oidc_identity id = { 0 };
 	char err[512] = "";
@@ -294,6 +294,21 @@ handle(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 	rc = reply_status(m, reqid, 0, NULL);
 	rc = rc ? rc : add_identity(m, &id);
 	idg_oidc_identity_clear(&id);
+	return rc;
+}
+
+/* One request, its answer carrying the time it waited on the IdP (audited with logins). */
+static int
+handle(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
+{
+	uint64_t before = idg_oidc_idp_us(ch->oidc);
+	int rc = handle_op(ch, v, m);
+
+	uint64_t after = idg_oidc_idp_us(ch->oidc);
+
+	/* (CONFIGURE replaces the connector, and with it the count.) */
+	if (rc == 0 && ch->oidc != NULL)
+		rc = idg_msg_add_u64(m, IDG_CT_IDP_US, after >= before ? after - before : after);
 	return rc;
 }
 

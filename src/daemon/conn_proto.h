@@ -64,6 +64,8 @@ enum idg_conn_tag {
 	IDG_CT_ID_EMAIL = 64,
 	IDG_CT_ID_GROUP = 65,	/* repeated */
 	IDG_CT_ID_EXP = 66,	/* u64 */
+	/* statistics, on every answer */
+	IDG_CT_IDP_US = 80,	/* u64: microseconds this request waited on the IdP's HTTP answers */
 };
 
 #define IDG_CONN_PENDING 1u

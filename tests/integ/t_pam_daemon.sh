@@ -91,7 +91,7 @@ ok "... and a uid in the range" test "$ALICE_UID" -ge 200000
 is "... her IdP groups are stored" "$(ctl auth get-groups user:alice | sort | tr '\n' ' ')" \
 	"group:engineering group:engineering.data-team "
 like "... audited with the service, host and method" "$(audited '"action":"pam.auth","target":"user:alice"')" \
-	'"result":"ok","reason":"password login","detail":"service=sshd rhost=192.0.2.7 pid=4242 method=password"'
+	'"result":"ok","reason":"password login","detail":"service=sshd rhost=192.0.2.7 pid=4242 method=password idp_ms=[0-9]+\.[0-9]{3}"'
 G1=$(password_grants)
 pam_secret wrong-password password alice
 is "a wrong password: DENIED" "$RC:$(line error)" "1:wrong username or password"
@@ -336,7 +336,7 @@ pam_secret old-password password alice
 is "with the IdP stopped: old-password matches the offline credential: OK" "$RC:$(line status)" "0:ok"
 is "... with her passwd fields" "$(line uid)" "$ALICE_UID"
 like "... audited as an offline login, with why" "$(audited '"action":"pam.auth","target":"user:alice"')" \
-	'"result":"ok","reason":"offline login: the offline credential of alice matched \(the IdP is unreachable: IdP unreachable.*\)","detail":"service=sshd method=password method=offline"'
+	'"result":"ok","reason":"offline login: the offline credential of alice matched \(the IdP is unreachable: IdP unreachable.*\)","detail":"service=sshd method=password( idp_ms=[0-9.]+)? method=offline"'
 pam_secret alice-password password alice
 is "... a password that does not match it: DENIED" "$RC:$(line error)" "1:wrong username or password"
 like "... audited as a wrong offline password" "$(audited '"action":"pam.auth","target":"user:alice"')" \
