@@ -351,11 +351,11 @@ fill_group(const struct idg_snap *s, uint32_t idx, struct group *gr, char *buf, 
 	    (out.gr_name = ob_str(&b, g.name, g.name_len)) == NULL ||
 	    (out.gr_passwd = ob_str(&b, "x", 1)) == NULL)
 		return IDG_ERR_TOOBIG;
-	for (uint32_t i = 0; i < g.nmembers; i++) {
+	for (uint32_t i = 0, at = g.members; i < g.nmembers; i++) {
 		const char *name;
 		size_t n;
 
-		if ((rc = idg_snap_member(s, &g, i, &name, &n)) < 0)
+		if ((rc = idg_snap_member(s, &at, &name, &n)) < 0)
 			return rc;
 		if ((out.gr_mem[i] = ob_str(&b, name, n)) == NULL)
 			return IDG_ERR_TOOBIG;

@@ -81,6 +81,8 @@ idg_snap_checksum(const void *file, size_t len)
 
 /* ---------- validation ---------- */
 
+#define SLOT ((uint32_t)sizeof(struct idg_snap_slot))
+
 static int
 is_pow2(uint32_t n)
 {
@@ -108,15 +110,15 @@ header_ok(const struct idg_snap_hdr *h, size_t len)
 		return 0;
 	if (!sect_ok(h, &h->users, sizeof(struct idg_snap_user)) ||
 	    !sect_ok(h, &h->groups, sizeof(struct idg_snap_group)) ||
-	    !sect_ok(h, &h->pw_name, 4) || !sect_ok(h, &h->pw_uid, 4) ||
-	    !sect_ok(h, &h->gr_name, 4) || !sect_ok(h, &h->gr_gid, 4) ||
+	    !sect_ok(h, &h->pw_name, SLOT) || !sect_ok(h, &h->pw_uid, SLOT) ||
+	    !sect_ok(h, &h->gr_name, SLOT) || !sect_ok(h, &h->gr_gid, SLOT) ||
 	    !sect_ok(h, &h->ids, 4) || !sect_ok(h, &h->strings, 1))
 		return 0;
 	if ((uint64_t)h->nusers * sizeof(struct idg_snap_user) != h->users.len ||
 	    (uint64_t)h->ngroups * sizeof(struct idg_snap_group) != h->groups.len)
 		return 0;
-	return is_pow2(h->pw_name.len / 4) && is_pow2(h->pw_uid.len / 4) &&
-	    is_pow2(h->gr_name.len / 4) && is_pow2(h->gr_gid.len / 4);
+	return is_pow2(h->pw_name.len / SLOT) && is_pow2(h->pw_uid.len / SLOT) &&
+	    is_pow2(h->gr_name.len / SLOT) && is_pow2(h->gr_gid.len / SLOT);
 }
 
 int
@@ -136,15 +138,15 @@ idg_snap_open(struct idg_snap *s, const void *file, size_t len)
 	s->hdr = h;
 	s->users = (const struct idg_snap_user *)(b + h->users.off);
 	s->groups = (const struct idg_snap_group *)(b + h->groups.off);
-	s->pw_name = (const uint32_t *)(b + h->pw_name.off);
-	s->pw_uid = (const uint32_t *)(b + h->pw_uid.off);
-	s->gr_name = (const uint32_t *)(b + h->gr_name.off);
-	s->gr_gid = (const uint32_t *)(b + h->gr_gid.off);
+	s->pw_name = (const struct idg_snap_slot *)(b + h->pw_name.off);
+	s->pw_uid = (const struct idg_snap_slot *)(b + h->pw_uid.off);
+	s->gr_name = (const struct idg_snap_slot *)(b + h->gr_name.off);
+	s->gr_gid = (const struct idg_snap_slot *)(b + h->gr_gid.off);
 	s->ids = (const uint32_t *)(b + h->ids.off);
-	s->pw_name_slots = h->pw_name.len / 4;
-	s->pw_uid_slots = h->pw_uid.len / 4;
-	s->gr_name_slots = h->gr_name.len / 4;
-	s->gr_gid_slots = h->gr_gid.len / 4;
+	s->pw_name_slots = h->pw_name.len / SLOT;
+	s->pw_uid_slots = h->pw_uid.len / SLOT;
+	s->gr_name_slots = h->gr_name.len / SLOT;
+	s->gr_gid_slots = h->gr_gid.len / SLOT;
 	s->nids = h->ids.len / 4;
 	s->strings = (const char *)(b + h->strings.off);
 	s->strings_len = h->strings.len;
@@ -223,99 +225,110 @@ idg_snap_group(const struct idg_snap *s, uint32_t idx, struct idg_snap_gr *out)
 	if (idx >= s->hdr->ngroups)
 		return IDG_ERR_NOTFOUND;
 	memcpy(&r, &s->groups[idx], sizeof(r));
+	/* Each member takes at least two bytes (a character and its NUL): a count the strings
+	 * section cannot hold is refused here; every name is checked as it is read. */
 	if (str_at(s, r.name, &gr.name, &gr.name_len) < 0 || gr.name_len == 0 ||
-	    ids_at(s, r.members, r.nmembers, &gr.members) < 0 || !in_range(s, r.gid))
+	    (r.nmembers > 0 && (r.members >= s->strings_len ||
+	    r.nmembers > (s->strings_len - r.members) / 2)) || !in_range(s, r.gid))
 		return IDG_ERR_CORRUPT;
 	gr.gid = r.gid;
+	gr.members = r.members;
 	gr.nmembers = r.nmembers;
 	*out = gr;
 	return 0;
 }
 
 int
-idg_snap_member(const struct idg_snap *s, const struct idg_snap_gr *gr, uint32_t i,
-    const char **name_out, size_t *len_out)
+idg_snap_member(const struct idg_snap *s, uint32_t *at, const char **name_out,
+    size_t *len_out)
 {
-	uint32_t u;
-
-	if (i >= gr->nmembers)
-		return IDG_ERR_NOTFOUND;
-	u = gr->members[i];
-	if (u >= s->hdr->nusers)
+	if (str_at(s, *at, name_out, len_out) < 0 || *len_out == 0)
 		return IDG_ERR_CORRUPT;
-	if (str_at(s, s->users[u].name, name_out, len_out) < 0 || *len_out == 0)
-		return IDG_ERR_CORRUPT;
+	*at += (uint32_t)*len_out + 1;
 	return 0;
 }
 
 /* ---------- lookups ---------- */
 
-/* What a probe compares a slot's record against. */
-struct key {
-	const char *name;
-	size_t name_len;
-	uint32_t id;
-};
-
-typedef int (*match_fn)(const struct idg_snap *, uint32_t idx, const struct key *);
-
-static int
-match_user_name(const struct idg_snap *s, uint32_t idx, const struct key *k)
+/* Fetch what a hit will read next while the slot's candidate is being compared: the
+ * record, its strings and its list (slot hints, bounded; a wrong hint costs a wasted fetch,
+ * never a wrong answer). */
+static inline void
+fetch_ahead(const struct idg_snap *s, const void *rec, const struct idg_snap_slot *sl,
+    int aux_in_strings)
 {
-	const char *n;
-	size_t len;
-
-	if (idx >= s->hdr->nusers || str_at(s, s->users[idx].name, &n, &len) < 0)
-		return IDG_ERR_CORRUPT;
-	return len == k->name_len && memcmp(n, k->name, len) == 0;
+	__builtin_prefetch(rec);
+	if (sl->str < s->strings_len)
+		__builtin_prefetch(s->strings + sl->str);
+	if (aux_in_strings ? sl->aux < s->strings_len : sl->aux < s->nids)
+		__builtin_prefetch(aux_in_strings ? (const void *)(s->strings + sl->aux) :
+		    (const void *)(s->ids + sl->aux));
 }
 
+/* Linear probing by name: slots whose key is not the name's hash are passed over without
+ * touching a record; a candidate's name is compared at the slot's name offset, and a match
+ * counts only if the record names the same string. An empty slot ends the search; at most
+ * nslots visits. users: the passwd table (else group). */
 static int
-match_uid(const struct idg_snap *s, uint32_t idx, const struct key *k)
+probe_name(const struct idg_snap *s, const struct idg_snap_slot *slots, uint32_t nslots,
+    const char *name, int users, uint32_t *idx_out)
 {
-	if (idx >= s->hdr->nusers)
-		return IDG_ERR_CORRUPT;
-	return s->users[idx].uid == k->id;
-}
-
-static int
-match_group_name(const struct idg_snap *s, uint32_t idx, const struct key *k)
-{
-	const char *n;
-	size_t len;
-
-	if (idx >= s->hdr->ngroups || str_at(s, s->groups[idx].name, &n, &len) < 0)
-		return IDG_ERR_CORRUPT;
-	return len == k->name_len && memcmp(n, k->name, len) == 0;
-}
-
-static int
-match_gid(const struct idg_snap *s, uint32_t idx, const struct key *k)
-{
-	if (idx >= s->hdr->ngroups)
-		return IDG_ERR_CORRUPT;
-	return s->groups[idx].gid == k->id;
-}
-
-/* Linear probing from h: an empty slot ends the search; at most nslots visits. */
-static int
-probe(const struct idg_snap *s, const uint32_t *slots, uint32_t nslots, uint32_t h,
-    match_fn match, const struct key *k, uint32_t *idx_out)
-{
-	uint32_t mask = nslots - 1;
+	size_t len = strlen(name);
+	uint32_t h = idg_snap_hash_str(name), mask = nslots - 1;
+	uint32_t nrec = users ? s->hdr->nusers : s->hdr->ngroups;
 
 	for (uint32_t i = 0, at = h & mask; i < nslots; i++, at = (at + 1) & mask) {
-		uint32_t v = slots[at];
-		int m;
+		const struct idg_snap_slot *sl = &slots[at];
+		uint32_t idx, recname;
+		const void *rec;
+		const char *n;
+		size_t nlen;
 
-		if (v == 0)
+		if (sl->idx == 0)
 			return IDG_ERR_NOTFOUND;
-		if ((m = match(s, v - 1, k)) < 0)
-			return m;
-		if (m) {
-			*idx_out = v - 1;
-			return 0;
-		}
+		if (sl->key != h)
+			continue;
+		if ((idx = sl->idx - 1) >= nrec)
+			return IDG_ERR_CORRUPT;
+		rec = users ? (const void *)&s->users[idx] : (const void *)&s->groups[idx];
+		fetch_ahead(s, rec, sl, !users);
+		if (str_at(s, sl->str, &n, &nlen) < 0)
+			return IDG_ERR_CORRUPT;
+		if (nlen != len || memcmp(n, name, len) != 0)
+			continue;
+		recname = users ? s->users[idx].name : s->groups[idx].name;
+		if (recname != sl->str)
+			return IDG_ERR_CORRUPT;
+		*idx_out = idx;
+		return 0;
+	}
+	return IDG_ERR_NOTFOUND;
+}
+
+/* Linear probing by id: the slot's key is the id; the record must carry it too. */
+static int
+probe_id(const struct idg_snap *s, const struct idg_snap_slot *slots, uint32_t nslots,
+    uint32_t id, int users, uint32_t *idx_out)
+{
+	uint32_t mask = nslots - 1, nrec = users ? s->hdr->nusers : s->hdr->ngroups;
+
+	for (uint32_t i = 0, at = idg_snap_hash_id(id) & mask; i < nslots;
+	    i++, at = (at + 1) & mask) {
+		const struct idg_snap_slot *sl = &slots[at];
+		uint32_t idx;
+
+		if (sl->idx == 0)
+			return IDG_ERR_NOTFOUND;
+		if (sl->key != id)
+			continue;
+		if ((idx = sl->idx - 1) >= nrec)
+			return IDG_ERR_CORRUPT;
+		fetch_ahead(s, users ? (const void *)&s->users[idx] : (const void *)&s->groups[idx],
+		    sl, !users);
+		if ((users ? s->users[idx].uid : s->groups[idx].gid) != id)
+			return IDG_ERR_CORRUPT;
+		*idx_out = idx;
+		return 0;
 	}
 	return IDG_ERR_NOTFOUND;
 }
@@ -323,35 +336,23 @@ probe(const struct idg_snap *s, const uint32_t *slots, uint32_t nslots, uint32_t
 int
 idg_snap_find_user(const struct idg_snap *s, const char *name, uint32_t *idx_out)
 {
-	struct key k = { .name = name, .name_len = strlen(name) };
-
-	return probe(s, s->pw_name, s->pw_name_slots, idg_snap_hash_str(name), match_user_name,
-	    &k, idx_out);
+	return probe_name(s, s->pw_name, s->pw_name_slots, name, 1, idx_out);
 }
 
 int
 idg_snap_find_uid(const struct idg_snap *s, uint32_t uid, uint32_t *idx_out)
 {
-	struct key k = { .id = uid };
-
-	return probe(s, s->pw_uid, s->pw_uid_slots, idg_snap_hash_id(uid), match_uid, &k,
-	    idx_out);
+	return probe_id(s, s->pw_uid, s->pw_uid_slots, uid, 1, idx_out);
 }
 
 int
 idg_snap_find_group(const struct idg_snap *s, const char *name, uint32_t *idx_out)
 {
-	struct key k = { .name = name, .name_len = strlen(name) };
-
-	return probe(s, s->gr_name, s->gr_name_slots, idg_snap_hash_str(name), match_group_name,
-	    &k, idx_out);
+	return probe_name(s, s->gr_name, s->gr_name_slots, name, 0, idx_out);
 }
 
 int
 idg_snap_find_gid(const struct idg_snap *s, uint32_t gid, uint32_t *idx_out)
 {
-	struct key k = { .id = gid };
-
-	return probe(s, s->gr_gid, s->gr_gid_slots, idg_snap_hash_id(gid), match_gid, &k,
-	    idx_out);
+	return probe_id(s, s->gr_gid, s->gr_gid_slots, gid, 0, idx_out);
 }

@@ -16,6 +16,7 @@
 #include "proto/snapshot.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~(uint64_t)7u)
+#define SLOT sizeof(struct idg_snap_slot)
 
 /* The sizes of everything, computed before anything is allocated. */
 struct layout {
@@ -31,7 +32,8 @@ struct wr {
 	struct idg_snap_hdr *hdr;
 	struct idg_snap_user *users;
 	struct idg_snap_group *groups;
-	uint32_t *pw_name, *pw_uid, *gr_name, *gr_gid, *ids;
+	struct idg_snap_slot *pw_name, *pw_uid, *gr_name, *gr_gid;
+	uint32_t *ids;
 	char *strings;
 	uint32_t nids, strlen_used, last_shell;
 	struct layout lay;
@@ -84,11 +86,14 @@ check_group(const struct idg_snap_in *in, const struct idg_snap_in_group *g, str
 	if (!str_ok(g->name) || g->name[0] == '\0' || g->gid < in->id_min || g->gid > in->id_max ||
 	    (g->nmembers > 0 && g->members == NULL))
 		return IDG_ERR_INVAL;
-	for (size_t i = 0; i < g->nmembers; i++)
+	l->strbytes += strlen(g->name) + 1;
+	for (size_t i = 0; i < g->nmembers; i++) {
 		if (g->members[i] >= in->nusers)
 			return IDG_ERR_INVAL;
-	l->nids += g->nmembers;
-	l->strbytes += strlen(g->name) + 1;
+		l->strbytes += strlen(in->users[g->members[i]].name) + 1;
+		if (l->strbytes > IDG_SNAP_MAX_SIZE)
+			return IDG_ERR_TOOBIG;
+	}
 	return 0;
 }
 
@@ -124,13 +129,13 @@ plan(const struct idg_snap_in *in, struct layout *l)
 	l->groups = off;
 	off = ALIGN8(off + in->ngroups * sizeof(struct idg_snap_group));
 	l->pw_name = off;
-	off = ALIGN8(off + 4 * (uint64_t)l->pw_slots);
+	off = ALIGN8(off + SLOT * (uint64_t)l->pw_slots);
 	l->pw_uid = off;
-	off = ALIGN8(off + 4 * (uint64_t)l->pw_slots);
+	off = ALIGN8(off + SLOT * (uint64_t)l->pw_slots);
 	l->gr_name = off;
-	off = ALIGN8(off + 4 * (uint64_t)l->gr_slots);
+	off = ALIGN8(off + SLOT * (uint64_t)l->gr_slots);
 	l->gr_gid = off;
-	off = ALIGN8(off + 4 * (uint64_t)l->gr_slots);
+	off = ALIGN8(off + SLOT * (uint64_t)l->gr_slots);
 	l->ids = off;
 	off = ALIGN8(off + 4 * l->nids);
 	l->strings = off;
@@ -169,19 +174,20 @@ put_shell(struct wr *w, const char *s)
 	return w->last_shell;
 }
 
-/* Insert record idx under hash h; a record that compares equal is a duplicate. */
+/* Insert record idx under hash h with the slot's key, name and list; a record that
+ * compares equal is a duplicate. */
 static int
-insert(uint32_t *slots, uint32_t nslots, uint32_t h, uint32_t idx,
+insert(struct idg_snap_slot *slots, uint32_t nslots, uint32_t h, struct idg_snap_slot v,
     int (*same)(const struct wr *, uint32_t, uint32_t), const struct wr *w)
 {
 	uint32_t mask = nslots - 1;
 
 	for (uint32_t i = 0, s = h & mask; i < nslots; i++, s = (s + 1) & mask) {
-		if (slots[s] == 0) {
-			slots[s] = idx + 1;
+		if (slots[s].idx == 0) {
+			slots[s] = v;
 			return 0;
 		}
-		if (same(w, slots[s] - 1, idx))
+		if (same(w, slots[s].idx - 1, v.idx - 1))
 			return IDG_ERR_INVAL;
 	}
 	return IDG_ERR_INTERNAL;	/* tables have twice the slots they need */
@@ -215,6 +221,7 @@ static int
 write_users(struct wr *w)
 {
 	const struct idg_snap_in *in = w->in;
+	uint32_t h;
 	int rc;
 
 	for (uint32_t i = 0; i < in->nusers; i++) {
@@ -235,10 +242,11 @@ write_users(struct wr *w)
 			qsort(w->ids + w->nids, u->ngids, sizeof(uint32_t), cmp_u32);
 		}
 		w->nids += (uint32_t)u->ngids;
-		if ((rc = insert(w->pw_name, w->lay.pw_slots, idg_snap_hash_str(u->name), i,
-		    same_uname, w)) < 0 ||
-		    (rc = insert(w->pw_uid, w->lay.pw_slots, idg_snap_hash_id(u->uid), i, same_uid,
-		    w)) < 0)
+		h = idg_snap_hash_str(u->name);
+		if ((rc = insert(w->pw_name, w->lay.pw_slots, h, (struct idg_snap_slot){ h, i + 1,
+		    r->name, r->groups }, same_uname, w)) < 0 ||
+		    (rc = insert(w->pw_uid, w->lay.pw_slots, idg_snap_hash_id(u->uid),
+		    (struct idg_snap_slot){ u->uid, i + 1, r->name, r->groups }, same_uid, w)) < 0)
 			return rc;
 	}
 	return 0;
@@ -248,6 +256,7 @@ static int
 write_groups(struct wr *w)
 {
 	const struct idg_snap_in *in = w->in;
+	uint32_t h;
 	int rc;
 
 	for (uint32_t i = 0; i < in->ngroups; i++) {
@@ -256,16 +265,16 @@ write_groups(struct wr *w)
 
 		r->name = put_str(w, g->name);
 		r->gid = g->gid;
-		r->members = w->nids;
+		/* The members' names right after the group's: one read fetches them all. */
+		r->members = g->nmembers ? w->strlen_used : 0;
 		r->nmembers = (uint32_t)g->nmembers;
-		if (g->nmembers)
-			for (size_t m = 0; m < g->nmembers; m++)
-				w->ids[w->nids + m] = (uint32_t)g->members[m];
-		w->nids += (uint32_t)g->nmembers;
-		if ((rc = insert(w->gr_name, w->lay.gr_slots, idg_snap_hash_str(g->name), i,
-		    same_gname, w)) < 0 ||
-		    (rc = insert(w->gr_gid, w->lay.gr_slots, idg_snap_hash_id(g->gid), i, same_gid,
-		    w)) < 0)
+		for (size_t m = 0; m < g->nmembers; m++)
+			(void)put_str(w, in->users[g->members[m]].name);
+		h = idg_snap_hash_str(g->name);
+		if ((rc = insert(w->gr_name, w->lay.gr_slots, h, (struct idg_snap_slot){ h, i + 1,
+		    r->name, r->members }, same_gname, w)) < 0 ||
+		    (rc = insert(w->gr_gid, w->lay.gr_slots, idg_snap_hash_id(g->gid),
+		    (struct idg_snap_slot){ g->gid, i + 1, r->name, r->members }, same_gid, w)) < 0)
 			return rc;
 	}
 	return 0;
@@ -299,10 +308,10 @@ write_header(struct wr *w)
 	h->ngroups = (uint32_t)in->ngroups;
 	set_sect(&h->users, l->users, in->nusers * sizeof(struct idg_snap_user));
 	set_sect(&h->groups, l->groups, in->ngroups * sizeof(struct idg_snap_group));
-	set_sect(&h->pw_name, l->pw_name, 4 * (uint64_t)l->pw_slots);
-	set_sect(&h->pw_uid, l->pw_uid, 4 * (uint64_t)l->pw_slots);
-	set_sect(&h->gr_name, l->gr_name, 4 * (uint64_t)l->gr_slots);
-	set_sect(&h->gr_gid, l->gr_gid, 4 * (uint64_t)l->gr_slots);
+	set_sect(&h->pw_name, l->pw_name, SLOT * (uint64_t)l->pw_slots);
+	set_sect(&h->pw_uid, l->pw_uid, SLOT * (uint64_t)l->pw_slots);
+	set_sect(&h->gr_name, l->gr_name, SLOT * (uint64_t)l->gr_slots);
+	set_sect(&h->gr_gid, l->gr_gid, SLOT * (uint64_t)l->gr_slots);
 	set_sect(&h->ids, l->ids, 4 * l->nids);
 	set_sect(&h->strings, l->strings, w->strlen_used);
 	if (in->ask_socket != NULL)
@@ -325,10 +334,10 @@ idg_snap_build(const struct idg_snap_in *in, uint8_t **buf_out, size_t *len_out)
 	w.hdr = (struct idg_snap_hdr *)w.buf;
 	w.users = (struct idg_snap_user *)(w.buf + w.lay.users);
 	w.groups = (struct idg_snap_group *)(w.buf + w.lay.groups);
-	w.pw_name = (uint32_t *)(w.buf + w.lay.pw_name);
-	w.pw_uid = (uint32_t *)(w.buf + w.lay.pw_uid);
-	w.gr_name = (uint32_t *)(w.buf + w.lay.gr_name);
-	w.gr_gid = (uint32_t *)(w.buf + w.lay.gr_gid);
+	w.pw_name = (struct idg_snap_slot *)(w.buf + w.lay.pw_name);
+	w.pw_uid = (struct idg_snap_slot *)(w.buf + w.lay.pw_uid);
+	w.gr_name = (struct idg_snap_slot *)(w.buf + w.lay.gr_name);
+	w.gr_gid = (struct idg_snap_slot *)(w.buf + w.lay.gr_gid);
 	w.ids = (uint32_t *)(w.buf + w.lay.ids);
 	w.strings = (char *)(w.buf + w.lay.strings);
 	w.strlen_used = 1;

@@ -65,12 +65,14 @@ walk(const struct idg_snap *s)
 	n = s->hdr->ngroups < 64 ? s->hdr->ngroups : 64;
 	for (uint32_t i = 0; i <= n; i++)
 		if (idg_snap_group(s, i, &gr) == 0) {
+			uint32_t at = gr.members;
+
 			touch(gr.name, gr.name_len);
-			if (gr.nmembers > 0)
-				sink += gr.members[gr.nmembers - 1];
-			for (uint32_t k = 0; k < gr.nmembers && k < 64; k++)
-				if (idg_snap_member(s, &gr, k, &name, &len) == 0)
-					touch(name, len);
+			for (uint32_t k = 0; k < gr.nmembers && k < 64; k++) {
+				if (idg_snap_member(s, &at, &name, &len) < 0)
+					break;
+				touch(name, len);
+			}
 		}
 }
 

@@ -104,7 +104,7 @@ test_round_trip(void **state)
 	struct idg_snap_gr gr;
 	const char *name;
 	size_t len, nlen;
-	uint32_t idx;
+	uint32_t idx, at;
 	uint8_t *buf = build_ok(&in, &len);
 
 	(void)state;
@@ -137,9 +137,14 @@ test_round_trip(void **state)
 	assert_int_equal(idg_snap_group(&s, idx, &gr), 0);
 	assert_int_equal(gr.gid, MIN + 100);
 	assert_int_equal(gr.nmembers, 2);
-	assert_int_equal(idg_snap_member(&s, &gr, 1, &name, &nlen), 0);
+	at = gr.members;
+	assert_int_equal(idg_snap_member(&s, &at, &name, &nlen), 0);
+	assert_string_equal(name, "alice");
+	assert_int_equal(nlen, 5);
+	assert_int_equal(idg_snap_member(&s, &at, &name, &nlen), 0);
 	assert_string_equal(name, "bob");
-	assert_int_equal(idg_snap_member(&s, &gr, 2, &name, &nlen), IDG_ERR_NOTFOUND);
+	/* the names follow the group's own, so one fetch brings them */
+	assert_int_equal(gr.members, (uint32_t)(gr.name - s.strings) + gr.name_len + 1);
 	assert_int_equal(idg_snap_find_gid(&s, MIN + 101, &idx), 0);
 	assert_int_equal(idg_snap_group(&s, idx, &gr), 0);
 	assert_string_equal(gr.name, "ops");
@@ -190,7 +195,7 @@ check_scale(uint32_t nusers, uint32_t ngroups, uint32_t per)
 	struct idg_snap s;
 	struct idg_snap_pw pw;
 	struct idg_snap_gr gr;
-	uint32_t idx, *fill = calloc(ngroups, sizeof(uint32_t));
+	uint32_t idx, at, *fill = calloc(ngroups, sizeof(uint32_t));
 	uint8_t *buf;
 	size_t len, nlen;
 	const char *name;
@@ -245,8 +250,11 @@ check_scale(uint32_t nusers, uint32_t ngroups, uint32_t per)
 	}
 	assert_int_equal(idg_snap_group(&s, 0, &gr), 0);
 	assert_int_equal(gr.nmembers, nusers * per / ngroups);
-	assert_int_equal(idg_snap_member(&s, &gr, gr.nmembers - 1, &name, &nlen), 0);
-	assert_string_equal(name, names[gr.members[gr.nmembers - 1]]);
+	at = gr.members;
+	for (uint32_t k = 0; k < gr.nmembers; k++) {
+		assert_int_equal(idg_snap_member(&s, &at, &name, &nlen), 0);
+		assert_string_equal(name, names[g[0].members[k]]);
+	}
 	free(buf);
 	free(u);
 	free(g);
@@ -638,7 +646,7 @@ expect_refused(uint8_t *orig, size_t len, void (*mut)(struct idg_snap_hdr *), in
 }
 
 static void m_magic(struct idg_snap_hdr *h) { h->magic[0] = 'X'; }
-static void m_version(struct idg_snap_hdr *h) { h->version = 2; }
+static void m_version(struct idg_snap_hdr *h) { h->version = 1; }	/* the old layout */
 static void m_endian(struct idg_snap_hdr *h) { h->endian = 0x04030201; }
 static void m_hdr_size(struct idg_snap_hdr *h) { h->hdr_size += 8; }
 static void m_file_size(struct idg_snap_hdr *h) { h->file_size -= 8; }
@@ -690,7 +698,7 @@ struct hostile {
 	struct idg_snap_hdr *h;
 	struct idg_snap_user *users;
 	struct idg_snap_group *groups;
-	uint32_t *pw_name, *gr_gid;
+	struct idg_snap_slot *pw_name, *gr_gid;
 };
 
 static void
@@ -702,8 +710,8 @@ hostile_new(struct hostile *x)
 	x->h = hdr(x->buf);
 	x->users = (struct idg_snap_user *)(x->buf + x->h->users.off);
 	x->groups = (struct idg_snap_group *)(x->buf + x->h->groups.off);
-	x->pw_name = (uint32_t *)(x->buf + x->h->pw_name.off);
-	x->gr_gid = (uint32_t *)(x->buf + x->h->gr_gid.off);
+	x->pw_name = (struct idg_snap_slot *)(x->buf + x->h->pw_name.off);
+	x->gr_gid = (struct idg_snap_slot *)(x->buf + x->h->gr_gid.off);
 }
 
 static void
@@ -721,7 +729,7 @@ test_hostile_records(void **state)
 	struct idg_snap_gr gr;
 	const char *name;
 	size_t nlen;
-	uint32_t idx;
+	uint32_t idx, at;
 
 	(void)state;
 	hostile_new(&x);
@@ -735,15 +743,17 @@ test_hostile_records(void **state)
 
 	hostile_new(&x);
 	x.buf[x.h->strings.off + x.h->strings.len - 1] = 'x';	/* last string unterminated */
-	hostile_open(&x);
-	assert_int_equal(idg_snap_find_group(&x.s, "ops", &idx), IDG_ERR_CORRUPT);
-	assert_int_equal(idg_snap_group(&x.s, 1, &gr), IDG_ERR_CORRUPT);
+	hostile_open(&x);				/* (ops's last member's name) */
+	assert_int_equal(idg_snap_find_group(&x.s, "ops", &idx), 0);
+	assert_int_equal(idg_snap_group(&x.s, idx, &gr), 0);
+	at = gr.members;
+	assert_int_equal(idg_snap_member(&x.s, &at, &name, &nlen), IDG_ERR_CORRUPT);
 	free(x.buf);
 
 	hostile_new(&x);
 	x.users[0].groups = UINT32_MAX;			/* ids range wraps */
 	x.users[1].ngroups = 1000;
-	x.groups[0].nmembers = x.h->ids.len / 4 + 1;
+	x.groups[0].nmembers = x.h->strings.len;	/* more names than the strings hold */
 	x.users[0].uid = 0;				/* root, outside the range */
 	hostile_open(&x);
 	assert_int_equal(idg_snap_user(&x.s, 0, &pw), IDG_ERR_CORRUPT);
@@ -752,27 +762,58 @@ test_hostile_records(void **state)
 	free(x.buf);
 
 	hostile_new(&x);
-	((uint32_t *)(x.buf + x.h->ids.off))[x.groups[1].members] = 7;	/* member index */
+	x.groups[1].members = 0;		/* the empty string: no name */
 	hostile_open(&x);
 	assert_int_equal(idg_snap_group(&x.s, 1, &gr), 0);
-	assert_int_equal(idg_snap_member(&x.s, &gr, 0, &name, &nlen), IDG_ERR_CORRUPT);
+	at = gr.members;
+	assert_int_equal(idg_snap_member(&x.s, &at, &name, &nlen), IDG_ERR_CORRUPT);
+	free(x.buf);
+
+	hostile_new(&x);
+	x.groups[1].members = x.h->strings.len - 2;	/* a name that is the last one's tail */
+	x.groups[1].nmembers = 1;
+	hostile_open(&x);
+	assert_int_equal(idg_snap_group(&x.s, 1, &gr), 0);
+	at = gr.members;
+	assert_int_equal(idg_snap_member(&x.s, &at, &name, &nlen), 0);
+	assert_int_equal(nlen, 1);
+	assert_true(name + nlen < x.s.strings + x.s.strings_len);
 	free(x.buf);
 
 	/* table slots naming records that do not exist */
 	hostile_new(&x);
-	for (uint32_t i = 0; i < x.h->pw_name.len / 4; i++)
-		x.pw_name[i] = 3;
-	for (uint32_t i = 0; i < x.h->gr_gid.len / 4; i++)
-		x.gr_gid[i] = UINT32_MAX;
+	for (uint32_t i = 0; i < x.h->pw_name.len / sizeof(*x.pw_name); i++)
+		x.pw_name[i] = (struct idg_snap_slot){ idg_snap_hash_str("alice"), 3, 0, 0 };
+	for (uint32_t i = 0; i < x.h->gr_gid.len / sizeof(*x.gr_gid); i++)
+		x.gr_gid[i] = (struct idg_snap_slot){ MIN + 100, UINT32_MAX, UINT32_MAX, UINT32_MAX };
 	hostile_open(&x);
 	assert_int_equal(idg_snap_find_user(&x.s, "alice", &idx), IDG_ERR_CORRUPT);
 	assert_int_equal(idg_snap_find_gid(&x.s, MIN + 100, &idx), IDG_ERR_CORRUPT);
 	free(x.buf);
 
+	/* slot hints that disagree with the record: never a wrong answer */
+	hostile_new(&x);
+	for (uint32_t i = 0; i < x.h->pw_name.len / sizeof(*x.pw_name); i++)
+		if (x.pw_name[i].idx == 1)		/* alice's slot: bob's record */
+			x.pw_name[i].idx = 2;
+	for (uint32_t i = 0; i < x.h->gr_gid.len / sizeof(*x.gr_gid); i++)
+		if (x.gr_gid[i].idx != 0)		/* a key no record has */
+			x.gr_gid[i].key = MIN + 9999;
+	hostile_open(&x);
+	assert_int_equal(idg_snap_find_user(&x.s, "alice", &idx), IDG_ERR_CORRUPT);
+	assert_int_equal(idg_snap_find_user(&x.s, "bob", &idx), 0);
+	assert_int_equal(idx, 1);
+	assert_int_equal(idg_snap_find_gid(&x.s, MIN + 100, &idx), IDG_ERR_NOTFOUND);
+	free(x.buf);
+
 	/* a full table of valid records: a miss ends after nslots probes */
 	hostile_new(&x);
-	for (uint32_t i = 0; i < x.h->pw_name.len / 4; i++)
-		x.pw_name[i] = 1 + (i & 1);
+	for (uint32_t i = 0; i < x.h->pw_name.len / sizeof(*x.pw_name); i++) {
+		uint32_t r = i & 1;
+
+		x.pw_name[i] = (struct idg_snap_slot){ idg_snap_hash_str((const char *)x.buf +
+		    x.h->strings.off + x.users[r].name), 1 + r, x.users[r].name, x.users[r].groups };
+	}
 	hostile_open(&x);
 	assert_int_equal(idg_snap_find_user(&x.s, "nobody-here", &idx), IDG_ERR_NOTFOUND);
 	assert_int_equal(idg_snap_find_user(&x.s, "bob", &idx), 0);
