@@ -11,8 +11,6 @@ oidc_require
 
 sum_etc() { cat /etc/nsswitch.conf /etc/pam.d/sshd /etc/passwd /etc/group 2>/dev/null | cksum; }
 before=$(sum_etc)
-procs() { pgrep -f "$top_srcdir/tests/idp/oidc/server.mjs|$top_builddir/idgated|/usr/sbin/sshd -D -f /tmp/idgate-test" | sort; }
-procs_before=$(procs)
 
 T0=$(now_ms)
 run timeout 300 env IDG_DEMO_BUILDDIR="$top_builddir" "$top_srcdir/scripts/demo"
@@ -34,7 +32,13 @@ like "... carol (no role) is refused with the short reason" "$OUT" \
 like "... the audit log shows the refusal's whole reason" "$OUT" \
 	'"action":"pam.account","target":"user:carol","result":"denied"'
 like "... and it stops everything cleanly" "$OUT" "^demo done: everything stopped cleanly\.$"
+# The demo's private directory (its idgate.conf names it); other tests may be running
+# IdPs, idgateds and sshds of their own meanwhile, so only the demo's are looked for.
+DEMO_DIR=$(printf '%s\n' "$OUT" | sed -n 's|^client_secret_file = \(/tmp/idgate-test\.[A-Za-z0-9]*\)/client_secret$|\1|p' | head -n 1)
+like "... it worked in a private directory" "$DEMO_DIR" "^/tmp/idgate-test\.[A-Za-z0-9]+$"
 sleep 0.2
-is "... no IdP, idgated or sshd left running" "$(procs)" "$procs_before"
+is "... no IdP, idgated or sshd of the demo left running" \
+	"$(pgrep -af -- "${DEMO_DIR:-/nonexistent}/" | grep -v pgrep)" ""
+ok "... and its directory is gone" test ! -e "${DEMO_DIR:-/nonexistent}"
 is "... the machine's nsswitch.conf, pam.d/sshd, passwd and group unchanged" "$(sum_etc)" "$before"
 done_testing
