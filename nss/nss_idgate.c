@@ -372,53 +372,6 @@ struct ask {
 	uint32_t timeout_ms, id_min, id_max;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-left_ms(int64_t deadline)
-{
-	int64_t left = deadline - now_ms();
-
-	return left > 0 ? (int)left : 0;
-}
-
-/* A nonblocking connect, finished within the deadline. */
-static int
-ask_connect(const char *path, int64_t deadline, int *fd_out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct pollfd p;
-	int fd, err = 0;
-	socklen_t elen = sizeof(err);
-
-	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
-		return IDG_ERR_UNAVAIL;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return IDG_ERR_UNAVAIL;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno != EINPROGRESS)
-			goto fail;
-		p.fd = fd;
-		p.events = POLLOUT;
-		if (poll(&p, 1, left_ms(deadline)) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)
-			goto fail;
-	}
-	*fd_out = fd;
-	return 0;
-fail:
-	close(fd);
-	return IDG_ERR_UNAVAIL;
-}
-
 static int
 field_sane(const char *s, int path)
 {
@@ -474,10 +427,10 @@ ask_exchange(int fd, const char *name, int64_t deadline, uint8_t **body, size_t 
 	if ((rc = idg_msg_add_u32(&m, IDG_T_OP, IDG_OP_NSS_PROVISIONAL)) == 0 &&
 	    (rc = idg_msg_add_str(&m, IDG_T_NAME, name)) == 0) {
 		frame = idg_msg_frame(&m, &flen);
-		rc = idg_wire_send(fd, frame, flen, -1, left_ms(deadline));
+		rc = idg_wire_send(fd, frame, flen, -1, idg_wire_left_ms(deadline));
 		if (rc == 0)
 			rc = idg_wire_recv(fd, IDG_NSS_REPLY_MAX, body, blen, NULL,
-			    left_ms(deadline));
+			    idg_wire_left_ms(deadline));
 	}
 	idg_msg_free(&m);
 	if (rc == IDG_ERR_NOMEM)
@@ -489,7 +442,7 @@ static int
 ask_provisional(const struct ask *a, const char *name, struct passwd *pw, char *buf,
     size_t len)
 {
-	int64_t deadline = now_ms() + a->timeout_ms;
+	int64_t deadline = idg_wire_now_ms() + a->timeout_ms;
 	struct idg_msgview v = { NULL, 0 };
 	uint8_t *body = NULL;
 	size_t blen = 0;
@@ -497,7 +450,7 @@ ask_provisional(const struct ask *a, const char *name, struct passwd *pw, char *
 
 	if (strlen(name) > IDG_NSS_NAME_MAX || strpbrk(name, ":\n") != NULL || name[0] == '\0')
 		return IDG_ERR_NOTFOUND;
-	if ((rc = ask_connect(a->sock, deadline, &fd)) < 0)
+	if ((rc = idg_wire_connect(a->sock, deadline, &fd)) < 0)
 		return rc;
 	rc = ask_exchange(fd, name, deadline, &body, &blen);
 	close(fd);

@@ -3,13 +3,8 @@
  * most IDG_PAM_REPLY_MAX bytes with a status. Also the small text checks the module needs. */
 #include "config.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -19,54 +14,7 @@
 int64_t
 idg_pam_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-left_ms(int64_t deadline)
-{
-	int64_t left = deadline - idg_pam_now_ms();
-
-	return left > 0 ? (int)left : 0;
-}
-
-/* A nonblocking connect finished within the deadline. A full backlog (EAGAIN) counts as
- * no daemon: waiting for room would be waiting on a daemon that is not reading. */
-static int
-connect_sock(const char *path, int64_t deadline, int *fd_out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t len = strlen(path);
-	int fd, err = 0, rc = IDG_ERR_UNAVAIL;
-	socklen_t elen = sizeof(err);
-
-	if (len == 0 || len >= sizeof(sa.sun_path))
-		return IDG_ERR_UNAVAIL;
-	memcpy(sa.sun_path, path, len + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return IDG_ERR_IO;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int r;
-
-		if (errno != EINPROGRESS && errno != EINTR)
-			goto fail;
-		do
-			r = poll(&p, 1, left_ms(deadline));
-		while (r < 0 && errno == EINTR);
-		if (r == 0)
-			rc = IDG_ERR_TIMEOUT;
-		if (r != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)
-			goto fail;
-	}
-	*fd_out = fd;
-	return 0;
-fail:
-	close(fd);
-	return rc;
+	return idg_wire_now_ms();
 }
 
 /* The status, and the reason if there is one; each field of the shape its tag requires. */
@@ -96,12 +44,13 @@ idg_pam_call(const char *sock, struct idg_msg *req, unsigned timeout_ms,
 	size_t flen, blen = 0;
 	int fd = -1, rc;
 
-	if ((rc = connect_sock(sock, deadline, &fd)) < 0)
+	if ((rc = idg_wire_connect(sock, deadline, &fd)) < 0)
 		return rc;
 	frame = idg_msg_frame(req, &flen);
-	if ((rc = idg_wire_send(fd, frame, flen, -1, left_ms(deadline))) < 0)
+	if ((rc = idg_wire_send(fd, frame, flen, -1, idg_wire_left_ms(deadline))) < 0)
 		goto out;
-	rc = idg_wire_recv(fd, IDG_PAM_REPLY_MAX, &r.body, &blen, NULL, left_ms(deadline));
+	rc = idg_wire_recv(fd, IDG_PAM_REPLY_MAX, &r.body, &blen, NULL,
+	    idg_wire_left_ms(deadline));
 	if (rc == IDG_ERR_TOOBIG)
 		rc = IDG_ERR_PROTO;
 	if (rc < 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -390,5 +391,56 @@ idg_wire_recv(int sock, size_t max, uint8_t **body_out, size_t *len_out, int *fd
 fail:
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+int64_t
+idg_wire_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+idg_wire_left_ms(int64_t deadline)
+{
+	int64_t left = deadline - idg_wire_now_ms();
+
+	return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+int
+idg_wire_connect(const char *path, int64_t deadline, int *fd_out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	int fd, err = 0, rc = IDG_ERR_UNAVAIL;
+	socklen_t elen = sizeof(err);
+
+	if (len == 0 || len >= sizeof(sa.sun_path))
+		return IDG_ERR_UNAVAIL;
+	memcpy(sa.sun_path, path, len + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return IDG_ERR_IO;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int r;
+
+		if (errno != EINPROGRESS && errno != EINTR)
+			goto fail;
+		do
+			r = poll(&p, 1, idg_wire_left_ms(deadline));
+		while (r < 0 && errno == EINTR);
+		if (r == 0)
+			rc = IDG_ERR_TIMEOUT;
+		if (r != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)
+			goto fail;
+	}
+	*fd_out = fd;
+	return 0;
+fail:
+	close(fd);
 	return rc;
 }

@@ -68,4 +68,14 @@ int idg_wire_send(int sock, const uint8_t *frame, size_t len, int pass_fd, int t
 int idg_wire_recv(int sock, size_t max, uint8_t **body_out, size_t *len_out, int *fd_out,
     int timeout_ms);
 
+/* Deadlines for clients (the PAM and NSS modules): milliseconds on the monotonic clock, and
+ * what is left of a deadline as a poll timeout (never negative). */
+int64_t idg_wire_now_ms(void);
+int idg_wire_left_ms(int64_t deadline);
+/* Connect to the stream socket at path without waiting past deadline: 0 and *fd_out
+ * (nonblocking, close-on-exec). IDG_ERR_UNAVAIL when the path is unusable, nobody listens
+ * or the backlog is full (EAGAIN: waiting for room would be waiting on a daemon that is not
+ * reading); IDG_ERR_TIMEOUT when the deadline passed; IDG_ERR_IO when no socket was made. */
+int idg_wire_connect(const char *path, int64_t deadline, int *fd_out);
+
 #endif
