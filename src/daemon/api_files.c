@@ -125,6 +125,18 @@ project_dir(struct idg_daemon *d, const char *project, bool create, char *err, s
 	return fd;
 }
 
+int
+idg_data_root_fd(struct idg_daemon *d, char *err, size_t errlen)
+{
+	return data_root(d, err, errlen);
+}
+
+int
+idg_project_dir_open(struct idg_daemon *d, const char *project, char *err, size_t errlen)
+{
+	return project_dir(d, project, false, err, errlen);
+}
+
 /* A temporary name for a repo directory that is not committed yet. */
 #define PENDING_PREFIX RESERVED_PREFIX "-new."
 

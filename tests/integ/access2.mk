@@ -7,3 +7,8 @@ ACCESS2_TESTS = \
 	tests/integ/t_files.sh
 TESTS += $(ACCESS2_TESTS)
 EXTRA_DIST += $(ACCESS2_TESTS)
+# t_enforce.sh: repo directories' POSIX ACLs follow the bindings; real reads and writes as
+# IdP users (the built NSS module in a mount namespace), drift repairs, symlinks, delete,
+# deactivation, idgated stopped.
+TESTS += tests/integ/t_enforce.sh
+EXTRA_DIST += tests/integ/t_enforce.sh
