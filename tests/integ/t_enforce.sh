@@ -178,6 +178,34 @@ ok "idgated starts again" daemon_start
 ok "its start-up repair finds nothing to repair" within 10 grep -q \
 	"enforce: repair: .* 0 repaired" "$LOG"
 
+# ---------- idgate-check: "may I?" by exit status ----------
+CHECK=$B/dist/idgate-check
+export IDGATECTL
+ok "alice: idgate-check REPO_WRITE repo images/raw (exit 0, silent)" sh -c \
+	"[ -z \"\$(setpriv --reuid=alice --regid=alice --init-groups '$CHECK' REPO_WRITE repo images/raw 2>&1)\" ]"
+run as_user carol "$CHECK" REPO_READ repo images/raw
+is "carol: idgate-check REPO_READ repo images/raw: exit 1" "$RC" 1
+like "... with the refusal on stderr" "$ERR" "^user:carol is not authorized to perform this operation - needs permissions \[REPO_READ\] on REPO images/raw"
+run as_user carol "$CHECK" -q REPO_READ repo images/raw
+is "... -q: exit 1, nothing printed" "$RC:$OUT$ERR" "1:"
+run "$CHECK" --subject user:bob REPO_READ repo images/raw
+is "root: --subject user:bob REPO_READ: allowed" "$RC" 0
+run "$CHECK" --subject user:bob REPO_WRITE repo images/raw
+is "root: --subject user:bob REPO_WRITE: denied" "$RC" 1
+run "$CHECK" NO_SUCH_PERM repo images/raw
+is "an unknown permission: exit 2" "$RC" 2
+run "$CHECK" REPO_READ bucket x
+is "an unknown resource type: exit 2" "$RC" 2
+run as_user alice env SSH_ORIGINAL_COMMAND="cat $R/sub/f3" "$CHECK" --exec REPO_READ repo images/raw
+is "--exec (ForceCommand): alice's SSH_ORIGINAL_COMMAND runs" "$RC:$OUT" "0:deep"
+run as_user alice "$CHECK" --exec REPO_READ repo images/raw -- echo ran
+is "--exec -- COMMAND runs when allowed" "$RC:$OUT" "0:ran"
+run as_user carol env SSH_ORIGINAL_COMMAND="echo ran" "$CHECK" --exec REPO_READ repo images/raw
+is "--exec denied: nothing runs, exit 1" "$RC:$OUT" "1:"
+like "... the refusal is shown" "$ERR" "needs permissions \[REPO_READ\]"
+run env IDGATE_SOCKET="$T_DIR/nonexistent.sock" "$CHECK" REPO_READ repo images/raw
+is "idgated unreachable: exit 3" "$RC" 3
+
 # ---------- delete: access ends at once ----------
 ok "alice can read before the delete" sh -c "setpriv --reuid=alice --regid=alice --init-groups cat '$R/f1' >/dev/null"
 ok "delete repo images/raw" ctl delete repo images/raw
