@@ -194,13 +194,14 @@ seen_eq(const struct seen *s, const struct idg_acl_spec *spec)
 }
 
 static void
-report(void *ctx, const char *path, const char *what)
+report(void *ctx, const char *path, bool repaired, const char *what)
 {
 	struct idg_enforcer *e = ctx;
 
 	if (e->named < REPAIR_NAMED) {
 		e->named++;
-		log_notice("enforce: repaired %s/%s: %s", e->repo, path, what);
+		log_notice("enforce: %s %s/%s: %s", repaired ? "repaired" : "left alone", e->repo,
+		    path, what);
 	} else {
 		e->unnamed++;
 	}

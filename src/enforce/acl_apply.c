@@ -231,7 +231,7 @@ tell(struct walk *w, const char *label, acl_t old, const char *extra)
 	snprintf(what, sizeof(what), "%s%s", label, txt ? txt : (extra ? extra : "?"));
 	if (txt)
 		acl_free(txt);
-	w->report(w->ctx, w->path[0] ? w->path : ".", what);
+	w->report(w->ctx, w->path[0] ? w->path : ".", true, what);
 }
 
 /* One directory or regular file, open as fd. */
@@ -358,6 +358,16 @@ do_file(struct walk *w, int dirfd, const char *name)
 		close(fd);
 		return;
 	}
+	if (st.st_nlink > 1) {
+		/* The same inode may have a name outside the repo (a user with write access
+		 * can link in any file it may read and write): changing it would reach out of
+		 * the data root. Reaching it through the repo still needs its directories. */
+		w->st->skipped++;
+		if (w->report)
+			w->report(w->ctx, w->path, false, "it has more than one hard link");
+		close(fd);
+		return;
+	}
 	w->st->files++;
 	fix(w, fd, &st, false);
 	close(fd);
@@ -414,7 +424,7 @@ walk(struct walk *w, int parentfd, const char *name, bool recurse)
 			if (depth + 1 > IDG_APPLY_DEPTH_MAX) {
 				w->st->skipped++;
 				if (w->report)
-					w->report(w->ctx, w->path, "too deep: not walked");
+					w->report(w->ctx, w->path, false, "too deep: not walked");
 				continue;
 			}
 			if ((cfd = open_dir(w, dirfd(f->d), e->d_name, false)) < 0) {

@@ -1,7 +1,8 @@
 /* Applying an ACL spec (acl_calc.h) to a repo tree through libacl. The tree is walked with
  * directory descriptors only: every name is opened with openat(O_NOFOLLOW) relative to its
  * parent, symlinks are never followed (their targets are never touched), nothing on another
- * filesystem is entered, and only directories and regular files are changed. */
+ * filesystem is entered, and only directories and regular files with one link are changed
+ * (a file with several hard links may also live outside the repo). */
 #ifndef IDG_ENFORCE_ACL_APPLY_H
 #define IDG_ENFORCE_ACL_APPLY_H
 
@@ -32,9 +33,11 @@ struct idg_apply_stats {
 	uint64_t errors;
 };
 
-/* Told about every object that was changed: its path relative to the repo directory ("." for
- * the directory itself) and what was wrong, e.g. "access ACL was user::rwx,group::rwx,other::rwx". */
-typedef void (*idg_apply_report_fn)(void *ctx, const char *path, const char *what);
+/* Told about every object that was changed (repaired) or deliberately left alone: its path
+ * relative to the repo directory ("." for the directory itself) and what was wrong, e.g.
+ * "access ACL was user::rwx,group::rwx,other::rwx", or why it was left alone. */
+typedef void (*idg_apply_report_fn)(void *ctx, const char *path, bool repaired,
+    const char *what);
 
 /* Walk the directory name below parentfd and make every object agree with set, writing only
  * what differs. report may be NULL. 0, or IDG_ERR_IO when the directory itself cannot be

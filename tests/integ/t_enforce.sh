@@ -146,18 +146,24 @@ mkdir "$T_DIR/outside"
 echo secret >"$T_DIR/outside/target"
 chmod 600 "$T_DIR/outside/target"
 chown 12345:12345 "$T_DIR/outside/target"
-OUTSIDE_BEFORE=$(stat -c '%u:%g:%a' "$T_DIR/outside" "$T_DIR/outside/target"; acl "$T_DIR/outside"; acl "$T_DIR/outside/target")
+outside() { stat -c '%u:%g:%a' "$T_DIR/outside" "$T_DIR/outside/target" "$T_DIR/outside/linked" 2>&1; acl "$T_DIR/outside"; acl "$T_DIR/outside/target"; acl "$T_DIR/outside/linked"; }
 ln -s "$T_DIR/outside/target" "$R/link"
+echo shared >"$T_DIR/outside/linked"
+chown 12345:12345 "$T_DIR/outside/linked"
+chmod 606 "$T_DIR/outside/linked"
+ln "$T_DIR/outside/linked" "$R/hardlink"
 ln -s "$T_DIR/outside" "$R/dirlink"
+OUTSIDE_BEFORE=$(outside)
 ctl create repo images/lnk >/dev/null
 mv "$T_DIR/repos/images/lnk" "$T_DIR/lnk.real"
 ln -s "$T_DIR/outside" "$T_DIR/repos/images/lnk"
 ok "auth set repo images/lnk repoWriter user:carol (its directory is now a symlink)" \
 	ctl auth set repo images/lnk repoWriter user:carol
 ok "a repair runs over the planted symlinks" next_repair
-is "the targets outside the data root are untouched" \
-	"$(stat -c '%u:%g:%a' "$T_DIR/outside" "$T_DIR/outside/target"; acl "$T_DIR/outside"; acl "$T_DIR/outside/target")" \
+is "the targets outside the data root (symlinked, hard-linked) are untouched" "$(outside)" \
 	"$OUTSIDE_BEFORE"
+ok "... the hard-linked file is logged as left alone" grep -q \
+	"enforce: left alone images/raw/hardlink: it has more than one hard link" "$LOG"
 ok "the symlinked repo directory is refused and logged" grep -q \
 	"enforce: repo images/lnk: cannot open its directory .* without following a symlink" "$LOG"
 run as_user carol cat "$R/link"
