@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "daemon/api.h"
 #include "daemon/directory.h"
 #include "daemon/enforce.h"
@@ -23,6 +24,8 @@
 
 /* Repaired objects named one by one in the log per pass; past this they are counted. */
 #define REPAIR_NAMED 1000
+/* Work done per turn of the event loop before requests are served again. */
+#define SLICE_MS 50
 
 struct seen {
 	struct idg_acl_ent *e;	/* what was last applied to the whole tree */
@@ -35,13 +38,32 @@ struct pmap {
 	uint32_t id;
 };
 
+/* Repos to walk, in order. */
+struct worklist {
+	idg_rid *rids;
+	size_t n, cap, pos;
+	size_t walked;
+	struct idg_apply_stats st;
+	int64_t started;	/* monotonic ms */
+};
+
+struct pass_ctx {
+	uid_t owner;
+	gid_t group;
+};
+
 struct idg_enforcer {
 	int tfd;
 	struct idg_watch *watch;
 	bool stale;		/* a change may have changed some repo's entries */
 	bool armed;
-	int64_t next_repair;	/* monotonic ms; 0: due now */
+	int64_t next_repair;	/* monotonic ms; 0: due now; -1: never again */
+	struct worklist apply;	/* repos whose entries changed */
+	struct worklist repair;	/* every repo: start-up and [data] repair_interval */
+	int64_t retry_at;	/* after a failure to start a slice (logged): not before */
 	struct seen *seen;	/* by resource id */
+	uint64_t *queued;	/* by resource id: the entries it was queued for (spec_hash),
+				 * while in the apply list and not walked yet; 0: not queued */
 	size_t nseen;
 	struct pmap *pmap;	/* by principal id, rebuilt per pass */
 	size_t npmap;
@@ -146,9 +168,14 @@ static bool
 seen_grow(struct idg_enforcer *e, size_t n)
 {
 	struct seen *s;
+	uint64_t *q;
 
 	if (n <= e->nseen)
 		return true;
+	if ((q = realloc(e->queued, n * sizeof(*q))) == NULL)
+		return false;
+	memset(q + e->nseen, 0, (n - e->nseen) * sizeof(*q));
+	e->queued = q;
 	if ((s = realloc(e->seen, n * sizeof(*s))) == NULL)
 		return false;
 	memset(s + e->nseen, 0, (n - e->nseen) * sizeof(*s));
@@ -272,68 +299,225 @@ apply_repo(struct idg_daemon *d, idg_rid rid, const struct idg_acl_spec *spec, u
 	return rc < 0 ? rc : one.errors ? IDG_ERR_IO : 0;
 }
 
-/* Compute every repo's entries; walk the trees that need it (all of them for a repair). */
+/* Work lists: repos to walk, in slices of SLICE_MS so the event loop keeps answering
+ * requests during a pass over a large tree (a single repo's tree is never split). */
+static bool
+work_push(struct worklist *w, idg_rid rid)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		idg_rid *r = realloc(w->rids, cap * sizeof(*r));
+
+		if (r == NULL)
+			return false;
+		w->rids = r;
+		w->cap = cap;
+	}
+	w->rids[w->n++] = rid;
+	return true;
+}
+
 static void
-pass(struct idg_daemon *d, bool repair)
+work_reset(struct worklist *w)
+{
+	w->n = w->pos = w->walked = 0;
+	memset(&w->st, 0, sizeof(w->st));
+}
+
+static bool
+is_repo(const struct idg_rbac *r, idg_rid rid)
+{
+	return idg_rbac_resource_live(r, rid) && idg_rbac_resource_type(r, rid) == IDG_RT_REPO;
+}
+
+/* What one slice needs: the owner, the principal map, room for every repo. */
+static int
+prepare(struct idg_daemon *d, struct pass_ctx *pc)
 {
 	struct idg_enforcer *e = d->enf;
-	const struct idg_rbac *r = d->st->rbac;
-	struct idg_apply_stats st = { 0 };
-	struct idg_acl_spec *spec = NULL;
-	size_t limit = idg_rbac_resource_limit(r), walked = 0;
 	char err[512];
-	uid_t owner = 0;
-	gid_t group = 0;
 
-	e->stale = false;
-	if (!d->cfg.data_enforce)
-		return;
-	if (local_ids(d, &owner, &group) < 0)
-		return;
-	if (build_pmap(d) < 0 || !seen_grow(e, limit) || (spec = malloc(sizeof(*spec))) == NULL) {
+	if (local_ids(d, &pc->owner, &pc->group) < 0)
+		return IDG_ERR_CONFIG;
+	if (build_pmap(d) < 0 || !seen_grow(e, idg_rbac_resource_limit(d->st->rbac))) {
 		log_err("enforce: out of memory: repo ACLs not applied (retried)");
-		e->stale = true;
-		free(spec);
-		return;
+		return IDG_ERR_NOMEM;
 	}
 	if (idg_data_root_fd(d, err, sizeof(err)) < 0) {
 		log_err("enforce: %s", err);
-		free(spec);
+		return IDG_ERR_IO;
+	}
+	return 0;
+}
+
+/* rid's entries now; a repo with too many is closed (fail closed), never half-applied. */
+static void
+compute(struct idg_daemon *d, idg_rid rid, struct idg_acl_spec *spec)
+{
+	int rc = idg_acl_compute(d->st->rbac, rid, resolve, d->enf, spec);
+
+	if (rc < 0) {
+		log_err("enforce: repo %s: %s (more than %d users and groups hold a role on it): "
+		    "closed to everyone until fewer do", idg_rbac_resource_name(d->st->rbac, rid),
+		    idg_strerror(rc), IDG_ACL_ENTRIES_MAX);
+		spec->n = 0;
+	}
+}
+
+/* FNV-1a of a spec's entries; never 0. */
+static uint64_t
+spec_hash(const struct idg_acl_spec *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < s->n; i++) {
+		uint8_t b[6] = { s->e[i].tag, s->e[i].perm, (uint8_t)s->e[i].id,
+		    (uint8_t)(s->e[i].id >> 8), (uint8_t)(s->e[i].id >> 16),
+		    (uint8_t)(s->e[i].id >> 24) };
+
+		for (size_t k = 0; k < sizeof(b); k++)
+			h = (h ^ b[k]) * 0x100000001b3ull;
+	}
+	return h | 1;
+}
+
+/* After a change: every repo whose entries differ from what its tree carries is queued.
+ * What an unfinished list still held for the same entries is found again (its trees are
+ * not applied yet) and goes last: the repos this change touched go first, so a small change
+ * is not held up behind a large pass already under way. */
+static void
+plan_apply(struct idg_daemon *d, struct idg_acl_spec *spec)
+{
+	struct idg_enforcer *e = d->enf;
+	const struct idg_rbac *r = d->st->rbac;
+	size_t limit = idg_rbac_resource_limit(r);
+
+	uint8_t *later = NULL;
+	size_t nlater = 0;
+
+	/* Whatever was queued and not walked yet keeps its mark (the entries it was queued
+	 * for); everything else's is cleared. */
+	for (size_t i = 0; i < e->apply.pos && i < e->apply.n; i++)
+		if (e->apply.rids[i] < e->nseen)
+			e->queued[e->apply.rids[i]] = 0;
+	work_reset(&e->apply);
+	if ((later = calloc(limit ? limit : 1, 1)) == NULL) {
+		log_err("enforce: out of memory: repo ACLs not applied (retried)");
+		e->stale = true;
 		return;
 	}
-	e->named = e->unnamed = 0;
 	for (idg_rid rid = 0; rid < limit; rid++) {
-		int rc;
+		uint64_t h;
 
-		if (!idg_rbac_resource_live(r, rid) || idg_rbac_resource_type(r, rid) != IDG_RT_REPO) {
+		if (!is_repo(r, rid)) {
 			if (e->seen[rid].valid)
 				seen_forget(&e->seen[rid]);
+			e->queued[rid] = 0;
 			continue;
 		}
-		if ((rc = idg_acl_compute(r, rid, resolve, e, spec)) < 0) {
-			/* Fail closed: a repo whose entries cannot be written is open to nobody. */
-			log_err("enforce: repo %s: %s (more than %d users and groups hold a role on "
-			    "it): closed to everyone until fewer do", idg_rbac_resource_name(r, rid),
-			    idg_strerror(rc), IDG_ACL_ENTRIES_MAX);
-			spec->n = 0;
+		compute(d, rid, spec);
+		if (seen_eq(&e->seen[rid], spec)) {
+			e->queued[rid] = 0;
+			continue;
 		}
+		h = spec_hash(spec);
+		if (e->queued[rid] == h) {
+			later[rid] = 1;		/* queued before for the same entries */
+			nlater++;
+			continue;
+		}
+		e->queued[rid] = h;
+		if (!work_push(&e->apply, rid))
+			goto nomem;
+	}
+	for (idg_rid rid = 0; rid < limit && nlater; rid++)
+		if (later[rid] && !work_push(&e->apply, rid))
+			goto nomem;
+	free(later);
+	return;
+nomem:
+	log_err("enforce: out of memory: repo ACLs not applied (retried)");
+	e->stale = true;
+	free(later);
+}
+
+/* Walk queued trees until the slice's time is up; false when work is left. */
+static bool
+run_list(struct idg_daemon *d, struct worklist *w, bool repair, const struct pass_ctx *pc,
+    struct idg_acl_spec *spec, int64_t deadline)
+{
+	struct idg_enforcer *e = d->enf;
+
+	if (repair && w->pos == 0 && w->n > 0)
+		e->named = e->unnamed = 0;
+	while (w->pos < w->n) {
+		idg_rid rid = w->rids[w->pos++];
+
+		if (!is_repo(d->st->rbac, rid))
+			continue;	/* deleted meanwhile */
+		compute(d, rid, spec);
 		if (!repair && seen_eq(&e->seen[rid], spec))
 			continue;
-		walked++;
-		if (apply_repo(d, rid, spec, owner, group, repair, &st) == 0)
+		w->walked++;
+		if (!repair)
+			e->queued[rid] = 0;
+		if (apply_repo(d, rid, spec, pc->owner, pc->group, repair, &w->st) == 0)
 			seen_set(&e->seen[rid], spec);
 		else
 			seen_forget(&e->seen[rid]);
+		if (idg_now_ms() >= deadline && w->pos < w->n)
+			return false;
 	}
+	if (w->n > 0) {
+		if (repair)
+			log_notice("enforce: repair: %zu repos, %llu directories and %llu files "
+			    "checked, %llu repaired%s%s (%.1f s)", w->walked,
+			    (unsigned long long)w->st.dirs, (unsigned long long)w->st.files,
+			    (unsigned long long)w->st.changed,
+			    e->unnamed ? " (some not named above)" : "",
+			    w->st.errors ? ", with errors" : "",
+			    (double)(idg_now_ms() - w->started) / 1000.0);
+		else if (w->walked)
+			log_info("enforce: %zu repo(s) brought in line with the bindings (%llu objects "
+			    "changed)", w->walked, (unsigned long long)w->st.changed);
+	}
+	work_reset(w);
+	return true;
+}
+
+static void arm(struct idg_daemon *d, long ms);
+
+/* One slice: plan after a change, then changed repos first, then the repair. */
+static void
+run(struct idg_daemon *d)
+{
+	struct idg_enforcer *e = d->enf;
+	int64_t deadline = idg_now_ms() + SLICE_MS;
+	struct idg_acl_spec *spec;
+	struct pass_ctx pc;
+	bool done;
+
+	if (!d->cfg.data_enforce) {
+		e->stale = false;
+		work_reset(&e->apply);
+		work_reset(&e->repair);
+		return;
+	}
+	if (prepare(d, &pc) < 0 || (spec = malloc(sizeof(*spec))) == NULL) {
+		/* Logged; tried again in a minute (or at the next change), not every second. */
+		e->retry_at = idg_now_ms() + 60000;
+		return;
+	}
+	e->retry_at = 0;
+	if (e->stale) {
+		e->stale = false;
+		plan_apply(d, spec);
+	}
+	done = run_list(d, &e->apply, false, &pc, spec, deadline) &&
+	    run_list(d, &e->repair, true, &pc, spec, deadline);
 	free(spec);
-	if (repair)
-		log_notice("enforce: repair: %zu repos, %llu directories and %llu files checked, "
-		    "%llu repaired%s%s", walked, (unsigned long long)st.dirs,
-		    (unsigned long long)st.files, (unsigned long long)st.changed,
-		    e->unnamed ? " (some not named above)" : "", st.errors ? ", with errors" : "");
-	else if (walked)
-		log_info("enforce: %zu repo(s) brought in line with the bindings (%llu objects "
-		    "changed)", walked, (unsigned long long)st.changed);
+	if (!done || e->stale)
+		arm(d, 1);
 }
 
 static void
@@ -345,15 +529,14 @@ on_timer(void *ctx, uint32_t events)
 	(void)events;
 	(void)!read(d->enf->tfd, &n, sizeof(n));
 	d->enf->armed = false;
-	if (d->enf->stale)
-		pass(d, false);
+	run(d);
 }
 
 static void
-arm(struct idg_daemon *d)
+arm(struct idg_daemon *d, long ms)
 {
 	struct idg_enforcer *e = d->enf;
-	struct itimerspec its = { .it_value = { 0, IDG_ENFORCE_DELAY_MS * 1000000L } };
+	struct itimerspec its = { .it_value = { ms / 1000, (ms % 1000) * 1000000L } };
 
 	if (e->armed)
 		return;
@@ -398,7 +581,10 @@ idg_enforce_free(struct idg_daemon *d)
 	for (size_t i = 0; i < e->nseen; i++)
 		free(e->seen[i].e);
 	free(e->seen);
+	free(e->queued);
 	free(e->pmap);
+	free(e->apply.rids);
+	free(e->repair.rids);
 	free(e);
 	d->enf = NULL;
 }
@@ -438,7 +624,8 @@ idg_enforce_on_commit(struct idg_daemon *d, const struct idg_change *c)
 	}
 	if (stale) {
 		e->stale = true;
-		arm(d);
+		e->retry_at = 0;
+		arm(d, IDG_ENFORCE_DELAY_MS);
 	}
 }
 
@@ -446,15 +633,27 @@ void
 idg_enforce_tick(struct idg_daemon *d, int64_t now_ms)
 {
 	struct idg_enforcer *e = d->enf;
+	const struct idg_rbac *r;
 
 	if (e == NULL)
 		return;
-	if (e->next_repair >= 0 && now_ms >= e->next_repair) {
-		pass(d, true);
+	r = d->st->rbac;
+	if (e->next_repair >= 0 && now_ms >= e->next_repair && e->repair.n == 0) {
+		/* A repair still running when the next is due simply goes on. */
+		for (idg_rid rid = 0; rid < idg_rbac_resource_limit(r); rid++)
+			if (is_repo(r, rid) && !work_push(&e->repair, rid)) {
+				work_reset(&e->repair);
+				log_err("enforce: out of memory: repair postponed");
+				break;
+			}
+		e->repair.started = now_ms;
 		e->next_repair = d->cfg.data_repair_interval > 0 ?
 		    now_ms + d->cfg.data_repair_interval * 1000 : -1;
-	} else if (e->stale && !e->armed) {
-		pass(d, false);
+		if (e->repair.n == 0 && d->cfg.data_enforce)
+			log_notice("enforce: repair: no repos");
+		run(d);
+	} else if ((e->stale || e->apply.n || e->repair.n) && !e->armed && now_ms >= e->retry_at) {
+		run(d);
 	}
 }
 

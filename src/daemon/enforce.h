@@ -3,7 +3,9 @@
  * marks the ACLs stale; within IDG_ENFORCE_DELAY_MS the event loop recomputes every repo's
  * entries and walks the trees of the repos whose entries changed, once each however many
  * changes came. At start-up and every [data] repair_interval every tree is walked and drift
- * is repaired and logged. With [data] enforce = no, nothing is touched. */
+ * is repaired and logged. Walks run in slices of about 50 ms (whole repo trees), so requests
+ * are served between them; changed repos go before a repair's. With [data] enforce = no,
+ * nothing is touched. */
 #ifndef IDG_DAEMON_ENFORCE_H
 #define IDG_DAEMON_ENFORCE_H
 
