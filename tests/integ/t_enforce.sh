@@ -137,6 +137,24 @@ ok "... and the repair is logged with what was wrong" grep -q \
 ok "... also for the file" grep -q "enforce: repaired images/raw/f1: access ACL was .*other::rw-" "$LOG"
 grep -q "enforce: repaired" "$LOG" || diag "$(grep enforce: "$LOG" | tail -n 20)"
 
+# ---------- SIGHUP: [data] mode and enforce ----------
+sed -i 's|^repair_interval = 3s|&\nmode = 0700|' "$T_DIR/idgate.conf"
+kill -HUP "$T_PID"
+ok "[data] mode = 0700 and SIGHUP: the owning group loses r-x at the next repair" within 20 \
+	acl_has "$R" "^user::rwx .*group::--- "
+like "... files too" "$(acl "$R/f1")" "group::--- "
+ok "... alice still writes" as_user alice sh -c "echo z >>'$R/f1'"
+sed -i -e '/^mode = 0700$/d' -e 's|^repair_interval = 3s|&\nenforce = no|' "$T_DIR/idgate.conf"
+kill -HUP "$T_PID"
+ok "enforce = no and SIGHUP: reloaded" within 10 sh -c "[ \$(grep -c 'configuration reloaded' '$LOG') -ge 2 ]"
+setfacl -m "u:$CUID:r-x" "$R"
+sleep 7	# more than two repair intervals
+ok "... a setfacl by hand stays (nothing is touched)" acl_has "$R" "user:$CUID:r-x"
+sed -i '/^enforce = no$/d' "$T_DIR/idgate.conf"
+kill -HUP "$T_PID"
+ok "enforce back on: the next repair removes it and restores mode 0750" within 20 sh -c \
+	"! getfacl -pcn '$R' | grep -q '^user:$CUID:' && getfacl -pcn '$R' | grep -q '^group::r-x'"
+
 # ---------- bad names, planted symlinks ----------
 for n in .. images/.. ../x images/a/b /etc x/../../y; do
 	run ctl create repo "$n"
