@@ -680,6 +680,32 @@ idg_enforce_repo_now(struct idg_daemon *d, const char *full)
 }
 
 void
+idg_enforce_fd(struct idg_daemon *d, const char *full, int fd, bool dir)
+{
+	struct idg_apply_stats st = { 0 };
+	struct idg_acl_set *set = NULL;
+	struct idg_acl_spec *spec;
+	struct pass_ctx pc;
+	unsigned mode = 0750;
+	idg_rid rid;
+	int rc;
+
+	if (d->enf == NULL || !d->cfg.data_enforce ||
+	    (rid = idg_rbac_resource_find(d->st->rbac, IDG_RT_REPO, full)) == IDG_RID_NONE ||
+	    prepare(d, &pc) < 0 || (spec = malloc(sizeof(*spec))) == NULL)
+		return;
+	(void)idg_config_data_mode(d->cfg.data_mode, &mode);
+	compute(d, rid, spec);
+	if ((rc = idg_acl_set_new(spec, pc.owner, pc.group, (mode_t)mode, &set)) < 0 ||
+	    (rc = idg_acl_apply_fd(fd, dir, set, &st)) < 0 || st.errors)
+		log_err("enforce: repo %s: a new %s did not get its ACL (%s): the next repair "
+		    "gives it", full, dir ? "directory" : "file",
+		    rc < 0 ? idg_strerror(rc) : strerror(errno));
+	idg_acl_set_free(set);
+	free(spec);
+}
+
+void
 idg_enforce_repo_close(struct idg_daemon *d, const char *project, const char *repo)
 {
 	struct idg_apply_stats st = { 0 };

@@ -9,6 +9,8 @@
 #ifndef IDG_DAEMON_ENFORCE_H
 #define IDG_DAEMON_ENFORCE_H
 
+#include <stdbool.h>
+
 #include "daemon/daemon.h"
 #include "store/store.h"
 
@@ -27,6 +29,9 @@ void idg_enforce_on_commit(struct idg_daemon *d, const struct idg_change *c);
 void idg_enforce_tick(struct idg_daemon *d, int64_t now_ms);
 /* A repo directory just created (full "PROJECT/REPO"): its ACL now, not in 50 ms. */
 void idg_enforce_repo_now(struct idg_daemon *d, const char *full);
+/* A directory or file idgated has just made in repo full (put file), still unseen or
+ * unnamed: its owner and ACL as a walk would give them, so it appears right. */
+void idg_enforce_fd(struct idg_daemon *d, const char *full, int fd, bool dir);
 /* A repo about to be deleted: its directory is closed to everyone but its owner at once. */
 void idg_enforce_repo_close(struct idg_daemon *d, const char *project, const char *repo);
 

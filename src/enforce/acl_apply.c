@@ -476,6 +476,28 @@ idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set
 }
 
 int
+idg_acl_apply_fd(int fd, bool dir, const struct idg_acl_set *set, struct idg_apply_stats *stats)
+{
+	struct walk *w;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+		return IDG_ERR_INVAL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return IDG_ERR_NOMEM;
+	w->set = set;
+	w->st = stats;
+	w->dev = st.st_dev;
+	if (dir)
+		stats->dirs++;
+	else
+		stats->files++;
+	fix(w, fd, &st, dir);
+	free(w);
+	return 0;
+}
+
+int
 idg_acl_apply_top(int parentfd, const char *name, const struct idg_acl_set *set,
     idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats)
 {

@@ -46,6 +46,12 @@ typedef void (*idg_apply_report_fn)(void *ctx, const char *path, bool repaired,
 int idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set,
     idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats);
 
+/* One open directory or regular file (dir says which it must be), as a walk would leave it:
+ * for idgated's own new files and directories, before anyone can see them. 0, or
+ * IDG_ERR_INVAL when fd is not of that type; a write that fails counts in stats->errors. */
+int idg_acl_apply_fd(int fd, bool dir, const struct idg_acl_set *set,
+    struct idg_apply_stats *stats);
+
 /* Only the directory itself (its access and default ACL, owner), nothing below. */
 int idg_acl_apply_top(int parentfd, const char *name, const struct idg_acl_set *set,
     idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats);

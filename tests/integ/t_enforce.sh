@@ -107,6 +107,13 @@ ok "auth set repo images/raw repoWriter user:bob" ctl auth set repo images/raw r
 ok "within 1 s bob writes (the existing file and a new one)" within 1 as_user bob sh -c \
 	"echo more >>'$R/f1' && echo b >'$R/f2'"
 like "... the existing file below has bob rw" "$(acl "$R/sub/f3")" "user:$BUID:rw"
+echo put-data >"$T_DIR/putsrc"
+ok "root puts a file into a new directory through idgated (put file)" \
+	ctl put file images/raw:/made/by/put.txt -f "$T_DIR/putsrc"
+ok "... at once bob (a writer) appends to it and writes in its new directory" as_user bob sh -c \
+	"echo more >>'$R/made/by/put.txt' && echo b >'$R/made/by/bob.txt'"
+like "... the put file has the repo's ACL, mask rw-" "$(acl "$R/made/by/put.txt")" \
+	"user:$BUID:rw-.*mask::rw-"
 ok "auth set repo images/raw none user:bob; auth set cluster none group:readers" sh -c \
 	"'$IDGATECTL' auth set repo images/raw none user:bob && '$IDGATECTL' auth set cluster none group:readers"
 ok "within 1 s bob can no longer read" within 1 sh -c "! setpriv --reuid=bob --regid=bob --init-groups cat '$R/f1' >/dev/null 2>&1"
