@@ -26,3 +26,10 @@ noinst_PROGRAMS += bench/login
 bench_login_SOURCES = bench/login.c
 bench_login_LDADD = $(PAM_LIBS)
 EXTRA_DIST += bench/run-login.sh
+
+# bench/enforce: the enforcer's ACL passes on a private tree (10,000 repos x 100 files by
+# default) against a plain setfacl -R over the same tree, and incremental changes.
+noinst_PROGRAMS += bench/enforce
+bench_enforce_SOURCES = bench/enforce.c
+bench_enforce_CFLAGS = $(AM_CFLAGS) $(ACL_CFLAGS)
+bench_enforce_LDADD = libidgenforce.la libidgrbac.la libidgcommon.la $(ACL_LIBS)

@@ -142,5 +142,9 @@ int api_repo_dir_commit(struct idg_daemon *d, const char *project, const char *r
 void api_repo_dir_abandon(struct idg_daemon *d, const char *project, const char *tmp);
 int api_repo_dir_retire(struct idg_daemon *d, const char *project, const char *repo, char *err,
     size_t errlen);
+/* The data root (created the first time), kept open in d; ROOT/PROJECT opened beneath it
+ * without following symlinks, root's and not writable by others. -1 with err. */
+int idg_data_root_fd(struct idg_daemon *d, char *err, size_t errlen);
+int idg_project_dir_open(struct idg_daemon *d, const char *project, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/api.h"
+#include "daemon/enforce.h"
 
 /* ---------- roles ---------- */
 
@@ -435,8 +436,10 @@ api_repo_create(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		bool ok = api_commit(d, rq, rp, &c, target, NULL);
 
 		pending_finish(d, &pd, ok);
-		if (ok)
+		if (ok) {
+			idg_enforce_repo_now(d, full);
 			cJSON_AddStringToObject(api_obj(rp), "repo", full);
+		}
 	}
 	idg_change_free(&c);
 }
@@ -488,6 +491,7 @@ api_repo_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_REPO_DEL, .a = full });
 	if (api_commit(d, rq, rp, &c, target, NULL)) {
 		idg_repo_split(full, project, repo, err, sizeof(err));
+		idg_enforce_repo_close(d, project, repo);
 		if (api_repo_dir_retire(d, project, repo, err, sizeof(err)) < 0)
 			log_err("repo %s deleted, but its data directory could not be moved aside: %s",
 			    full, err);

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/api.h"
+#include "daemon/enforce.h"
 
 #define PATH_MAX_LEN 1024
 #define PATH_DEPTH_MAX 32
@@ -123,6 +124,18 @@ project_dir(struct idg_daemon *d, const char *project, bool create, char *err, s
 		return -1;
 	}
 	return fd;
+}
+
+int
+idg_data_root_fd(struct idg_daemon *d, char *err, size_t errlen)
+{
+	return data_root(d, err, errlen);
+}
+
+int
+idg_project_dir_open(struct idg_daemon *d, const char *project, char *err, size_t errlen)
+{
+	return project_dir(d, project, false, err, errlen);
 }
 
 /* A temporary name for a repo directory that is not committed yet. */
@@ -430,9 +443,10 @@ file_target(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp, int 
 }
 
 /* Open (creating with mkdir when asked) the directory that holds path's last component;
- * *base points at that component. */
+ * *base points at that component. A directory made here gets repo full's ACL at once. */
 static int
-parent_dir(int repofd, const char *path, bool create, const char **base)
+parent_dir(struct idg_daemon *d, const char *full, int repofd, const char *path, bool create,
+    const char **base)
 {
 	char dir[PATH_MAX_LEN + 1];
 	const char *slash = strrchr(path, '/');
@@ -448,6 +462,7 @@ parent_dir(int repofd, const char *path, bool create, const char **base)
 	fd = dup(repofd);
 	for (char *p = dir; fd >= 0 && *p; ) {
 		char *s = strchr(p, '/');
+		bool made = false;
 		int next;
 
 		if (s)
@@ -457,11 +472,14 @@ parent_dir(int repofd, const char *path, bool create, const char **base)
 				close(fd);
 				return -1;
 			}
+			made = true;
 		} else if (errno != EEXIST) {
 			close(fd);
 			return -1;
 		}
 		next = open_beneath(fd, p, O_RDONLY | O_DIRECTORY, 0);
+		if (made && next >= 0)
+			idg_enforce_fd(d, full, next, true);
 		close(fd);
 		fd = next;
 		p = s ? s + 1 : p + strlen(p);
@@ -564,7 +582,7 @@ api_file_put(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		    "local disk first, or pipe it to idgatectl's standard input");
 		goto out;
 	}
-	if ((dirfd = parent_dir(repofd, path, true, &base)) < 0) {
+	if ((dirfd = parent_dir(d, full, repofd, path, true, &base)) < 0) {
 		api_fail(rp, IDG_ST_INPUT, "cannot make the directories of %s: %s", path,
 		    errno == ENOTDIR ? "a file stands in the way" : strerror(errno));
 		goto out;
@@ -581,6 +599,8 @@ api_file_put(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		api_fail(rp, IDG_ST_ERROR, "cannot write into repo %s", full);
 		goto out;
 	}
+	/* The repo's ACL before the file has a name (the fchmod above narrowed the mask). */
+	idg_enforce_fd(d, full, tmpfd, false);
 	if ((rc = copy_all(rq->fd, tmpfd, d->cfg.max_put_size, &copied)) < 0 || fsync(tmpfd) < 0) {
 		api_fail(rp, rc == IDG_ERR_TOOBIG ? IDG_ST_INPUT : IDG_ST_ERROR,
 		    rc == IDG_ERR_TOOBIG ? "the file grew past max_put_size while it was copied" :
@@ -699,7 +719,7 @@ api_file_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 
 	if ((repofd = file_target(d, rq, rp, IDG_P_REPO_WRITE, false, &path, full)) < 0)
 		return;
-	dirfd = parent_dir(repofd, path, false, &base);
+	dirfd = parent_dir(d, full, repofd, path, false, &base);
 	close(repofd);
 	if (dirfd < 0) {
 		api_fail(rp, IDG_ST_INPUT, "%s: no such file in repo %s", path, full);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -62,6 +63,19 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "repo data lives in ROOT/PROJECT/REPO" },
 	{ "data", "max_put_size", IDG_CONF_SIZE, "64M", false, 1, 1LL << 40, NULL, O(max_put_size),
 	  "largest file 'idgatectl put file' copies into a repo" },
+	{ "data", "enforce", IDG_CONF_BOOL, "yes", false, 0, 0, NULL, O(data_enforce),
+	  "keep every repo directory's POSIX ACL equal to the bindings (REPO_READ: read, "
+	  "REPO_WRITE: read-write)" },
+	{ "data", "owner", IDG_CONF_STR, "root", false, 0, 32, NULL, O(data_owner),
+	  "local user (from /etc/passwd) every repo directory and file is given to" },
+	{ "data", "group", IDG_CONF_STR, "root", false, 0, 32, NULL, O(data_group),
+	  "local group (from /etc/group) that owns every repo directory and file" },
+	{ "data", "mode", IDG_CONF_STR, "0750", false, 0, 8, NULL, O(data_mode),
+	  "base mode of repo directories (octal; files get it without execute): the owner's, "
+	  "the owning group's and others' permissions beside the ACL entries" },
+	{ "data", "repair_interval", IDG_CONF_DURATION, "1h", false, 0, 30 * DAY, NULL,
+	  O(data_repair_interval), "every repo tree is checked against the bindings and drift "
+	  "repaired (and logged) at start-up and on this schedule; 0: at start-up only" },
 	{ "idp", "profile", IDG_CONF_ENUM, "generic", false, 0, 0, profile_choices, O(idp_profile),
 	  "the identity provider's kind: generic, keycloak, auth0, okta" },
 	{ "idp", "issuer", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(idp_issuer),
@@ -287,6 +301,42 @@ syntax:
 	return IDG_ERR_CONFIG;
 }
 
+int
+idg_config_data_mode(const char *text, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (text[0] < '0' || text[0] > '7')
+		return IDG_ERR_CONFIG;
+	errno = 0;
+	v = strtoul(text, &end, 8);
+	if (errno || *end != '\0' || v > 0777)
+		return IDG_ERR_CONFIG;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* [data]: mode is octal; owner and group look like local names. */
+static int
+check_data(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
+{
+	unsigned mode;
+	int rc = 0;
+
+	if (idg_config_data_mode(cfg->data_mode, &mode) < 0) {
+		idg_buf_printf(errs, "%s: mode in [data] must be an octal mode from 0000 to 0777 "
+		    "(e.g. 0750)\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (!posix_group_ok(cfg->data_owner, false) || !posix_group_ok(cfg->data_group, false)) {
+		idg_buf_printf(errs, "%s: owner and group in [data] must be local user and group "
+		    "names\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	return rc;
+}
+
 /* [pam]: the login rule parses; skel is empty or an absolute path. */
 static int
 check_pam(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
@@ -332,6 +382,8 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 	if (check_idmap(path, cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	if (check_pam(path, cfg, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	if (check_data(path, cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	return rc;
 }

@@ -33,6 +33,11 @@ struct idg_config {
 	/* [data] */
 	char *data_root;
 	uint64_t max_put_size;
+	bool data_enforce;		/* keep repo directories' ACLs equal to the bindings */
+	char *data_owner;		/* owner of every repo directory and file (a local user) */
+	char *data_group;		/* their owning group (a local group) */
+	char *data_mode;		/* base mode of repo directories, octal text ("0750") */
+	int64_t data_repair_interval;	/* seconds between drift repairs; 0: at start-up only */
 	/* [idp]: no issuer, no identity provider (logins are refused) */
 	int idp_profile;		/* enum idg_oidc_profile */
 	char *idp_issuer;
@@ -99,6 +104,9 @@ struct idg_login_rule {
  * repo PROJECT/REPO": 0, or IDG_ERR_CONFIG with why. */
 int idg_config_login_rule(const char *text, struct idg_login_rule *out, char *why,
     size_t whylen);
+
+/* [data] mode as a number: 0, or IDG_ERR_CONFIG. */
+int idg_config_data_mode(const char *text, unsigned *out);
 
 /* primary_group's value for user-private groups. */
 #define IDG_PRIMARY_PRIVATE "private"

@@ -28,6 +28,7 @@ struct idg_daemon {
 	struct idg_logins *logins;	/* device logins in progress (api_login.c) */
 	struct idg_offline *offline;	/* the offline credentials' worker (offline.c) */
 	struct idg_dir *dir;		/* the POSIX directory (directory.c) */
+	struct idg_enforcer *enf;	/* repo ACLs (enforce.c); NULL until started */
 	bool log_stderr;	/* logs go to stderr (else syslog); the child follows */
 };
 

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/dir_int.h"
+#include "daemon/enforce.h"
 #include "rbac/names.h"
 
 static bool
@@ -415,6 +416,7 @@ on_commit(void *ctx, const struct idg_change *c)
 	}
 	if (d->dir->dirty)
 		(void)idg_dir_publish(d, false);
+	idg_enforce_on_commit(d, c);
 }
 
 int
@@ -443,6 +445,12 @@ idg_dir_open(struct idg_daemon *d, char *err, size_t errlen)
 	d->st->on_commit_ctx = d;
 	(void)idg_dir_publish(d, true);
 	return 0;
+}
+
+uint32_t
+idg_dir_users_gid(const struct idg_daemon *d)
+{
+	return d->dir ? d->dir->users_gid : 0;
 }
 
 void

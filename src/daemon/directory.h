@@ -59,6 +59,9 @@ void idg_dir_user_delete(struct idg_daemon *d, struct idg_change *c, const struc
 /* Append the hold that keeps a group's gid after its GROUP_DEL (nothing when it has none). */
 void idg_dir_group_hold(struct idg_change *c, const struct idg_group *g, int64_t now);
 
+/* [idmap] users_group's gid (the POSIX face of allClusterUsers); 0: none. */
+uint32_t idg_dir_users_gid(const struct idg_daemon *d);
+
 /* A user's primary gid and home directory as the view shows them; the primary gid of
  * whoever has uid. */
 uint32_t idg_dir_primary_gid(const struct idg_daemon *d, const struct idg_user *u);

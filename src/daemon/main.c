@@ -24,6 +24,7 @@
 #include "daemon/connector.h"
 #include "daemon/daemon.h"
 #include "daemon/directory.h"
+#include "daemon/enforce.h"
 #include "daemon/offline.h"
 
 #define DEFAULT_CONFIG IDG_SYSCONFDIR "/idgate.conf"
@@ -240,6 +241,13 @@ reload(struct idg_daemon *d)
 	d->cfg.robot_token_max_ttl = nc.robot_token_max_ttl;
 	d->cfg.robot_token_default_ttl = nc.robot_token_default_ttl;
 	d->cfg.max_put_size = nc.max_put_size;
+	/* The enforcer reads these at each pass; the next repair applies them everywhere. */
+	d->cfg.data_enforce = nc.data_enforce;
+	swap_str(&d->cfg.data_owner, &nc.data_owner);
+	swap_str(&d->cfg.data_group, &nc.data_group);
+	swap_str(&d->cfg.data_mode, &nc.data_mode);
+	d->cfg.data_repair_interval = nc.data_repair_interval;
+	idg_enforce_reconfigure(d);
 	/* The directory: ids and the groups idgate owns are fixed at start-up (they are
 	 * recorded in the store); what the view shows and how the module asks may change. */
 	if (nc.idmap_id_min != d->cfg.idmap_id_min || nc.idmap_id_max != d->cfg.idmap_id_max ||
@@ -305,6 +313,7 @@ tick(struct idg_daemon *d, int64_t now)
 	idg_logins_tick(d, now);
 	idg_dir_tick(d, now);
 	idg_offline_tick(d, now);
+	idg_enforce_tick(d, now);
 }
 
 int
@@ -414,6 +423,10 @@ main(int argc, char **argv)
 		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
+	if (idg_enforce_open(&d, err, sizeof(err)) < 0) {
+		startup_error(&d, target, &report_fd, err);
+		goto out;
+	}
 	idg_server_set_tick(d.srv, tick);
 	if (idg_connector_start(&d, err, sizeof(err)) < 0) {
 		startup_error(&d, target, &report_fd, err);
@@ -433,6 +446,7 @@ out:
 		report(report_fd, "failed to start (see the system log)");
 	idg_connector_stop(&d);
 	idg_logins_free(&d);
+	idg_enforce_free(&d);
 	idg_dir_free(&d);
 	idg_server_free(d.srv);
 	idg_audit_close(d.audit);

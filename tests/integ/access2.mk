@@ -7,3 +7,10 @@ ACCESS2_TESTS = \
 	tests/integ/t_files.sh
 TESTS += $(ACCESS2_TESTS)
 EXTRA_DIST += $(ACCESS2_TESTS)
+# t_enforce.sh: repo directories' POSIX ACLs follow the bindings; real reads and writes as
+# IdP users (the built NSS module in a mount namespace), drift repairs, symlinks, delete,
+# deactivation, idgated stopped.
+# t_enforce_busy.sh: requests answered during a pass over 200,000 files, a small change
+# meanwhile on disk within 1 s.
+TESTS += tests/integ/t_enforce.sh tests/integ/t_enforce_busy.sh
+EXTRA_DIST += tests/integ/t_enforce.sh tests/integ/t_enforce_busy.sh

@@ -45,6 +45,10 @@ sbindir=$(sed -n 's/^sbindir = //p' "$top_builddir/Makefile" | sed "s|\${exec_pr
 multi=$(gcc -print-multiarch)
 ok "idgated is installed in sbin" test -x "$D$prefix/sbin/idgated"
 ok "idgatectl is installed in bin" test -x "$D$prefix/bin/idgatectl"
+ok "idgate-check is installed in bin" test -x "$D$prefix/bin/idgate-check"
+like "... calling the installed idgatectl" "$(cat "$D$prefix/bin/idgate-check")" \
+	"IDGATECTL=\\\$\\{IDGATECTL:-$prefix/bin/idgatectl\\}"
+ok "idgate-check(1) is installed" test -f "$D$prefix/share/man/man1/idgate-check.1"
 ok "libnss_idgate.so.2 is in the multiarch lib dir" test -e "$D$prefix/lib/$multi/libnss_idgate.so.2"
 ok "pam_idgate.so is in the security dir" test -e "$D$prefix/lib/$multi/security/pam_idgate.so"
 ok "no libtool .la files or unversioned NSS link are left" \

@@ -4,7 +4,7 @@
 . "$top_srcdir/tests/integ/lib.sh"
 
 M=$top_builddir/man
-for page in idgated.8 idgatectl.1 idgate.conf.5 pam_idgate.8; do
+for page in idgated.8 idgatectl.1 idgate.conf.5 pam_idgate.8 idgate-check.1; do
 	ok "$page was generated" test -s "$M/$page"
 	run mandoc -Tlint -Wwarning "$M/$page"
 	is "$page: mandoc -Tlint reports nothing" "$RC:$OUT$ERR" "0:"

@@ -54,6 +54,21 @@ tests_unit_rbac_check_names_SOURCES = tests/unit/rbac/check_names.c
 tests_unit_rbac_check_names_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_rbac_check_names_LDADD = libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
 
+# --- enforce: the pure ACL computation, and the tree walk on a private directory ---
+check_PROGRAMS += tests/unit/enforce/check_acl_calc
+TESTS += tests/unit/enforce/check_acl_calc
+tests_unit_enforce_check_acl_calc_SOURCES = tests/unit/enforce/check_acl_calc.c \
+	src/enforce/acl_calc.c src/enforce/acl_calc.h
+tests_unit_enforce_check_acl_calc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_enforce_check_acl_calc_LDADD = libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/enforce/check_acl_apply
+TESTS += tests/unit/enforce/check_acl_apply
+tests_unit_enforce_check_acl_apply_SOURCES = tests/unit/enforce/check_acl_apply.c
+tests_unit_enforce_check_acl_apply_CFLAGS = $(UNIT_CFLAGS) $(ACL_CFLAGS)
+tests_unit_enforce_check_acl_apply_LDADD = libidgenforce.la libidgrbac.la libidgcommon.la \
+	$(ACL_LIBS) $(CMOCKA_LIBS)
+
 # --- idmap ---
 check_PROGRAMS += tests/unit/idmap/check_ids
 TESTS += tests/unit/idmap/check_ids
