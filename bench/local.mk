@@ -1,7 +1,7 @@
 # bench: one program per benchmark (see bench/README.md). Built with the project, never run
 # by 'make check': benchmarks print figures and ratios, they do not pass or fail.
 noinst_PROGRAMS += bench/rbac
-bench_rbac_SOURCES = bench/rbac.c
+bench_rbac_SOURCES = bench/rbac.c bench/util.c bench/util.h
 bench_rbac_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 bench_rbac_LDADD = libidgstore.la libidgrbac.la libidgcommon.la $(SQLITE_LIBS)
 EXTRA_DIST += bench/README.md bench/run-rbac.sh
@@ -15,7 +15,7 @@ bench_token_LDADD = libidgconn.la libidgcommon.la $(CURL_LIBS) $(CJSON_LIBS) \
 # bench/nss: NSS lookups through libnss_idgate.so.2, glibc's files and SSSD's sss (needs
 # root: a private mount namespace). bench/run-nss.sh points it at the build's module.
 noinst_PROGRAMS += bench/nss
-bench_nss_SOURCES = bench/nss.c
+bench_nss_SOURCES = bench/nss.c bench/util.c bench/util.h
 bench_nss_CPPFLAGS = $(AM_CPPFLAGS) $(PATH_DEFS)
 bench_nss_LDADD = libidgcommon.la -ldl
 EXTRA_DIST += bench/run-nss.sh

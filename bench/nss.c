@@ -33,6 +33,7 @@
 
 #include "common/err.h"
 #include "proto/snapshot.h"
+#include "util.h"
 
 #ifndef IDG_NSS_SNAPSHOT
 #error "IDG_NSS_SNAPSHOT: the module's snapshot path (bench/local.mk passes it)"
@@ -53,57 +54,7 @@
 #define SSSD_START_S 30.0
 #define SSSD_STOP_S 15.0
 
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 /* ---------- small helpers ---------- */
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double
-secs_since(uint64_t t0)
-{
-	return (double)(now_ns() - t0) / 1e9;
-}
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* v with thousands separators, in one of a few rotating buffers (for printf arguments). */
-static const char *
-num(uint64_t v)
-{
-	static char bufs[16][32];
-	static unsigned k;
-	char tmp[32], *out = bufs[k++ % 16];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v), o = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* A cost in ns, as "312", "3,712" or "1.23 ms", in a rotating buffer; "-" when absent. */
 static const char *
@@ -151,20 +102,6 @@ mkdir_p(const char *path, mode_t mode)
 			*p = '/';
 		}
 	return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int
-rm_rf(const char *path)
-{
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* xoshiro-free: a 64-bit LCG is plenty to shuffle names with a fixed seed. */
@@ -1700,20 +1637,12 @@ print_traces(const struct trace t[N_SRC][2][2], const unsigned rounds[N_SRC][2],
 static void
 print_host(void)
 {
-	char line[256], model[256] = "?";
+	char model[256];
 	struct utsname u;
-	FILE *f = fopen("/proc/cpuinfo", "re");
 	void *dl;
 	struct link_map *lm = NULL;
 
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
-			snprintf(model, sizeof(model), "%s", strchr(line, ':') + 2);
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-	if (f)
-		fclose(f);
+	cpu_model(model, sizeof(model));
 	if (uname(&u) < 0)
 		snprintf(u.release, sizeof(u.release), "?");
 	printf("bench/nss (idgate %s): %s, %ld CPUs online, Linux %s, glibc %s\n", PACKAGE_VERSION,

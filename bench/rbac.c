@@ -30,6 +30,7 @@
 #include "proto/wire.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
+#include "util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -44,58 +45,7 @@
 #define WINDOW 64		/* pipelined requests in flight per connection */
 #define IO_TIMEOUT_MS 10000
 
-/* Set by SIGINT/SIGTERM/SIGHUP: every timed loop checks it and the run cleans up. */
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 /* ---------- small helpers ---------- */
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double
-secs_since(uint64_t t0)
-{
-	return (double)(now_ns() - t0) / 1e9;
-}
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* v with thousands separators, in one of a few rotating buffers (for printf arguments). */
-static const char *
-num(uint64_t v)
-{
-	static char bufs[12][32];
-	static unsigned k;
-	char tmp[32], *out = bufs[k++ % 12];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v), o = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = tmp[i];
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* A "Key:  123 kB" line of /proc/PID/status (pid 0: ourselves), in kB; -1 if absent. */
 static long
@@ -1754,15 +1704,6 @@ scan_log(const char *path, struct sockres *res)
 	fclose(f);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static void
 print_verify(const char *what, const struct verify *v)
 {
@@ -1967,7 +1908,7 @@ out:
 		if (res->exit_status != 0)
 			print_file(log, "    | ", 30);
 	}
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+	if (rm_rf(dir) < 0)
 		printf("  could not remove %s: %s\n", dir, strerror(errno));
 	fflush(stdout);
 	return rc;
@@ -2048,18 +1989,10 @@ print_summary(const struct phase *ph, const struct sockres *s, bool socket, doub
 static void
 print_host(const struct timer *tm, int cpu)
 {
-	char line[256], model[256] = "?";
+	char model[256];
 	struct utsname u;
-	FILE *f = fopen("/proc/cpuinfo", "re");
 
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
-			snprintf(model, sizeof(model), "%s", strchr(line, ':') + 2);
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-	if (f)
-		fclose(f);
+	cpu_model(model, sizeof(model));
 	if (uname(&u) < 0)
 		snprintf(u.release, sizeof(u.release), "?");
 	printf("bench/rbac (idgate %s): %s, %ld CPUs online, Linux %s\n", PACKAGE_VERSION, model,
