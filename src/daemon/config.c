@@ -112,6 +112,35 @@ const struct idg_conf_key idg_config_schema[] = {
 	  O(idp_keycloak_client_roles), "keycloak: this client's roles become groups too" },
 	{ "idp", "userinfo_fallback", IDG_CONF_BOOL, "yes", false, 0, 0, NULL,
 	  O(idp_userinfo_fallback), "claims missing from the token are asked of userinfo" },
+	{ "saml", "idp_metadata", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_idp_metadata),
+	  "the SAML IdP's metadata file (entity ID, SSO URL, signing certificates); unset: no "
+	  "SAML logins and no HTTPS endpoint" },
+	{ "saml", "sp_entity_id", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_sp_entity_id),
+	  "this node's SAML entity ID (the Audience the IdP must name)" },
+	{ "saml", "base_url", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_base_url),
+	  "https://HOST[:PORT] as browsers reach this node: BASE/saml/login/CODE, BASE/saml/acs, "
+	  "BASE/saml/metadata" },
+	{ "saml", "listen", IDG_CONF_STR, "0.0.0.0", false, 0, 64, NULL, O(saml_listen),
+	  "IPv4 or IPv6 address the HTTPS endpoint listens on" },
+	{ "saml", "port", IDG_CONF_INT, "8443", false, 1, 65535, NULL, O(saml_port),
+	  "TCP port of the HTTPS endpoint" },
+	{ "saml", "tls_cert", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_tls_cert),
+	  "PEM certificate (chain) of the HTTPS endpoint" },
+	{ "saml", "tls_key", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_tls_key),
+	  "PEM private key of the HTTPS endpoint (root-owned, mode 0600)" },
+	{ "saml", "username_attribute", IDG_CONF_STR, NULL, false, 0, 256, NULL,
+	  O(saml_username_attribute), "attribute holding the username; unset: the NameID" },
+	{ "saml", "groups_attribute", IDG_CONF_STR, "groups", false, 0, 256, NULL,
+	  O(saml_groups_attribute), "attribute holding the groups (Okta: groups; Keycloak: Role "
+	  "or member; Auth0: http://schemas.xmlsoap.org/claims/Group); empty: none" },
+	{ "saml", "login_ttl", IDG_CONF_DURATION, "5m", false, 30, 3600, NULL, O(saml_login_ttl),
+	  "a SAML login's one-time link, and the login, expire after this long" },
+	{ "saml", "leeway", IDG_CONF_DURATION, "60s", false, 0, 600, NULL, O(saml_leeway),
+	  "clock skew allowed on an assertion's NotBefore and NotOnOrAfter" },
+	{ "saml", "max_response_size", IDG_CONF_SIZE, "256k", false, 4096, 512LL << 10, NULL,
+	  O(saml_max_response), "largest SAML response read (decoded)" },
+	{ "saml", "max_connections", IDG_CONF_INT, "64", false, 1, 4096, NULL,
+	  O(saml_max_connections), "open HTTPS connections at most" },
 	{ "connector", "user", IDG_CONF_STR, "_idgate", false, 0, 32, NULL, O(connector_user),
 	  "the unprivileged system user the IdP connector process runs as" },
 	{ "idmap", "name_rule", IDG_CONF_ENUM, "auto", false, 0, 0, name_rule_choices,
@@ -187,6 +216,41 @@ check_idp(const char *path, const struct idg_config *cfg, bool check_owner, stru
 			    (unsigned)(st.st_mode & 07777));
 			rc = IDG_ERR_CONFIG;
 		}
+	}
+	return rc;
+}
+
+/* [saml]: all or nothing; the TLS key only root can read; https URLs. */
+static int
+check_saml(const char *path, const struct idg_config *cfg, bool check_owner,
+    struct idg_buf *errs)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (cfg->saml_idp_metadata == NULL)
+		return 0;
+	if (cfg->saml_sp_entity_id == NULL || cfg->saml_base_url == NULL ||
+	    cfg->saml_tls_cert == NULL || cfg->saml_tls_key == NULL) {
+		idg_buf_printf(errs, "%s: [saml] with idp_metadata also needs sp_entity_id, base_url, "
+		    "tls_cert and tls_key\n", path);
+		return IDG_ERR_CONFIG;
+	}
+	if (strncmp(cfg->saml_base_url, "https://", 8) != 0 || cfg->saml_base_url[8] == '\0' ||
+	    strpbrk(cfg->saml_base_url + 8, "/?#") != NULL) {
+		idg_buf_printf(errs, "%s: base_url in [saml] must be https://HOST[:PORT] (no path)\n",
+		    path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (stat(cfg->saml_tls_key, &st) < 0) {
+		idg_buf_printf(errs, "%s: tls_key %s in [saml]: %s\n", path, cfg->saml_tls_key,
+		    strerror(errno));
+		rc = IDG_ERR_CONFIG;
+	} else if (check_owner && (st.st_uid != 0 || (st.st_mode & 077))) {
+		idg_buf_printf(errs, "%s: tls_key %s must be owned by root and readable by no one "
+		    "else (owner uid %u, mode %04o)\n", path, cfg->saml_tls_key, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+		rc = IDG_ERR_CONFIG;
 	}
 	return rc;
 }
@@ -328,6 +392,8 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 		rc = IDG_ERR_CONFIG;
 	}
 	if (check_idp(path, cfg, check_owner, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	if (check_saml(path, cfg, check_owner, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	if (check_idmap(path, cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;

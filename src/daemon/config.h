@@ -58,6 +58,20 @@ struct idg_config {
 	bool idp_keycloak_realm_roles;
 	char *idp_keycloak_client_roles;
 	bool idp_userinfo_fallback;
+	/* [saml]: no idp_metadata, no SAML logins (and no HTTPS endpoint) */
+	char *saml_idp_metadata;	/* the IdP's metadata file */
+	char *saml_sp_entity_id;
+	char *saml_base_url;		/* https://HOST[:PORT]: the node's URLs start with it */
+	char *saml_listen;		/* address the HTTPS endpoint binds */
+	long long saml_port;
+	char *saml_tls_cert;
+	char *saml_tls_key;
+	char *saml_username_attribute;	/* NULL: the NameID */
+	char *saml_groups_attribute;	/* "": no groups */
+	int64_t saml_login_ttl;
+	int64_t saml_leeway;
+	uint64_t saml_max_response;
+	long long saml_max_connections;
 	/* [connector] */
 	char *connector_user;
 	/* [idmap] */

@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "connectors/oidc.h"
+#include "connectors/saml.h"
 #include "daemon/conn_child.h"
 #include "daemon/conn_proto.h"
 #include "proto/wire.h"
@@ -33,7 +34,9 @@ struct device {
 
 struct child {
 	int fd;
-	struct idg_oidc *oidc;
+	struct idg_oidc *oidc;	/* NULL: no OIDC IdP configured */
+	struct idg_saml *saml;	/* NULL: no SAML IdP configured */
+	bool configured;
 	uint64_t jwks_gen_sent;
 	struct device devs[DEVICES_MAX];
 	uint64_t next_handle;
@@ -132,13 +135,48 @@ opt_u64(const struct idg_msgview *v, uint16_t tag)
 	return x;
 }
 
+/* The [saml] part of CONFIGURE: NULL in *out when SAML is not configured. */
+static int
+configure_saml(const struct idg_msgview *v, struct idg_saml **out, char *err, size_t errlen)
+{
+	struct idg_saml_cfg c = { 0 };
+	char why[400];
+	int rc;
+
+	*out = NULL;
+	if ((c.idp_metadata = opt_str(v, IDG_CT_SAML_METADATA)) == NULL)
+		return 0;
+	c.sp_entity_id = opt_str(v, IDG_CT_SAML_SP_ENTITY);
+	c.acs_url = opt_str(v, IDG_CT_SAML_ACS);
+	c.username_attr = opt_str(v, IDG_CT_SAML_USER_ATTR);
+	c.groups_attr = opt_str(v, IDG_CT_SAML_GROUPS_ATTR);
+	c.leeway_s = opt_u32(v, IDG_CT_SAML_LEEWAY);
+	c.response_max = (size_t)opt_u64(v, IDG_CT_SAML_MAX);
+	if ((rc = idg_saml_new(&c, out, why, sizeof(why))) < 0)
+		snprintf(err, errlen, "cannot set up the SAML connector: %s", why);
+	return rc;
+}
+
 static int
 do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t errlen)
 {
 	struct idg_oidc_cfg c = { 0 };
 	struct idg_oidc *o = NULL;
+	struct idg_saml *sm = NULL;
 	const char *jwks;
 	int rc;
+
+	if ((rc = configure_saml(v, &sm, err, errlen)) < 0)
+		return rc;
+	if (opt_str(v, IDG_CT_ISSUER) == NULL && sm != NULL) {
+		/* SAML only */
+		idg_saml_free(ch->saml);
+		ch->saml = sm;
+		idg_oidc_free(ch->oidc);
+		ch->oidc = NULL;
+		ch->configured = true;
+		return 0;
+	}
 
 	c.profile = (enum idg_oidc_profile)opt_u32(v, IDG_CT_PROFILE);
 	c.issuer = opt_str(v, IDG_CT_ISSUER);
@@ -165,10 +203,12 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	c.keycloak_client_roles = opt_str(v, IDG_CT_KC_CLIENT_ROLES);
 	c.userinfo_fallback = opt_u32(v, IDG_CT_USERINFO_FALLBACK) != 0;
 	if (c.issuer == NULL || c.client_id == NULL) {
+		idg_saml_free(sm);
 		snprintf(err, errlen, "no issuer or client id configured");
 		return IDG_ERR_CONFIG;
 	}
 	if ((rc = idg_oidc_new(&c, &o)) < 0) {
+		idg_saml_free(sm);
 		snprintf(err, errlen, "cannot set up the OIDC connector: %s", idg_strerror(rc));
 		return rc;
 	}
@@ -179,7 +219,45 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	(void)idg_oidc_jwks_json(o, &ch->jwks_gen_sent);
 	idg_oidc_free(ch->oidc);
 	ch->oidc = o;
+	idg_saml_free(ch->saml);
+	ch->saml = sm;
+	ch->configured = true;
 	return 0;
+}
+
+/* SAML_START and SAML_RESPONSE. */
+static int
+handle_saml(struct child *ch, uint32_t op, uint64_t reqid, const struct idg_msgview *v,
+    struct idg_msg *m)
+{
+	struct idg_oidc_identity id = { 0 };
+	char err[512] = "", rid[IDG_SAML_ID_MAX + 1], *url = NULL;
+	const char *resp;
+	int rc;
+
+	if (ch->saml == NULL)
+		return reply_status(m, reqid, IDG_ERR_CONFIG, "no SAML IdP is configured");
+	if (op == IDG_CONN_SAML_START) {
+		if ((rc = idg_saml_start(ch->saml, NULL, &url, rid, err, sizeof(err))) < 0)
+			return reply_status(m, reqid, rc, err);
+		rc = reply_status(m, reqid, 0, NULL);
+		rc = rc ? rc : idg_msg_add_str(m, IDG_CT_URI, url);
+		rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_REQID, rid);
+		free(url);
+		return rc;
+	}
+	if ((resp = opt_str(v, IDG_CT_SAML_RESPONSE)) == NULL)
+		return reply_status(m, reqid, IDG_ERR_PROTO, "no SAML response");
+	if ((rc = idg_saml_response(ch->saml, resp, strlen(resp), &id, rid, err,
+	    sizeof(err))) < 0) {
+		log_info("connector: SAML response refused: %s", err);
+		return reply_status(m, reqid, rc, err);
+	}
+	rc = reply_status(m, reqid, 0, NULL);
+	rc = rc ? rc : add_identity(m, &id);
+	rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_REQID, rid);
+	idg_oidc_identity_clear(&id);
+	return rc;
 }
 
 static struct device *
@@ -227,8 +305,12 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 	(void)idg_msg_get_u64(v, IDG_CT_REQID, &reqid);
 	if (idg_msg_get_u32(v, IDG_CT_OP, &op) < 0)
 		return reply_status(m, reqid, IDG_ERR_PROTO, "no operation");
-	if (op != IDG_CONN_CONFIGURE && ch->oidc == NULL)
+	if (op != IDG_CONN_CONFIGURE && !ch->configured)
 		return reply_status(m, reqid, IDG_ERR_CONFIG, "the connector is not configured");
+	if (op == IDG_CONN_SAML_START || op == IDG_CONN_SAML_RESPONSE)
+		return handle_saml(ch, op, reqid, v, m);
+	if (op != IDG_CONN_CONFIGURE && op != IDG_CONN_TICK && ch->oidc == NULL)
+		return reply_status(m, reqid, IDG_ERR_CONFIG, "no OIDC IdP is configured");
 	switch (op) {
 	case IDG_CONN_CONFIGURE:
 		rc = do_configure(ch, v, err, sizeof(err));
@@ -280,7 +362,7 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 			device_drop(dv);
 		return reply_status(m, reqid, 0, NULL);
 	case IDG_CONN_TICK:
-		rc = idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err));
+		rc = ch->oidc ? idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err)) : 0;
 		if (rc < 0)
 			log_notice("connector: scheduled key refresh failed: %s", err);
 		return reply_status(m, reqid, 0, NULL);
@@ -307,7 +389,7 @@ handle(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 	uint64_t after = idg_oidc_idp_us(ch->oidc);
 
 	/* (CONFIGURE replaces the connector, and with it the count.) */
-	if (rc == 0 && ch->oidc != NULL)
+	if (rc == 0 && ch->configured)
 		rc = idg_msg_add_u64(m, IDG_CT_IDP_US, after >= before ? after - before : after);
 	return rc;
 }
@@ -369,5 +451,6 @@ idg_conn_child_main(int fd, uid_t uid, gid_t gid)
 	for (size_t i = 0; i < DEVICES_MAX; i++)
 		device_drop(&ch.devs[i]);
 	idg_oidc_free(ch.oidc);
+	idg_saml_free(ch.saml);
 	return 0;
 }

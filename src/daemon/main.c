@@ -22,6 +22,7 @@
 #include "daemon/api_login.h"
 #include "daemon/conn_child.h"
 #include "daemon/connector.h"
+#include "daemon/saml_sp.h"
 #include "daemon/daemon.h"
 #include "daemon/directory.h"
 #include "daemon/offline.h"
@@ -303,6 +304,7 @@ tick(struct idg_daemon *d, int64_t now)
 {
 	idg_connector_tick(d, now);
 	idg_logins_tick(d, now);
+	idg_saml_sp_tick(d, now);
 	idg_dir_tick(d, now);
 	idg_offline_tick(d, now);
 }
@@ -419,6 +421,10 @@ main(int argc, char **argv)
 		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
+	if (idg_saml_sp_start(&d, err, sizeof(err)) < 0) {
+		startup_error(&d, target, &report_fd, err);
+		goto out;
+	}
 	log_notice("idgated %s ready: %s/api.sock, state %s (%zu bindings)%s", PACKAGE_VERSION,
 	    d.cfg.run_dir, d.cfg.db_path, idg_rbac_binding_total(d.st->rbac),
 	    d.st->fresh ? ", new store activated" : "");
@@ -431,7 +437,8 @@ out:
 	idg_offline_stop(&d);
 	if (report_fd >= 0)
 		report(report_fd, "failed to start (see the system log)");
-	idg_connector_stop(&d);
+	idg_connector_stop(&d);	/* first: its failed requests resume suspended HTTPS ones */
+	idg_saml_sp_stop(&d);
 	idg_logins_free(&d);
 	idg_dir_free(&d);
 	idg_server_free(d.srv);
