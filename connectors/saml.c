@@ -548,6 +548,30 @@ idg_saml_free(struct idg_saml *s)
 	free(s);
 }
 
+int
+idg_saml_set_metadata(struct idg_saml *s, const char *xml, char *err, size_t errlen)
+{
+	struct idg_saml t = { 0 };
+	int rc;
+
+	if ((rc = read_metadata(&t, xml, err, errlen)) < 0) {
+		for (size_t i = 0; i < t.nkeys; i++)
+			xmlSecKeyDestroy(t.keys[i]);
+		free(t.idp_entity_id);
+		free(t.idp_sso_url);
+		return rc;
+	}
+	for (size_t i = 0; i < s->nkeys; i++)
+		xmlSecKeyDestroy(s->keys[i]);
+	free(s->idp_entity_id);
+	free(s->idp_sso_url);
+	memcpy(s->keys, t.keys, sizeof(s->keys));
+	s->nkeys = t.nkeys;
+	s->idp_entity_id = t.idp_entity_id;
+	s->idp_sso_url = t.idp_sso_url;
+	return 0;
+}
+
 void
 idg_saml_set_clock(struct idg_saml *s, time_t (*now)(void *arg), void *arg)
 {

@@ -60,6 +60,11 @@ int idg_saml_start(struct idg_saml *s, const char *relay, char **url_out, char *
 int idg_saml_response(struct idg_saml *s, const char *b64, size_t n,
     struct idg_oidc_identity *id_out, char *request_id_out, char *err, size_t errlen);
 
+/* Replace the IdP's metadata (a refresh from its URL): entity ID, SSO URL and certificates
+ * change together, or nothing does (IDG_ERR_CONFIG with why); pending requests and the
+ * assertion IDs remembered stay. */
+int idg_saml_set_metadata(struct idg_saml *s, const char *xml, char *err, size_t errlen);
+
 /* The IdP's entity ID and SSO URL from its metadata. */
 const char *idg_saml_idp_entity_id(const struct idg_saml *s);
 const char *idg_saml_idp_sso_url(const struct idg_saml *s);

@@ -115,6 +115,13 @@ const struct idg_conf_key idg_config_schema[] = {
 	{ "saml", "idp_metadata", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_idp_metadata),
 	  "the SAML IdP's metadata file (entity ID, SSO URL, signing certificates); unset: no "
 	  "SAML logins and no HTTPS endpoint" },
+	{ "saml", "idp_metadata_url", IDG_CONF_STR, NULL, false, 0, 1024, NULL,
+	  O(saml_idp_metadata_url), "or an https URL the connector fetches the IdP's metadata "
+	  "from (at start, then every metadata_refresh)" },
+	{ "saml", "ca_file", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_ca_file),
+	  "PEM CAs trusted for idp_metadata_url (only these); unset: the system's" },
+	{ "saml", "metadata_refresh", IDG_CONF_DURATION, "1h", false, 60, 7 * DAY, NULL,
+	  O(saml_metadata_refresh), "idp_metadata_url is fetched again this often" },
 	{ "saml", "sp_entity_id", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_sp_entity_id),
 	  "this node's SAML entity ID (the Audience the IdP must name)" },
 	{ "saml", "base_url", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_base_url),
@@ -228,7 +235,17 @@ check_saml(const char *path, const struct idg_config *cfg, bool check_owner,
 	struct stat st;
 	int rc = 0;
 
-	if (cfg->saml_idp_metadata == NULL)
+	if (cfg->saml_idp_metadata && cfg->saml_idp_metadata_url) {
+		idg_buf_printf(errs, "%s: [saml] takes idp_metadata or idp_metadata_url, not both\n",
+		    path);
+		return IDG_ERR_CONFIG;
+	}
+	if (cfg->saml_idp_metadata_url && (strncmp(cfg->saml_idp_metadata_url, "https://", 8) != 0 ||
+	    cfg->saml_idp_metadata_url[8] == '\0')) {
+		idg_buf_printf(errs, "%s: idp_metadata_url in [saml] must be an https:// URL\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (!idg_config_saml(cfg))
 		return 0;
 	if (cfg->saml_sp_entity_id == NULL || cfg->saml_base_url == NULL ||
 	    cfg->saml_tls_cert == NULL || cfg->saml_tls_key == NULL) {
@@ -296,6 +313,12 @@ check_idmap(const char *path, const struct idg_config *cfg, struct idg_buf *errs
 		rc = IDG_ERR_CONFIG;
 	}
 	return rc;
+}
+
+bool
+idg_config_saml(const struct idg_config *cfg)
+{
+	return cfg->saml_idp_metadata != NULL || cfg->saml_idp_metadata_url != NULL;
 }
 
 int

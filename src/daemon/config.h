@@ -60,6 +60,9 @@ struct idg_config {
 	bool idp_userinfo_fallback;
 	/* [saml]: no idp_metadata, no SAML logins (and no HTTPS endpoint) */
 	char *saml_idp_metadata;	/* the IdP's metadata file */
+	char *saml_idp_metadata_url;	/* or where the connector fetches it (https) */
+	char *saml_ca_file;		/* CAs for that URL; NULL: the system's */
+	int64_t saml_metadata_refresh;
 	char *saml_sp_entity_id;
 	char *saml_base_url;		/* https://HOST[:PORT]: the node's URLs start with it */
 	char *saml_listen;		/* address the HTTPS endpoint binds */
@@ -113,6 +116,9 @@ struct idg_login_rule {
  * repo PROJECT/REPO": 0, or IDG_ERR_CONFIG with why. */
 int idg_config_login_rule(const char *text, struct idg_login_rule *out, char *why,
     size_t whylen);
+
+/* Whether [saml] is configured (idp_metadata or idp_metadata_url). */
+bool idg_config_saml(const struct idg_config *cfg);
 
 /* primary_group's value for user-private groups. */
 #define IDG_PRIMARY_PRIVATE "private"

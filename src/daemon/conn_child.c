@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "connectors/oidc.h"
+#include "connectors/http.h"
 #include "connectors/saml.h"
 #include "daemon/conn_child.h"
 #include "daemon/conn_proto.h"
@@ -36,6 +37,10 @@ struct child {
 	int fd;
 	struct idg_oidc *oidc;	/* NULL: no OIDC IdP configured */
 	struct idg_saml *saml;	/* NULL: no SAML IdP configured */
+	struct idg_http *saml_http;	/* fetches the IdP's metadata from its URL, or NULL */
+	char *saml_md_url;
+	unsigned saml_refresh_s;
+	time_t saml_next_refresh;
 	bool configured;
 	uint64_t jwks_gen_sent;
 	struct device devs[DEVICES_MAX];
@@ -135,26 +140,118 @@ opt_u64(const struct idg_msgview *v, uint16_t tag)
 	return x;
 }
 
-/* The [saml] part of CONFIGURE: NULL in *out when SAML is not configured. */
+#define SAML_MD_MAX (1024u * 1024u)
+
+/* The IdP's metadata from its URL: 200 and a body, or why not. */
 static int
-configure_saml(const struct idg_msgview *v, struct idg_saml **out, char *err, size_t errlen)
+fetch_metadata(struct idg_http *h, const char *url, char **xml_out, char *err, size_t errlen)
+{
+	struct idg_http_resp r = { 0 };
+	char why[256];
+	int rc;
+
+	if ((rc = idg_http_request(h, url, NULL, &r, why, sizeof(why))) < 0) {
+		snprintf(err, errlen, "cannot fetch the SAML IdP metadata: %s", why);
+		return rc;
+	}
+	if (r.status != 200) {
+		long st = r.status;
+
+		snprintf(err, errlen, "cannot fetch the SAML IdP metadata: HTTP %ld", st);
+		idg_http_resp_clear(&r);
+		return st >= 500 ? IDG_ERR_UNAVAIL : IDG_ERR_PROTO;
+	}
+	*xml_out = r.body;
+	r.body = NULL;
+	idg_http_resp_clear(&r);
+	return 0;
+}
+
+/* The [saml] part of CONFIGURE: NULL in *out when SAML is not configured; *http_out the
+ * client for a metadata URL (or NULL). */
+static int
+configure_saml(const struct idg_msgview *v, struct idg_saml **out, struct idg_http **http_out,
+    char *err, size_t errlen)
 {
 	struct idg_saml_cfg c = { 0 };
-	char why[400];
+	struct idg_http_cfg hc = { .connect_timeout_ms = 5000, .timeout_ms = 15000,
+		.response_max = SAML_MD_MAX };
+	struct idg_http *h = NULL;
+	const char *url = opt_str(v, IDG_CT_SAML_METADATA_URL);
+	char why[400], *fetched = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((c.idp_metadata = opt_str(v, IDG_CT_SAML_METADATA)) == NULL)
+	*http_out = NULL;
+	if ((c.idp_metadata = opt_str(v, IDG_CT_SAML_METADATA)) == NULL && url == NULL)
 		return 0;
+	if (c.idp_metadata == NULL) {
+		hc.ca_file = opt_str(v, IDG_CT_SAML_CA_FILE);
+		if ((rc = idg_http_new(&hc, &h)) < 0) {
+			snprintf(err, errlen, "cannot set up the SAML metadata client: %s",
+			    idg_strerror(rc));
+			return rc;
+		}
+		if ((rc = fetch_metadata(h, url, &fetched, err, errlen)) < 0) {
+			idg_http_free(h);
+			return rc;
+		}
+		c.idp_metadata = fetched;
+	}
 	c.sp_entity_id = opt_str(v, IDG_CT_SAML_SP_ENTITY);
 	c.acs_url = opt_str(v, IDG_CT_SAML_ACS);
 	c.username_attr = opt_str(v, IDG_CT_SAML_USER_ATTR);
 	c.groups_attr = opt_str(v, IDG_CT_SAML_GROUPS_ATTR);
 	c.leeway_s = opt_u32(v, IDG_CT_SAML_LEEWAY);
 	c.response_max = (size_t)opt_u64(v, IDG_CT_SAML_MAX);
-	if ((rc = idg_saml_new(&c, out, why, sizeof(why))) < 0)
+	rc = idg_saml_new(&c, out, why, sizeof(why));
+	free(fetched);
+	if (rc < 0) {
 		snprintf(err, errlen, "cannot set up the SAML connector: %s", why);
-	return rc;
+		idg_http_free(h);
+		return rc;
+	}
+	*http_out = h;
+	return 0;
+}
+
+/* Keep the SAML connector (and where its metadata comes from) in ch. */
+static void
+keep_saml(struct child *ch, const struct idg_msgview *v, struct idg_saml *sm,
+    struct idg_http *h)
+{
+	const char *url = v ? opt_str(v, IDG_CT_SAML_METADATA_URL) : NULL;
+
+	idg_saml_free(ch->saml);
+	idg_http_free(ch->saml_http);
+	free(ch->saml_md_url);
+	ch->saml = sm;
+	ch->saml_http = h;
+	ch->saml_md_url = h && url ? strdup(url) : NULL;
+	ch->saml_refresh_s = v ? opt_u32(v, IDG_CT_SAML_REFRESH) : 0;
+	if (ch->saml_refresh_s < 60)
+		ch->saml_refresh_s = 60;
+	ch->saml_next_refresh = time(NULL) + ch->saml_refresh_s;
+}
+
+/* A metadata URL is fetched again when due; a failure keeps the metadata we have. */
+static void
+saml_tick(struct child *ch)
+{
+	char err[512], *xml = NULL;
+	time_t now = time(NULL);
+
+	if (ch->saml == NULL || ch->saml_http == NULL || ch->saml_md_url == NULL ||
+	    now < ch->saml_next_refresh)
+		return;
+	ch->saml_next_refresh = now + ch->saml_refresh_s;
+	if (fetch_metadata(ch->saml_http, ch->saml_md_url, &xml, err, sizeof(err)) < 0 ||
+	    idg_saml_set_metadata(ch->saml, xml, err, sizeof(err)) < 0)
+		log_notice("connector: the SAML IdP metadata was not refreshed (the old one stays): "
+		    "%s", err);
+	else
+		log_info("connector: SAML IdP metadata refreshed");
+	free(xml);
 }
 
 static int
@@ -163,15 +260,15 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	struct idg_oidc_cfg c = { 0 };
 	struct idg_oidc *o = NULL;
 	struct idg_saml *sm = NULL;
+	struct idg_http *sh = NULL;
 	const char *jwks;
 	int rc;
 
-	if ((rc = configure_saml(v, &sm, err, errlen)) < 0)
+	if ((rc = configure_saml(v, &sm, &sh, err, errlen)) < 0)
 		return rc;
 	if (opt_str(v, IDG_CT_ISSUER) == NULL && sm != NULL) {
 		/* SAML only */
-		idg_saml_free(ch->saml);
-		ch->saml = sm;
+		keep_saml(ch, v, sm, sh);
 		idg_oidc_free(ch->oidc);
 		ch->oidc = NULL;
 		ch->configured = true;
@@ -204,11 +301,13 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	c.userinfo_fallback = opt_u32(v, IDG_CT_USERINFO_FALLBACK) != 0;
 	if (c.issuer == NULL || c.client_id == NULL) {
 		idg_saml_free(sm);
+		idg_http_free(sh);
 		snprintf(err, errlen, "no issuer or client id configured");
 		return IDG_ERR_CONFIG;
 	}
 	if ((rc = idg_oidc_new(&c, &o)) < 0) {
 		idg_saml_free(sm);
+		idg_http_free(sh);
 		snprintf(err, errlen, "cannot set up the OIDC connector: %s", idg_strerror(rc));
 		return rc;
 	}
@@ -219,8 +318,7 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	(void)idg_oidc_jwks_json(o, &ch->jwks_gen_sent);
 	idg_oidc_free(ch->oidc);
 	ch->oidc = o;
-	idg_saml_free(ch->saml);
-	ch->saml = sm;
+	keep_saml(ch, v, sm, sh);
 	ch->configured = true;
 	return 0;
 }
@@ -362,6 +460,7 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 			device_drop(dv);
 		return reply_status(m, reqid, 0, NULL);
 	case IDG_CONN_TICK:
+		saml_tick(ch);
 		rc = ch->oidc ? idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err)) : 0;
 		if (rc < 0)
 			log_notice("connector: scheduled key refresh failed: %s", err);
@@ -451,6 +550,6 @@ idg_conn_child_main(int fd, uid_t uid, gid_t gid)
 	for (size_t i = 0; i < DEVICES_MAX; i++)
 		device_drop(&ch.devs[i]);
 	idg_oidc_free(ch.oidc);
-	idg_saml_free(ch.saml);
+	keep_saml(&ch, NULL, NULL, NULL);
 	return 0;
 }

@@ -70,7 +70,7 @@ C(const struct idg_daemon *d)
 bool
 idg_connector_configured(const struct idg_daemon *d)
 {
-	return d->cfg.idp_issuer != NULL || d->cfg.saml_idp_metadata != NULL;
+	return d->cfg.idp_issuer != NULL || idg_config_saml(&d->cfg);
 }
 
 /* The unprivileged user, from /etc/passwd itself: idgated never asks NSS (that could be its
@@ -272,7 +272,8 @@ on_configured(struct idg_daemon *d, void *ctx, int status, const struct idg_msgv
 	log_info("IdP connector ready (pid %d)", (int)c->pid);
 }
 
-/* The [saml] settings; the metadata file is read here (root's) and parsed only by the child. */
+/* The [saml] settings. A metadata file is read here (it is root's) and parsed only by the
+ * child; a metadata URL is fetched by the child itself. */
 static int
 add_saml(const struct idg_config *cfg, struct idg_msg *m, char *err, size_t errlen)
 {
@@ -280,15 +281,20 @@ add_saml(const struct idg_config *cfg, struct idg_msg *m, char *err, size_t errl
 	size_t len;
 	int rc;
 
-	if (cfg->saml_idp_metadata == NULL)
+	if (!idg_config_saml(cfg))
 		return 0;
-	if ((rc = idg_read_file(cfg->saml_idp_metadata, SAML_METADATA_MAX, &md, &len)) < 0) {
+	if (cfg->saml_idp_metadata &&
+	    (rc = idg_read_file(cfg->saml_idp_metadata, SAML_METADATA_MAX, &md, &len)) < 0) {
 		snprintf(err, errlen, "cannot read the SAML IdP metadata %s: %s",
 		    cfg->saml_idp_metadata, idg_strerror(rc));
 		return rc;
 	}
 	snprintf(acs, sizeof(acs), "%s/saml/acs", cfg->saml_base_url);
-	rc = idg_msg_add_str(m, IDG_CT_SAML_METADATA, md);
+	rc = md ? idg_msg_add_str(m, IDG_CT_SAML_METADATA, md) :
+	    idg_msg_add_str(m, IDG_CT_SAML_METADATA_URL, cfg->saml_idp_metadata_url);
+	if (rc == 0 && cfg->saml_ca_file)
+		rc = idg_msg_add_str(m, IDG_CT_SAML_CA_FILE, cfg->saml_ca_file);
+	rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_SAML_REFRESH, (uint32_t)cfg->saml_metadata_refresh);
 	rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_SP_ENTITY, cfg->saml_sp_entity_id);
 	rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_ACS, acs);
 	if (rc == 0 && cfg->saml_username_attribute)

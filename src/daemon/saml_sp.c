@@ -640,7 +640,7 @@ idg_saml_sp_start(struct idg_daemon *d, char *err, size_t errlen)
 	bool v6 = false;
 	int rc;
 
-	if (cfg->saml_idp_metadata == NULL)
+	if (!idg_config_saml(cfg))
 		return 0;
 	if (listen_addr(cfg, &ss, &v6) < 0) {
 		snprintf(err, errlen, "[saml] listen %s is not an IP address", cfg->saml_listen);

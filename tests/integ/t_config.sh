@@ -73,6 +73,12 @@ conf '[saml]\nidp_metadata = /x.xml\nsp_entity_id = e\nbase_url = http://h/saml\
 check
 like "[saml] base_url must be https://HOST[:PORT]" "$ERR" "^$C: base_url in \\[saml\\] must be https://HOST\\[:PORT\\] \\(no path\\)$"
 like "[saml] a missing tls_key is named" "$ERR" "^$C: tls_key /nonexistent/k.pem in \\[saml\\]: No such file"
+conf '[saml]\nidp_metadata = /x.xml\nidp_metadata_url = https://idp.example.com/md\n'
+check
+like "[saml] idp_metadata and idp_metadata_url together are refused" "$ERR" "^$C: \\[saml\\] takes idp_metadata or idp_metadata_url, not both$"
+conf '[saml]\nidp_metadata_url = http://idp.example.com/md\n'
+check
+like "[saml] idp_metadata_url must be https" "$ERR" "^$C: idp_metadata_url in \\[saml\\] must be an https:// URL$"
 conf '[daemon]\n\n[nonsense]\nkey = value\nother = 1\n'
 bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\], \[idp\], \[saml\], \[connector\], \[idmap\], \[nss\], \[pam\]$"
 unlike "... whose keys are not reported again" "$ERR" ":[45]:"

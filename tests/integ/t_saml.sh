@@ -6,7 +6,7 @@
 # says OK and the user is stored with the IdP's groups. Every bad response the IdP can be asked
 # for is refused at the ACS with a short reason, audited, with nothing stored and the PAM login
 # still waiting; an IdP user answering another name's login, a reused and an expired login
-# link, and a 10 MB body are refused too.
+# link, and a 10 MB body are refused too. Last, the IdP's metadata from its URL.
 . "$top_srcdir/tests/integ/t_saml_lib.sh"
 saml_require
 
@@ -128,4 +128,18 @@ like "... with a reason" "$OPEN_BODY" "expired"
 
 # ---------- still up ----------
 ok "idgated is still up" ping_quiet
+
+# ---------- the IdP's metadata from its URL (fetched by the connector child) ----------
+daemon_stop
+saml_config "login_ttl = 60s"
+sed -i "s|^idp_metadata = .*|idp_metadata_url = $IDP_BASE/metadata\nca_file = $CA|" "$T_DIR/idgate.conf"
+ok "idgated starts with idp_metadata_url" daemon_start
+saml_start alice
+browser_open "$LINK"
+is "metadata from the URL: the link redirects to the IdP" "$OPEN_CODE" 303
+browser_signin alice alice-pw-7c1e
+browser_post
+is "... and the signed response is accepted" "$ACS_CODE" 200
+probe saml-wait alice "handle=$HANDLE"
+like "... alice's login is done" "$OUT" "^status ok"
 done_testing

@@ -601,6 +601,30 @@ test_replay(void **state)
 	idg_saml_free(s);
 }
 
+/* A metadata refresh replaces the certificates and keeps the pending requests. */
+static void
+test_metadata_refresh(void **state)
+{
+	struct idg_saml *s = new_sp(false);
+	char *irt = start(s), *irt2 = start(s), *md2 = metadata(&idp2, NULL), err[256];
+	struct resp r = { .sign_assertion = true };
+	char *x1 = make(&r, irt, &idp1), *x2;
+
+	(void)state;
+	assert_int_equal(idg_saml_set_metadata(s, "<broken", err, sizeof(err)), IDG_ERR_CONFIG);
+	assert_int_equal(idg_saml_set_metadata(s, md2, err, sizeof(err)), 0);
+	expect_refused(s, x1, "no valid IdP signature");
+	r.aid = "_a9";
+	x2 = make(&r, irt2, &idp2);
+	expect_ok(s, x2);
+	free(x1);
+	free(x2);
+	free(md2);
+	free(irt);
+	free(irt2);
+	idg_saml_free(s);
+}
+
 static void
 test_metadata_and_config(void **state)
 {
@@ -651,6 +675,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_unknown_request),
 		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_metadata_refresh),
 	};
 
 	return cmocka_run_group_tests_name("connectors/saml", tests, setup, NULL);
