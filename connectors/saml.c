@@ -1042,12 +1042,37 @@ add_group(struct idg_oidc_identity *id, const char *g)
 	return 0;
 }
 
-/* NameID, username and groups from the verified assertion. */
+/* One saml:Attribute: the username's (the first non-empty value) or the groups'. */
+static int
+read_attribute(const struct idg_saml *s, const xmlNode *a, struct idg_oidc_identity *id,
+    char *err, size_t errlen)
+{
+	bool is_user = s->username_attr && attr_is(a, "Name", s->username_attr);
+	bool is_groups = s->groups_attr && attr_is(a, "Name", s->groups_attr);
+	int rc = 0;
+
+	for (const xmlNode *v = a->children; (is_user || is_groups) && v && rc == 0; v = v->next) {
+		char *t = NULL;
+
+		if (!is_el(v, NS_A, "AttributeValue"))
+			continue;
+		if (plain_text(v, &t) < 0)
+			return fail(err, errlen, IDG_ERR_DENIED, "an attribute value is not plain text");
+		if (is_user && id->username == NULL && *t && (id->username = strdup(t)) == NULL)
+			rc = fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
+		if (rc == 0 && is_groups && *t && (rc = add_group(id, t)) < 0)
+			fail(err, errlen, rc, "too many groups in the assertion");
+		free(t);
+	}
+	return rc;
+}
+
+/* NameID, username and groups from the verified assertion (every AttributeStatement). */
 static int
 read_identity(const struct idg_saml *s, xmlNode *as, xmlNode *subj,
     struct idg_oidc_identity *id, char *err, size_t errlen)
 {
-	xmlNode *nid = only_child(subj, NS_A, "NameID", NULL), *stmt;
+	xmlNode *nid = only_child(subj, NS_A, "NameID", NULL);
 	int rc;
 
 	if (nid == NULL)
@@ -1059,33 +1084,16 @@ read_identity(const struct idg_saml *s, xmlNode *as, xmlNode *subj,
 		return fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
 	if ((id->iss = strdup(s->idp_entity_id)) == NULL)
 		return fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
-	stmt = only_child(as, NS_A, "AttributeStatement", NULL);
-	for (xmlNode *a = stmt ? stmt->children : NULL; a; a = a->next) {
-		bool is_user, is_groups;
-
-		if (!is_el(a, NS_A, "Attribute"))
+	for (const xmlNode *st = as->children; st; st = st->next) {
+		if (!is_el(st, NS_A, "AttributeStatement"))
 			continue;
-		is_user = s->username_attr && attr_is(a, "Name", s->username_attr);
-		is_groups = s->groups_attr && attr_is(a, "Name", s->groups_attr);
-		for (xmlNode *v = a->children; (is_user || is_groups) && v; v = v->next) {
-			char *t = NULL;
-
-			if (!is_el(v, NS_A, "AttributeValue"))
-				continue;
-			if (plain_text(v, &t) < 0)
-				return fail(err, errlen, IDG_ERR_DENIED, "an attribute value is not "
-				    "plain text");
-			if (is_user && id->username == NULL && *t)
-				id->username = strdup(t);
-			if (is_groups && *t && (rc = add_group(id, t)) < 0) {
-				free(t);
-				return fail(err, errlen, rc, "too many groups in the assertion");
-			}
-			free(t);
-		}
+		for (const xmlNode *a = st->children; a; a = a->next)
+			if (is_el(a, NS_A, "Attribute") && (rc = read_attribute(s, a, id, err,
+			    errlen)) < 0)
+				return rc;
 	}
-	if (s->username_attr == NULL)
-		id->username = strdup(id->sub);
+	if (s->username_attr == NULL && (id->username = strdup(id->sub)) == NULL)
+		return fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
 	if (id->username == NULL)
 		return fail(err, errlen, IDG_ERR_DENIED, "the assertion has no username attribute "
 		    "'%s'", s->username_attr);

@@ -625,6 +625,59 @@ test_metadata_refresh(void **state)
 	idg_saml_free(s);
 }
 
+/* username_attribute and another groups attribute (Auth0's), in a second AttributeStatement;
+ * a comment inside an attribute value is refused. */
+static void
+test_attributes(void **state)
+{
+	char *md = metadata(&idp1, NULL), err[256] = "", *irt, *x;
+	struct idg_saml_cfg cfg = { .sp_entity_id = SP, .acs_url = ACS, .idp_metadata = md,
+		.username_attr = "uid", .groups_attr = "http://schemas.xmlsoap.org/claims/Group",
+		.leeway_s = 60 };
+	struct idg_oidc_identity id = { 0 };
+	struct resp r = { .sign_assertion = true, .extra_in_assertion = "<saml:AttributeStatement>"
+		"<saml:Attribute Name=\"uid\"><saml:AttributeValue>alice.smith</saml:AttributeValue>"
+		"</saml:Attribute><saml:Attribute Name=\"http://schemas.xmlsoap.org/claims/Group\">"
+		"<saml:AttributeValue>auth0-admins</saml:AttributeValue><saml:AttributeValue>"
+		"auth0-admins</saml:AttributeValue><saml:AttributeValue>ops</saml:AttributeValue>"
+		"</saml:Attribute></saml:AttributeStatement>" };
+	struct idg_saml *s = NULL;
+
+	(void)state;
+	assert_int_equal(idg_saml_new(&cfg, &s, err, sizeof(err)), 0);
+	idg_saml_set_clock(s, test_clock, NULL);
+	irt = start(s);
+	x = make(&r, irt, &idp1);
+	if (post(s, x, &id, err, sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+	assert_string_equal(id.username, "alice.smith");
+	assert_string_equal(id.sub, "alice@example.com");
+	assert_int_equal(id.ngroups, 2);	/* de-duplicated; "groups" is not read */
+	assert_string_equal(id.groups[0], "auth0-admins");
+	assert_string_equal(id.groups[1], "ops");
+	idg_oidc_identity_clear(&id);
+	free(x);
+	free(irt);
+	/* no uid attribute: refused */
+	irt = start(s);
+	r.aid = "_a5";
+	r.extra_in_assertion = NULL;
+	x = make(&r, irt, &idp1);
+	expect_refused(s, x, "no username attribute 'uid'");
+	free(x);
+	/* a comment splitting a value */
+	r.aid = "_a6";
+	r.extra_in_assertion = "<saml:AttributeStatement><saml:Attribute Name=\"uid\">"
+	    "<saml:AttributeValue>alice<!---->.evil</saml:AttributeValue></saml:Attribute>"
+	    "</saml:AttributeStatement>";
+	x = make(&r, irt, &idp1);
+	expect_refused(s, x, "attribute value is not plain text");
+	free(x);
+	free(irt);
+	free(md);
+	idg_saml_free(s);
+}
+
 static void
 test_metadata_and_config(void **state)
 {
@@ -676,6 +729,7 @@ main(void)
 		cmocka_unit_test(test_unknown_request),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_metadata_refresh),
+		cmocka_unit_test(test_attributes),
 	};
 
 	return cmocka_run_group_tests_name("connectors/saml", tests, setup, NULL);
