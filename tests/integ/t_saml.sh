@@ -9,6 +9,7 @@
 # link, and a 10 MB body are refused too. Last, the IdP's metadata from its URL.
 . "$top_srcdir/tests/integ/t_saml_lib.sh"
 saml_require
+saml_enter_netns "$@"
 
 saml_setup
 saml_config "login_ttl = 30s"

@@ -24,6 +24,19 @@ saml_require() {
 	fi
 }
 
+# saml_enter_netns "$@": unless inside already, re-run the script in a network namespace of its
+# own (loopback only), so the ports it picks never meet another test's; without namespaces, run
+# as is.
+saml_enter_netns() {
+	[ "${SAML_INNER:-}" = 1 ] && { ip link set lo up 2>/dev/null; return 0; }
+	SAML_INNER=1
+	export SAML_INNER
+	if [ "$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then
+		trap - EXIT
+		exec unshare --net --fork sh "$0" "$@"
+	fi
+}
+
 saml_cleanup() {
 	if [ -n "$SAML_IDP_PID" ]; then
 		kill -TERM "$SAML_IDP_PID" 2>/dev/null
