@@ -140,7 +140,7 @@ const struct idg_conf_key idg_config_schema[] = {
 	{ "saml", "groups_attribute", IDG_CONF_STR, "groups", false, 0, 256, NULL,
 	  O(saml_groups_attribute), "attribute holding the groups (Okta: groups; Keycloak: Role "
 	  "or member; Auth0: http://schemas.xmlsoap.org/claims/Group); empty: none" },
-	{ "saml", "login_ttl", IDG_CONF_DURATION, "5m", false, 30, 3600, NULL, O(saml_login_ttl),
+	{ "saml", "login_ttl", IDG_CONF_DURATION, "2m", false, 30, 3600, NULL, O(saml_login_ttl),
 	  "a SAML login's one-time link, and the login, expire after this long" },
 	{ "saml", "leeway", IDG_CONF_DURATION, "60s", false, 0, 600, NULL, O(saml_leeway),
 	  "clock skew allowed on an assertion's NotBefore and NotOnOrAfter" },
