@@ -174,7 +174,8 @@ configure_saml(const struct idg_msgview *v, struct idg_saml **out, struct idg_ht
     char *err, size_t errlen)
 {
 	struct idg_saml_cfg c = { 0 };
-	struct idg_http_cfg hc = { .connect_timeout_ms = 5000, .timeout_ms = 15000,
+	/* within the parent's 10 s for CONFIGURE (connector.c) */
+	struct idg_http_cfg hc = { .connect_timeout_ms = 3000, .timeout_ms = 8000,
 		.response_max = SAML_MD_MAX };
 	struct idg_http *h = NULL;
 	const char *url = opt_str(v, IDG_CT_SAML_METADATA_URL);
