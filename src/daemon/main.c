@@ -182,6 +182,26 @@ same(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Does [saml] differ between a and b? (It is fixed at start-up: the endpoint, its
+ * certificate and the connector's SAML settings.) */
+static bool
+saml_changed(const struct idg_config *a, const struct idg_config *b)
+{
+	return !same(a->saml_idp_metadata, b->saml_idp_metadata) ||
+	    !same(a->saml_idp_metadata_url, b->saml_idp_metadata_url) ||
+	    !same(a->saml_ca_file, b->saml_ca_file) ||
+	    !same(a->saml_sp_entity_id, b->saml_sp_entity_id) ||
+	    !same(a->saml_base_url, b->saml_base_url) || !same(a->saml_listen, b->saml_listen) ||
+	    a->saml_port != b->saml_port || !same(a->saml_tls_cert, b->saml_tls_cert) ||
+	    !same(a->saml_tls_key, b->saml_tls_key) ||
+	    !same(a->saml_username_attribute, b->saml_username_attribute) ||
+	    !same(a->saml_groups_attribute, b->saml_groups_attribute) ||
+	    a->saml_login_ttl != b->saml_login_ttl || a->saml_leeway != b->saml_leeway ||
+	    a->saml_max_response != b->saml_max_response ||
+	    a->saml_metadata_refresh != b->saml_metadata_refresh ||
+	    a->saml_max_connections != b->saml_max_connections;
+}
+
 /* A start-up failure: to the log, to the terminal in the foreground unless the log is
  * already stderr, and to the parent waiting in daemonize(). */
 static void
@@ -232,6 +252,8 @@ reload(struct idg_daemon *d)
 	    nc.synchronous != d->cfg.synchronous || !same(nc.data_root, d->cfg.data_root))
 		log_warn("run_dir, state_dir, [store] and [data] root changes take effect only after "
 		    "a restart");
+	if (saml_changed(&nc, &d->cfg))
+		log_warn("[saml] changes take effect only after a restart");
 	d->cfg.log_level = nc.log_level;
 	idg_log_set_level(LOG_ERR + nc.log_level);
 	d->cfg.max_connections = nc.max_connections;

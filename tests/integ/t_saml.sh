@@ -143,4 +143,16 @@ browser_post
 is "... and the signed response is accepted" "$ACS_CODE" 200
 probe saml-wait alice "handle=$HANDLE"
 like "... alice's login is done" "$OUT" "^status ok"
+
+# ---------- [saml] is fixed at start-up: a reload says so and keeps serving ----------
+sed -i 's/^login_ttl = .*/login_ttl = 90s/' "$T_DIR/idgate.conf"
+kill -HUP "$T_PID"
+for _i in $(seq 1 200); do
+	grep -q "configuration reloaded" "$T_DIR/daemon.log" && break
+	sleep 0.05
+done
+like "a reload with [saml] changed warns that it needs a restart" "$(cat "$T_DIR/daemon.log")" \
+	"\\[saml\\] changes take effect only after a restart"
+run curl -sS --cacert "$CA" --max-time 10 "$SP_BASE/saml/metadata"
+like "... and the endpoint still serves" "$OUT" "entityID=\"$SP_ENTITY\""
 done_testing
