@@ -53,6 +53,9 @@ check_PROGRAMS += tests/unit/connectors/check_saml
 TESTS += tests/unit/connectors/check_saml
 tests_unit_connectors_check_saml_SOURCES = tests/unit/connectors/check_saml.c
 tests_unit_connectors_check_saml_CFLAGS = $(CONN_TEST_CFLAGS)
+# The allocation-failure test interposes the allocator (see check_saml.c).
+tests_unit_connectors_check_saml_LDFLAGS = $(AM_LDFLAGS) \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 tests_unit_connectors_check_saml_LDADD = $(CONN_TEST_LIBS)
 
 EXTRA_DIST += tests/unit/connectors/README.md

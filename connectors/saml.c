@@ -191,21 +191,33 @@ count_all(const xmlNode *n, const char *ns, const char *name)
 	return k;
 }
 
-/* An attribute without a namespace, or NULL. The returned string is the caller's (xmlFree). */
-static char *
+/* An attribute without a namespace, read in place (nothing is allocated, so running out of
+ * memory can never make a present attribute look absent): NULL when absent. Without a DTD,
+ * libxml2 gives an attribute's value as one text node; anything else reads as BAD_ATTR, which
+ * equals nothing we compare with and parses as no time. */
+static const char BAD_ATTR[] = "\x01";
+
+static const char *
 attr(const xmlNode *n, const char *name)
 {
-	return (char *)xmlGetNoNsProp(n, (const xmlChar *)name);
+	xmlAttrPtr a = xmlHasNsProp(n, (const xmlChar *)name, NULL);
+
+	if (a == NULL)
+		return NULL;
+	if (a->children == NULL)
+		return "";
+	if (a->children->type != XML_TEXT_NODE || a->children->next != NULL ||
+	    a->children->content == NULL)
+		return BAD_ATTR;
+	return (const char *)a->children->content;
 }
 
 static bool
 attr_is(const xmlNode *n, const char *name, const char *want)
 {
-	char *v = attr(n, name);
-	bool ok = v && strcmp(v, want) == 0;
+	const char *v = attr(n, name);
 
-	xmlFree(v);
-	return ok;
+	return v && strcmp(v, want) == 0;
 }
 
 /* The text of an element that must hold text only: text and CDATA children, nothing else — a
@@ -307,14 +319,9 @@ parse_time(const char *s, time_t *out)
 static int
 time_attr(const xmlNode *n, const char *name, time_t *out)
 {
-	char *v = attr(n, name);
-	int rc;
+	const char *v = attr(n, name);
 
-	if (v == NULL)
-		return 1;
-	rc = parse_time(v, out);
-	xmlFree(v);
-	return rc;
+	return v == NULL ? 1 : parse_time(v, out);
 }
 
 static void
@@ -425,7 +432,7 @@ read_metadata(struct idg_saml *s, const char *xml, char *err, size_t errlen)
 {
 	xmlDocPtr doc = NULL;
 	xmlNode *root, *idp;
-	char *eid = NULL;
+	const char *eid = NULL;
 	int rc;
 
 	if ((rc = parse_strict(xml, strlen(xml), IDG_SAML_METADATA_MAX, &doc, err, errlen)) < 0) {
@@ -449,17 +456,15 @@ read_metadata(struct idg_saml *s, const char *xml, char *err, size_t errlen)
 	for (xmlNode *c = idp->children; c; c = c->next) {
 		if (is_el(c, NS_MD, "SingleSignOnService") && attr_is(c, "Binding", BIND_REDIRECT) &&
 		    s->idp_sso_url == NULL) {
-			char *loc = attr(c, "Location");
+			const char *loc = attr(c, "Location");
 
 			if (loc && strncmp(loc, "https://", 8) == 0 && strlen(loc) < URL_MAX)
 				s->idp_sso_url = strdup(loc);
-			xmlFree(loc);
 		} else if (is_el(c, NS_MD, "KeyDescriptor")) {
-			char *use = attr(c, "use");
+			const char *use = attr(c, "use");
 			bool signing = use == NULL || strcmp(use, "signing") == 0;
 			xmlNode *ki, *xd;
 
-			xmlFree(use);
 			if (!signing)
 				continue;
 			if ((ki = only_child(c, NS_DS, "KeyInfo", NULL)) == NULL ||
@@ -487,7 +492,6 @@ read_metadata(struct idg_saml *s, const char *xml, char *err, size_t errlen)
 	}
 	rc = 0;
 out:
-	xmlFree(eid);
 	xmlFreeDoc(doc);
 	return rc;
 }
@@ -752,18 +756,15 @@ static int
 declare_id(xmlDocPtr doc, xmlNode *el, char *id_out)
 {
 	xmlAttrPtr a = xmlHasNsProp(el, (const xmlChar *)"ID", NULL);
-	xmlChar *v;
-	int rc = IDG_ERR_DENIED;
+	const char *v = attr(el, "ID");
 
-	if (a == NULL || (v = xmlNodeListGetString(doc, a->children, 1)) == NULL)
+	if (a == NULL || v == NULL || *v == '\0' || v == BAD_ATTR ||
+	    strlen(v) > IDG_SAML_ID_MAX || xmlGetID(doc, (const xmlChar *)v) != NULL ||
+	    xmlAddID(NULL, doc, (const xmlChar *)v, a) == NULL ||
+	    xmlGetID(doc, (const xmlChar *)v) != a)
 		return IDG_ERR_DENIED;
-	if (*v && strlen((const char *)v) <= IDG_SAML_ID_MAX && xmlGetID(doc, v) == NULL &&
-	    xmlAddID(NULL, doc, v, a) != NULL && xmlGetID(doc, v) == a) {
-		snprintf(id_out, IDG_SAML_ID_MAX + 1, "%s", (const char *)v);
-		rc = 0;
-	}
-	xmlFree(v);
-	return rc;
+	snprintf(id_out, IDG_SAML_ID_MAX + 1, "%s", v);
+	return 0;
 }
 
 static int
@@ -890,7 +891,7 @@ check_response(struct idg_saml *s, xmlNode *resp, struct checked *ck, char *err,
     size_t errlen)
 {
 	xmlNode *st, *code, *iss;
-	char *irt;
+	const char *irt;
 
 	if (!attr_is(resp, "Version", "2.0"))
 		return fail(err, errlen, IDG_ERR_INVAL, "not a SAML 2.0 response");
@@ -905,13 +906,10 @@ check_response(struct idg_saml *s, xmlNode *resp, struct checked *ck, char *err,
 	    !text_is(iss, s->idp_entity_id))
 		return fail(err, errlen, IDG_ERR_DENIED, "the response's Issuer is not the IdP");
 	irt = attr(resp, "InResponseTo");
-	if (irt == NULL || strlen(irt) > IDG_SAML_ID_MAX || pending_find(s, irt) == NULL) {
-		xmlFree(irt);
+	if (irt == NULL || strlen(irt) > IDG_SAML_ID_MAX || pending_find(s, irt) == NULL)
 		return fail(err, errlen, IDG_ERR_DENIED, "the response answers no login of ours "
 		    "(InResponseTo unknown, expired or missing)");
-	}
 	snprintf(ck->irt, sizeof(ck->irt), "%s", irt);
-	xmlFree(irt);
 	return 0;
 }
 
@@ -945,7 +943,7 @@ check_subject(const struct idg_saml *s, xmlNode *subj, struct checked *ck, char 
 
 	for (xmlNode *c = subj->children; c; c = c->next) {
 		xmlNode *d;
-		char *irt;
+		const char *irt;
 
 		if (!is_el(c, NS_A, "SubjectConfirmation") || !attr_is(c, "Method", CM_BEARER) ||
 		    (d = only_child(c, NS_A, "SubjectConfirmationData", NULL)) == NULL)
@@ -954,12 +952,9 @@ check_subject(const struct idg_saml *s, xmlNode *subj, struct checked *ck, char 
 			return fail(err, errlen, IDG_ERR_DENIED, "the assertion's Recipient is not "
 			    "this node's ACS URL");
 		irt = attr(d, "InResponseTo");
-		if (irt == NULL || strcmp(irt, ck->irt) != 0) {
-			xmlFree(irt);
+		if (irt == NULL || strcmp(irt, ck->irt) != 0)
 			return fail(err, errlen, IDG_ERR_DENIED, "the assertion's InResponseTo does "
 			    "not match the response's");
-		}
-		xmlFree(irt);
 		time_t end = 0;
 
 		if ((rc = in_window(s, d, true, &end, "the subject confirmation", err, errlen)) < 0)
@@ -1056,8 +1051,10 @@ read_attribute(const struct idg_saml *s, const xmlNode *a, struct idg_oidc_ident
 
 		if (!is_el(v, NS_A, "AttributeValue"))
 			continue;
-		if (plain_text(v, &t) < 0)
-			return fail(err, errlen, IDG_ERR_DENIED, "an attribute value is not plain text");
+		if ((rc = plain_text(v, &t)) < 0)
+			return fail(err, errlen, rc == IDG_ERR_NOMEM ? rc : IDG_ERR_DENIED, "%s",
+			    rc == IDG_ERR_NOMEM ? "out of memory" : "an attribute value is not plain "
+			    "text");
 		if (is_user && id->username == NULL && *t && (id->username = strdup(t)) == NULL)
 			rc = fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
 		if (rc == 0 && is_groups && *t && (rc = add_group(id, t)) < 0)
@@ -1077,7 +1074,9 @@ read_identity(const struct idg_saml *s, xmlNode *as, xmlNode *subj,
 
 	if (nid == NULL)
 		return fail(err, errlen, IDG_ERR_DENIED, "the assertion has no NameID");
-	if ((rc = plain_text(nid, &id->sub)) < 0 || id->sub[0] == '\0')
+	if ((rc = plain_text(nid, &id->sub)) == IDG_ERR_NOMEM)
+		return fail(err, errlen, rc, "out of memory");
+	if (rc < 0 || id->sub[0] == '\0')
 		return fail(err, errlen, IDG_ERR_DENIED, "the NameID is not plain text (a comment, "
 		    "entity or element inside it is refused)");
 	if (attr_is(nid, "Format", NAMEID_EMAIL) && (id->email = strdup(id->sub)) == NULL)
