@@ -28,6 +28,9 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/base64.h>
@@ -72,6 +75,7 @@ struct idg_saml {
 	size_t nkeys;
 	unsigned leeway_s;
 	size_t response_max;
+	EVP_PKEY *sp_key;	/* signs AuthnRequests, or NULL */
 	time_t (*now)(void *);
 	void *now_arg;
 	struct pending pending[IDG_SAML_PENDING_MAX];
@@ -498,6 +502,21 @@ out:
 
 /* ---------- the object ---------- */
 
+/* The SP's RSA key for signing AuthnRequests (at least 2048 bits). */
+static int
+load_sp_key(struct idg_saml *s, const char *pem, char *err, size_t errlen)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+
+	s->sp_key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	if (s->sp_key == NULL || EVP_PKEY_get_base_id(s->sp_key) != EVP_PKEY_RSA ||
+	    EVP_PKEY_get_bits(s->sp_key) < 2048)
+		return fail(err, errlen, IDG_ERR_CONFIG, "the SP key is not an RSA private key of "
+		    "at least 2048 bits (PEM)");
+	return 0;
+}
+
 static char *
 dup_opt(const char *s)
 {
@@ -527,7 +546,8 @@ idg_saml_new(const struct idg_saml_cfg *cfg, struct idg_saml **out, char *err, s
 	s->groups_attr = dup_opt(cfg->groups_attr);
 	s->leeway_s = cfg->leeway_s;
 	s->response_max = cfg->response_max ? cfg->response_max : IDG_SAML_RESPONSE_MAX_DEFAULT;
-	if ((rc = read_metadata(s, cfg->idp_metadata, err, errlen)) < 0) {
+	if ((rc = read_metadata(s, cfg->idp_metadata, err, errlen)) < 0 ||
+	    (cfg->sp_key_pem && (rc = load_sp_key(s, cfg->sp_key_pem, err, errlen)) < 0)) {
 		idg_saml_free(s);
 		return rc;
 	}
@@ -549,6 +569,7 @@ idg_saml_free(struct idg_saml *s)
 	free(s->idp_entity_id);
 	free(s->idp_sso_url);
 	free(s->seen);
+	EVP_PKEY_free(s->sp_key);
 	free(s);
 }
 
@@ -638,6 +659,65 @@ deflate_raw(const char *in, size_t len, unsigned char *out, size_t cap, size_t *
 	return zr == Z_STREAM_END ? 0 : IDG_ERR_TOOBIG;
 }
 
+/* The query string: SAMLRequest, RelayState, and — with an SP key — SigAlg and Signature
+ * over exactly those bytes (SAML bindings 3.4.4.1: RSA-SHA256 by OpenSSL). */
+static int
+signed_query(const struct idg_saml *s, const char *enc, const char *renc, char **out)
+{
+	unsigned char sig[1024];
+	size_t siglen = sizeof(sig);
+	char *q = NULL, *sigalg = NULL, *sb64 = NULL, *senc = NULL;
+	EVP_MD_CTX *md = NULL;
+	int rc = IDG_ERR_NOMEM;
+
+	if (asprintf(&q, "SAMLRequest=%s%s%s", enc, renc ? "&RelayState=" : "", renc ? renc :
+	    "") < 0) {
+		q = NULL;
+		goto out;
+	}
+	if (s->sp_key == NULL) {
+		*out = q;
+		return 0;
+	}
+	if ((sigalg = url_encode(IDG_SAML_SIGALG_RSA_SHA256)) == NULL)
+		goto out;
+	{
+		char *t = NULL;
+
+		if (asprintf(&t, "%s&SigAlg=%s", q, sigalg) < 0)
+			goto out;
+		free(q);
+		q = t;
+	}
+	rc = IDG_ERR_INTERNAL;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, s->sp_key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)q, strlen(q)) != 1)
+		goto out;
+	rc = IDG_ERR_NOMEM;
+	if ((sb64 = (char *)xmlSecBase64Encode(sig, (xmlSecSize)siglen, 0)) == NULL ||
+	    (senc = url_encode(sb64)) == NULL)
+		goto out;
+	{
+		char *t = NULL;
+
+		if (asprintf(&t, "%s&Signature=%s", q, senc) < 0)
+			goto out;
+		free(q);
+		q = t;
+	}
+	*out = q;
+	q = NULL;
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	free(q);
+	free(sigalg);
+	xmlFree(sb64);
+	free(senc);
+	return rc;
+}
+
 static void
 pending_purge(struct idg_saml *s, time_t now)
 {
@@ -662,6 +742,7 @@ idg_saml_start(struct idg_saml *s, const char *relay, char **url_out, char *id_o
 	unsigned char rnd[20], z[8192];
 	char id[IDG_SAML_ID_MAX + 1], when[32], xml[6144];
 	char *sp = NULL, *acs = NULL, *dest = NULL, *b64 = NULL, *enc = NULL, *renc = NULL, *url;
+	char *query = NULL;
 	struct pending *slot = NULL;
 	time_t now = now_of(s);
 	size_t zlen, ulen;
@@ -701,12 +782,16 @@ idg_saml_start(struct idg_saml *s, const char *relay, char **url_out, char *id_o
 	if ((b64 = (char *)xmlSecBase64Encode(z, (xmlSecSize)zlen, 0)) == NULL ||
 	    (enc = url_encode(b64)) == NULL || (relay && (renc = url_encode(relay)) == NULL))
 		goto out;
-	ulen = strlen(s->idp_sso_url) + strlen(enc) + (renc ? strlen(renc) : 0) + 32;
+	if ((rc = signed_query(s, enc, renc, &query)) < 0) {
+		fail(err, errlen, rc, "the AuthnRequest could not be signed");
+		goto out;
+	}
+	rc = IDG_ERR_NOMEM;
+	ulen = strlen(s->idp_sso_url) + strlen(query) + 2;
 	if ((url = malloc(ulen)) == NULL)
 		goto out;
-	snprintf(url, ulen, "%s%cSAMLRequest=%s%s%s", s->idp_sso_url,
-	    strchr(s->idp_sso_url, '?') ? '&' : '?', enc, renc ? "&RelayState=" : "",
-	    renc ? renc : "");
+	snprintf(url, ulen, "%s%c%s", s->idp_sso_url, strchr(s->idp_sso_url, '?') ? '&' : '?',
+	    query);
 	snprintf(slot->id, sizeof(slot->id), "%s", id);
 	slot->expires = now + IDG_SAML_REQUEST_TTL;
 	snprintf(id_out, IDG_SAML_ID_MAX + 1, "%s", id);
@@ -721,28 +806,37 @@ out:
 	xmlFree(b64);
 	free(enc);
 	free(renc);
+	free(query);
 	return rc;
 }
 
 /* ---------- SP metadata ---------- */
 
 int
-idg_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, char **xml_out)
+idg_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *cert_b64,
+    char **xml_out)
 {
 	char *eid = xml_escape(sp_entity_id), *acs = xml_escape(acs_url), *out = NULL;
+	char *kd = NULL;
 	int rc = IDG_ERR_NOMEM;
 
-	if (eid && acs && asprintf(&out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	if (cert_b64 && asprintf(&kd, "    <md:KeyDescriptor use=\"signing\"><ds:KeyInfo "
+	    "xmlns:ds=\"" NS_DS "\"><ds:X509Data><ds:X509Certificate>%s</ds:X509Certificate>"
+	    "</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\n", cert_b64) < 0)
+		kd = NULL;
+	if (eid && acs && (cert_b64 == NULL || kd) && asprintf(&out,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<md:EntityDescriptor xmlns:md=\"" NS_MD "\" entityID=\"%s\">\n"
-	    "  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
-	    "protocolSupportEnumeration=\"" NS_P "\">\n"
+	    "  <md:SPSSODescriptor AuthnRequestsSigned=\"%s\" WantAssertionsSigned=\"true\" "
+	    "protocolSupportEnumeration=\"" NS_P "\">\n%s"
 	    "    <md:AssertionConsumerService Binding=\"" BIND_POST "\" Location=\"%s\" "
 	    "index=\"0\" isDefault=\"true\"/>\n"
 	    "  </md:SPSSODescriptor>\n"
-	    "</md:EntityDescriptor>\n", eid, acs) >= 0) {
+	    "</md:EntityDescriptor>\n", eid, cert_b64 ? "true" : "false", kd ? kd : "", acs) >= 0) {
 		*xml_out = out;
 		rc = 0;
 	}
+	free(kd);
 	free(eid);
 	free(acs);
 	return rc;

@@ -30,6 +30,9 @@ struct idg_saml_cfg {
 	const char *groups_attr;	/* NULL or "": no groups */
 	unsigned leeway_s;		/* clock skew allowed on NotBefore/NotOnOrAfter */
 	size_t response_max;		/* decoded bytes; default IDG_SAML_RESPONSE_MAX_DEFAULT */
+	const char *sp_key_pem;		/* NULL: AuthnRequests unsigned; else an RSA private key
+					 * (PEM) that signs them (HTTP-Redirect binding, RSA-SHA256);
+					 * wiped from memory on free */
 };
 
 struct idg_saml;
@@ -70,7 +73,12 @@ const char *idg_saml_idp_entity_id(const struct idg_saml *s);
 const char *idg_saml_idp_sso_url(const struct idg_saml *s);
 
 /* Our SP metadata (EntityDescriptor with the ACS, HTTP-POST), for registering the node at the
- * IdP. Needs no idg_saml; *xml_out is the caller's to free. */
-int idg_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, char **xml_out);
+ * IdP; cert_b64, when not NULL, is the certificate (DER, base64) whose key signs our
+ * AuthnRequests. Needs no idg_saml; *xml_out is the caller's to free. */
+int idg_saml_sp_metadata(const char *sp_entity_id, const char *acs_url, const char *cert_b64,
+    char **xml_out);
+
+/* The query string's signature algorithm for signed AuthnRequests. */
+#define IDG_SAML_SIGALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 #endif

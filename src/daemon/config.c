@@ -122,6 +122,12 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "PEM CAs trusted for idp_metadata_url (only these); unset: the system's" },
 	{ "saml", "metadata_refresh", IDG_CONF_DURATION, "1h", false, 60, 7 * DAY, NULL,
 	  O(saml_metadata_refresh), "idp_metadata_url is fetched again this often" },
+	{ "saml", "sign_requests", IDG_CONF_BOOL, "no", false, 0, 0, NULL, O(saml_sign_requests),
+	  "sign AuthnRequests (HTTP-Redirect, RSA-SHA256) with sp_key" },
+	{ "saml", "sp_key", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_sp_key),
+	  "PEM RSA private key that signs AuthnRequests (root-owned, mode 0600)" },
+	{ "saml", "sp_cert", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_sp_cert),
+	  "PEM certificate of sp_key, published in the SP metadata" },
 	{ "saml", "sp_entity_id", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_sp_entity_id),
 	  "this node's SAML entity ID (the Audience the IdP must name)" },
 	{ "saml", "base_url", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_base_url),
@@ -257,6 +263,16 @@ check_saml(const char *path, const struct idg_config *cfg, bool check_owner,
 	    strpbrk(cfg->saml_base_url + 8, "/?#") != NULL) {
 		idg_buf_printf(errs, "%s: base_url in [saml] must be https://HOST[:PORT] (no path)\n",
 		    path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (cfg->saml_sign_requests && (cfg->saml_sp_key == NULL || cfg->saml_sp_cert == NULL)) {
+		idg_buf_printf(errs, "%s: sign_requests in [saml] needs sp_key and sp_cert\n", path);
+		rc = IDG_ERR_CONFIG;
+	} else if (cfg->saml_sign_requests && stat(cfg->saml_sp_key, &st) == 0 && check_owner &&
+	    (st.st_uid != 0 || (st.st_mode & 077))) {
+		idg_buf_printf(errs, "%s: sp_key %s must be owned by root and readable by no one "
+		    "else (owner uid %u, mode %04o)\n", path, cfg->saml_sp_key, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
 		rc = IDG_ERR_CONFIG;
 	}
 	if (stat(cfg->saml_tls_key, &st) < 0) {

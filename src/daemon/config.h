@@ -63,6 +63,9 @@ struct idg_config {
 	char *saml_idp_metadata_url;	/* or where the connector fetches it (https) */
 	char *saml_ca_file;		/* CAs for that URL; NULL: the system's */
 	int64_t saml_metadata_refresh;
+	bool saml_sign_requests;
+	char *saml_sp_key;		/* signs AuthnRequests (root-owned, private) */
+	char *saml_sp_cert;		/* its certificate, for the SP metadata */
 	char *saml_sp_entity_id;
 	char *saml_base_url;		/* https://HOST[:PORT]: the node's URLs start with it */
 	char *saml_listen;		/* address the HTTPS endpoint binds */

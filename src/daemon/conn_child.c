@@ -205,6 +205,7 @@ configure_saml(const struct idg_msgview *v, struct idg_saml **out, struct idg_ht
 	c.groups_attr = opt_str(v, IDG_CT_SAML_GROUPS_ATTR);
 	c.leeway_s = opt_u32(v, IDG_CT_SAML_LEEWAY);
 	c.response_max = (size_t)opt_u64(v, IDG_CT_SAML_MAX);
+	c.sp_key_pem = opt_str(v, IDG_CT_SAML_SP_KEY);
 	rc = idg_saml_new(&c, out, why, sizeof(why));
 	free(fetched);
 	if (rc < 0) {

@@ -80,6 +80,7 @@ enum idg_conn_tag {
 	IDG_CT_SAML_METADATA_URL = 79,	/* str: instead of SAML_METADATA, fetched by the child */
 	IDG_CT_SAML_CA_FILE = 80,	/* str: CAs for that URL */
 	IDG_CT_SAML_REFRESH = 81,	/* u32 s: fetch it again this often */
+	IDG_CT_SAML_SP_KEY = 82,	/* str: PEM key that signs AuthnRequests (a secret) */
 	/* statistics, on every answer */
 	IDG_CT_IDP_US = 80,	/* u64: microseconds this request waited on the IdP's HTTP answers */
 };

@@ -304,6 +304,19 @@ add_saml(const struct idg_config *cfg, struct idg_msg *m, char *err, size_t errl
 	rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_SAML_LEEWAY, (uint32_t)cfg->saml_leeway);
 	rc = rc ? rc : idg_msg_add_u64(m, IDG_CT_SAML_MAX, cfg->saml_max_response);
 	free(md);
+	if (rc == 0 && cfg->saml_sign_requests) {
+		char *key = NULL;
+		size_t klen = 0;
+
+		if ((rc = idg_read_file(cfg->saml_sp_key, SECRET_MAX * 4, &key, &klen)) < 0) {
+			snprintf(err, errlen, "cannot read [saml] sp_key %s: %s", cfg->saml_sp_key,
+			    idg_strerror(rc));
+			return rc;
+		}
+		rc = idg_msg_add_str(m, IDG_CT_SAML_SP_KEY, key);	/* wiped with m */
+		explicit_bzero(key, klen);
+		free(key);
+	}
 	if (rc < 0)
 		snprintf(err, errlen, "the SAML settings do not fit in one message");
 	return rc;

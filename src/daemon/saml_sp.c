@@ -628,6 +628,40 @@ listen_addr(const struct idg_config *cfg, struct sockaddr_storage *ss, bool *v6)
 	return IDG_ERR_CONFIG;
 }
 
+/* Our SP metadata, with the certificate of the key that signs AuthnRequests when they are
+ * signed (the PEM's base64 body, armour and line breaks dropped). */
+static int
+sp_metadata(const struct idg_config *cfg, const char *acs, char **out, char *err,
+    size_t errlen)
+{
+	char *pem = NULL, *b64 = NULL, *p, *o;
+	const char *begin = "-----BEGIN CERTIFICATE-----", *end;
+	size_t len;
+	int rc;
+
+	if (cfg->saml_sign_requests) {
+		if ((rc = idg_read_file(cfg->saml_sp_cert, TLS_FILE_MAX, &pem, &len)) < 0 ||
+		    (p = strstr(pem, begin)) == NULL ||
+		    (end = strstr(p, "-----END CERTIFICATE-----")) == NULL ||
+		    (b64 = o = malloc(len + 1)) == NULL) {
+			snprintf(err, errlen, "cannot read the certificate [saml] sp_cert %s",
+			    cfg->saml_sp_cert);
+			free(pem);
+			return IDG_ERR_CONFIG;
+		}
+		for (p += strlen(begin); p < end; p++)
+			if (isalnum((unsigned char)*p) || *p == '+' || *p == '/' || *p == '=')
+				*o++ = *p;
+		*o = '\0';
+		free(pem);
+	}
+	rc = idg_saml_sp_metadata(cfg->saml_sp_entity_id, acs, b64, out);
+	free(b64);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot make the SP metadata");
+	return rc;
+}
+
 int
 idg_saml_sp_start(struct idg_daemon *d, char *err, size_t errlen)
 {
@@ -661,10 +695,8 @@ idg_saml_sp_start(struct idg_daemon *d, char *err, size_t errlen)
 	/* base64 grows a response by 4/3, URL-encoding by up to 3x its few special characters */
 	sp->body_max = (size_t)cfg->saml_max_response * 2 + 4096;
 	snprintf(acs, sizeof(acs), "%s/saml/acs", cfg->saml_base_url);
-	if ((rc = idg_saml_sp_metadata(cfg->saml_sp_entity_id, acs, &sp->metadata)) < 0) {
-		snprintf(err, errlen, "cannot make the SP metadata");
+	if ((rc = sp_metadata(cfg, acs, &sp->metadata, err, errlen)) < 0)
 		goto out;
-	}
 	sp->mhd = MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	    (v6 ? MHD_USE_IPv6 : 0), (uint16_t)cfg->saml_port, NULL, NULL, on_request, sp,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

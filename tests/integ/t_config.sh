@@ -76,6 +76,9 @@ like "[saml] a missing tls_key is named" "$ERR" "^$C: tls_key /nonexistent/k.pem
 conf '[saml]\nidp_metadata = /x.xml\nidp_metadata_url = https://idp.example.com/md\n'
 check
 like "[saml] idp_metadata and idp_metadata_url together are refused" "$ERR" "^$C: \\[saml\\] takes idp_metadata or idp_metadata_url, not both$"
+conf '[saml]\nidp_metadata = /x.xml\nsp_entity_id = e\nbase_url = https://h\ntls_cert = /c.pem\ntls_key = /k.pem\nsign_requests = yes\n'
+check
+like "[saml] sign_requests needs sp_key and sp_cert" "$ERR" "^$C: sign_requests in \\[saml\\] needs sp_key and sp_cert$"
 conf '[saml]\nidp_metadata_url = http://idp.example.com/md\n'
 check
 like "[saml] idp_metadata_url must be https" "$ERR" "^$C: idp_metadata_url in \\[saml\\] must be an https:// URL$"

@@ -134,10 +134,25 @@ ok "idgated is still up" ping_quiet
 daemon_stop
 saml_config "login_ttl = 60s"
 sed -i "s|^idp_metadata = .*|idp_metadata_url = $IDP_BASE/metadata\nca_file = $CA|" "$T_DIR/idgate.conf"
-ok "idgated starts with idp_metadata_url" daemon_start
+# ... and AuthnRequests signed with the endpoint's own key and certificate
+printf '%s\n' "sign_requests = yes" "sp_key = $T_DIR/certs/server.key" \
+	"sp_cert = $T_DIR/certs/server.pem" >>"$T_DIR/idgate.conf"
+ok "idgated starts with idp_metadata_url and sign_requests" daemon_start
+run curl -sS --cacert "$CA" --max-time 10 "$SP_BASE/saml/metadata"
+like "metadata: AuthnRequestsSigned, with the signing certificate" "$OUT" \
+	"AuthnRequestsSigned=\"true\".*|<ds:X509Certificate>$(sed -n 2p "$T_DIR/certs/server.pem" | cut -c1-40)"
 saml_start alice
 browser_open "$LINK"
 is "metadata from the URL: the link redirects to the IdP" "$OPEN_CODE" 303
+like "the AuthnRequest is signed (SigAlg RSA-SHA256, Signature)" "$OPEN_LOCATION" \
+	"&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256&Signature=[A-Za-z0-9%]+$"
+# the signature verifies with the certificate's key over the query up to &Signature=
+_q=${OPEN_LOCATION#*\?}
+printf '%s' "${_q%%&Signature=*}" >"$T_DIR/signed.txt"
+printf '%s' "${_q##*&Signature=}" | sed 's/%2B/+/g; s/%2F/\//g; s/%3D/=/g' | base64 -d >"$T_DIR/sig.bin"
+openssl x509 -in "$T_DIR/certs/server.pem" -pubkey -noout >"$T_DIR/sp.pub"
+run openssl dgst -sha256 -verify "$T_DIR/sp.pub" -signature "$T_DIR/sig.bin" "$T_DIR/signed.txt"
+is "... and it verifies with the SP certificate (openssl dgst)" "$RC:$OUT" "0:Verified OK"
 browser_signin alice alice-pw-7c1e
 browser_post
 is "... and the signed response is accepted" "$ACS_CODE" 200

@@ -859,6 +859,102 @@ test_torture(void **state)
 	idg_saml_free(s);
 }
 
+/* %XX decoding of a query value, in place. */
+static void
+url_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '%' && s[1] && s[2]) {
+			char hex[3] = { s[1], s[2], 0 };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Signed AuthnRequests: SigAlg and Signature over exactly "SAMLRequest=…&RelayState=…&SigAlg=…"
+ * as the URL carries them, verifiable with the key's public half; an EC or broken key is a
+ * configuration error. */
+static void
+test_signed_request(void **state)
+{
+	char *md = metadata(&idp1, NULL), err[256] = "", id[IDG_SAML_ID_MAX + 1], *url = NULL;
+	struct idg_saml_cfg cfg = { .sp_entity_id = SP, .acs_url = ACS, .idp_metadata = md,
+		.sp_key_pem = idp2.key_pem };
+	struct idg_saml *s = NULL;
+	const char *q, *sg;
+	unsigned char sig[1024];
+	xmlSecSize siglen = 0;
+	EVP_PKEY *k;
+	EVP_MD_CTX *mc;
+	BIO *b;
+	char *sigtxt;
+
+	(void)state;
+	assert_int_equal(idg_saml_new(&cfg, &s, err, sizeof(err)), 0);
+	assert_int_equal(idg_saml_start(s, "c0de", &url, id, err, sizeof(err)), 0);
+	q = strchr(url, '?') + 1;
+	assert_non_null(strstr(q, "&RelayState=c0de&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2F"
+	    "xmldsig-more%23rsa-sha256&Signature="));
+	sg = strstr(q, "&Signature=");
+	sigtxt = strdup(sg + strlen("&Signature="));
+	url_decode(sigtxt);
+	assert_int_equal(xmlSecBase64Decode_ex((const xmlChar *)sigtxt, sig, sizeof(sig),
+	    &siglen), 0);
+	b = BIO_new_mem_buf(idp2.key_pem, -1);
+	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	mc = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestVerifyInit(mc, NULL, EVP_sha256(), NULL, k), 1);
+	assert_int_equal(EVP_DigestVerify(mc, sig, siglen, (const unsigned char *)q,
+	    (size_t)(sg - q)), 1);
+	/* one byte of the query changed: no longer */
+	((char *)q)[15] ^= 1;
+	EVP_MD_CTX_free(mc);
+	mc = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestVerifyInit(mc, NULL, EVP_sha256(), NULL, k), 1);
+	assert_int_not_equal(EVP_DigestVerify(mc, sig, siglen, (const unsigned char *)q,
+	    (size_t)(sg - q)), 1);
+	EVP_MD_CTX_free(mc);
+	EVP_PKEY_free(k);
+	BIO_free(b);
+	free(sigtxt);
+	free(url);
+	idg_saml_free(s);
+	/* without a key: unsigned */
+	cfg.sp_key_pem = NULL;
+	assert_int_equal(idg_saml_new(&cfg, &s, err, sizeof(err)), 0);
+	assert_int_equal(idg_saml_start(s, NULL, &url, id, err, sizeof(err)), 0);
+	assert_null(strstr(url, "Signature="));
+	assert_null(strstr(url, "SigAlg="));
+	free(url);
+	idg_saml_free(s);
+	/* an EC key, or no key at all in the PEM */
+	{
+		EVP_PKEY *ec = EVP_EC_gen("P-256");
+		BIO *mb = BIO_new(BIO_s_mem());
+		char *p = NULL;
+		long n;
+
+		PEM_write_bio_PrivateKey(mb, ec, NULL, NULL, 0, NULL, NULL);
+		n = BIO_get_mem_data(mb, &p);
+		cfg.sp_key_pem = strndup(p, (size_t)n);
+		assert_int_equal(idg_saml_new(&cfg, &s, err, sizeof(err)), IDG_ERR_CONFIG);
+		assert_non_null(strstr(err, "RSA private key"));
+		free((char *)cfg.sp_key_pem);
+		BIO_free(mb);
+		EVP_PKEY_free(ec);
+	}
+	cfg.sp_key_pem = "-----BEGIN PRIVATE KEY-----\nnonsense\n-----END PRIVATE KEY-----\n";
+	assert_int_equal(idg_saml_new(&cfg, &s, err, sizeof(err)), IDG_ERR_CONFIG);
+	free(md);
+}
+
 static void
 test_metadata_and_config(void **state)
 {
@@ -882,8 +978,14 @@ test_metadata_and_config(void **state)
 	assert_string_equal(idg_saml_idp_sso_url(s), "https://idp.example.com/sso");
 	idg_saml_free(s);
 	free(md);
-	assert_int_equal(idg_saml_sp_metadata(SP, "https://a/acs?x=1&y=\"2\"", &md), 0);
+	assert_int_equal(idg_saml_sp_metadata(SP, "https://a/acs?x=1&y=\"2\"", NULL, &md), 0);
 	assert_non_null(strstr(md, "Location=\"https://a/acs?x=1&amp;y=&quot;2&quot;\""));
+	assert_non_null(strstr(md, "AuthnRequestsSigned=\"false\""));
+	assert_null(strstr(md, "KeyDescriptor"));
+	free(md);
+	assert_int_equal(idg_saml_sp_metadata(SP, ACS, "TUlJQ2VydA==", &md), 0);
+	assert_non_null(strstr(md, "AuthnRequestsSigned=\"true\""));
+	assert_non_null(strstr(md, "<ds:X509Certificate>TUlJQ2VydA==</ds:X509Certificate>"));
 	free(md);
 }
 
@@ -916,6 +1018,7 @@ main(void)
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_torture),
+		cmocka_unit_test(test_signed_request),
 	};
 
 	return cmocka_run_group_tests_name("connectors/saml", tests, setup, NULL);
