@@ -9,17 +9,20 @@ libidgconn_la_SOURCES = \
 	connectors/jwks.c connectors/jwt.c \
 	connectors/oidc.c connectors/grants.c connectors/claims.c \
 	connectors/profile_generic.c connectors/profile_keycloak.c \
-	connectors/profile_auth0.c connectors/profile_okta.c
-libidgconn_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
-libidgconn_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS)
+	connectors/profile_auth0.c connectors/profile_okta.c \
+	connectors/saml.c connectors/saml.h
+libidgconn_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(XMLSEC_CFLAGS) $(XML2_CFLAGS) $(ZLIB_CFLAGS)
+libidgconn_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(XMLSEC_LIBS) $(XML2_LIBS) \
+	$(ZLIB_LIBS)
 
 # Unit tests: cmocka, TAP, loopback only. The HTTPS fixture (a libmicrohttpd server with a
 # CA and certificate made in the test) plays the IdP.
 if ENABLE_TESTS
 CONN_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) \
-	$(OPENSSL_CFLAGS) $(MHD_CFLAGS)
+	$(OPENSSL_CFLAGS) $(MHD_CFLAGS) $(XMLSEC_CFLAGS) $(XML2_CFLAGS)
 CONN_TEST_LIBS = libidgconn.la libidgcommon.la $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) \
-	$(CMOCKA_LIBS) $(MHD_LIBS) -lpthread
+	$(CMOCKA_LIBS) $(MHD_LIBS) $(XMLSEC_LIBS) $(XML2_LIBS) $(ZLIB_LIBS) -lpthread
 CONN_FIXTURE = tests/unit/connectors/fixture.c tests/unit/connectors/fixture.h
 
 check_PROGRAMS += tests/unit/connectors/check_jwt
@@ -45,6 +48,15 @@ TESTS += tests/unit/connectors/check_grants
 tests_unit_connectors_check_grants_SOURCES = tests/unit/connectors/check_grants.c $(CONN_FIXTURE)
 tests_unit_connectors_check_grants_CFLAGS = $(CONN_TEST_CFLAGS)
 tests_unit_connectors_check_grants_LDADD = $(CONN_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/connectors/check_saml
+TESTS += tests/unit/connectors/check_saml
+tests_unit_connectors_check_saml_SOURCES = tests/unit/connectors/check_saml.c
+tests_unit_connectors_check_saml_CFLAGS = $(CONN_TEST_CFLAGS)
+# The allocation-failure test interposes the allocator (see check_saml.c).
+tests_unit_connectors_check_saml_LDFLAGS = $(AM_LDFLAGS) \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+tests_unit_connectors_check_saml_LDADD = $(CONN_TEST_LIBS)
 
 EXTRA_DIST += tests/unit/connectors/README.md
 endif

@@ -22,6 +22,7 @@ static const struct {
 	{ "password", IDG_PAM_M_PASSWORD },
 	{ "token", IDG_PAM_M_TOKEN },
 	{ "device", IDG_PAM_M_DEVICE },
+	{ "saml", IDG_PAM_M_SAML },
 };
 
 static int

@@ -43,8 +43,9 @@ struct login {
 	const char *rhost;	/* NULL when PAM has none (or an unusable one) */
 };
 
-/* A device login started by idgated. */
+/* A device login (or a SAML login: the same exchange, other ops) started by idgated. */
 struct device {
+	int saml;		/* PAM_SAML_* rather than PAM_DEVICE_* */
 	uint64_t handle;
 	uint32_t interval;
 	uint32_t expires;
@@ -294,14 +295,14 @@ device_parse(const struct idg_msgview *v, struct device *d)
 
 /* Giving up on a device login: tell idgated, briefly; its answer changes nothing. */
 static void
-device_cancel(const struct login *l, uint64_t handle)
+device_cancel(const struct login *l, uint64_t handle, int saml)
 {
 	unsigned t = timeout_ms(l) < CANCEL_TIMEOUT_MS ? timeout_ms(l) : CANCEL_TIMEOUT_MS;
 	struct idg_pam_reply r;
 	struct idg_msg m;
 	int rc;
 
-	rc = req_begin(l, &m, IDG_OP_PAM_DEVICE_CANCEL, 0);
+	rc = req_begin(l, &m, saml ? IDG_OP_PAM_SAML_CANCEL : IDG_OP_PAM_DEVICE_CANCEL, 0);
 	if (rc == 0)
 		rc = idg_msg_add_u64(&m, IDG_T_HANDLE, handle);
 	if ((rc = ask(l, &m, rc, t, &r)) == 0)
@@ -316,14 +317,15 @@ device_start(const struct login *l, struct device *d)
 	struct idg_msg m;
 	int rc;
 
-	rc = ask(l, &m, req_begin(l, &m, IDG_OP_PAM_DEVICE_START, 1), timeout_ms(l), &r);
+	rc = ask(l, &m, req_begin(l, &m, d->saml ? IDG_OP_PAM_SAML_START : IDG_OP_PAM_DEVICE_START,
+	    1), timeout_ms(l), &r);
 	if (rc == 0 && r.status == IDG_ST_OK && device_parse(&r.v, d) < 0) {
 		uint64_t h;
 
 		pam_syslog(l->pamh, LOG_ERR, "device login of %s: a start reply without a usable "
 		    "handle, code, URL, interval or lifetime", l->user);
 		if (idg_msg_get_u64(&r.v, IDG_T_HANDLE, &h) == 0)
-			device_cancel(l, h);
+			device_cancel(l, h, d->saml);
 		idg_pam_reply_free(&r);
 		rc = IDG_ERR_PROTO;
 	}
@@ -359,7 +361,7 @@ device_wait(const struct login *l, const struct device *d, int64_t deadline, int
 		timed = (int64_t)per >= left;
 		if (timed)
 			per = (unsigned)left;
-		rc = req_begin(l, &m, IDG_OP_PAM_DEVICE_WAIT, 0);
+		rc = req_begin(l, &m, d->saml ? IDG_OP_PAM_SAML_WAIT : IDG_OP_PAM_DEVICE_WAIT, 0);
 		if (rc == 0)
 			rc = idg_msg_add_u64(&m, IDG_T_HANDLE, d->handle);
 		rc = ask(l, &m, rc, per, &r);
@@ -383,12 +385,13 @@ device_wait(const struct login *l, const struct device *d, int64_t deadline, int
 }
 
 /* START; the URL and code IN the text of an echo-on prompt (OpenSSH shows info messages
- * only with the next prompt: bug 2876); after Enter, WAIT until done, within device_wait. */
+ * only with the next prompt: bug 2876); after Enter, WAIT until done, within device_wait.
+ * saml: a SAML login, whose URL on this node already holds its one-time code. */
 static int
-method_device(const struct login *l)
+method_device(const struct login *l, int saml)
 {
 	int64_t started = idg_pam_now_ms(), deadline;
-	struct device d;
+	struct device d = { .saml = saml };
 	char *typed = NULL;
 	int rc, cancel = 1;
 
@@ -396,7 +399,10 @@ method_device(const struct login *l)
 		return rc;
 	deadline = started + (int64_t)(d.expires < l->a.device_wait_s ? d.expires :
 	    l->a.device_wait_s) * 1000;
-	if (d.complete[0] != '\0')
+	if (saml)
+		rc = pam_prompt(l->pamh, PAM_PROMPT_ECHO_ON, &typed, "To sign in, open %s in a "
+		    "browser, then press Enter: ", d.uri);
+	else if (d.complete[0] != '\0')
 		rc = pam_prompt(l->pamh, PAM_PROMPT_ECHO_ON, &typed, "To sign in, open %s (or open "
 		    "%s and enter the code %s), then press Enter: ", d.complete, d.uri, d.code);
 	else
@@ -413,7 +419,7 @@ method_device(const struct login *l)
 		rc = PAM_AUTH_ERR;
 	}
 	if (cancel && rc != PAM_SUCCESS)
-		device_cancel(l, d.handle);
+		device_cancel(l, d.handle, d.saml);
 	return rc;
 }
 
@@ -431,7 +437,10 @@ do_auth(const struct login *l)
 			rc = method_secret(l, 1);
 			break;
 		case IDG_PAM_M_DEVICE:
-			rc = method_device(l);
+			rc = method_device(l, 0);
+			break;
+		case IDG_PAM_M_SAML:
+			rc = method_device(l, 1);
 			break;
 		default:
 			rc = PAM_SERVICE_ERR;

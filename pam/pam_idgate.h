@@ -31,8 +31,10 @@ enum idg_pam_method {
 	IDG_PAM_M_PASSWORD = 1,		/* "Password: ", a token-shaped answer goes as a token */
 	IDG_PAM_M_TOKEN,		/* "Token: ", always sent as a token */
 	IDG_PAM_M_DEVICE,		/* the device-code flow (RFC 8628) through idgated */
+	IDG_PAM_M_SAML,			/* a SAML login: a one-time link on this node, the browser
+					 * signs in at the IdP, idgated's ACS gets the response */
 };
-#define IDG_PAM_METHODS_MAX 3
+#define IDG_PAM_METHODS_MAX 4
 
 #define IDG_PAM_TIMEOUT_DEFAULT 30	/* seconds: above idgated's own IdP timeout (15 s) */
 #define IDG_PAM_DEVICE_WAIT_DEFAULT 100	/* seconds: ends before sshd's LoginGraceTime (120 s) */

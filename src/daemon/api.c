@@ -81,6 +81,9 @@ static const struct {
 	{ IDG_OP_PAM_ACCOUNT, api_pam_account, "pam.account", true },
 	{ IDG_OP_PAM_SESSION_OPEN, api_pam_session_open, "pam.session_open", true },
 	{ IDG_OP_PAM_SESSION_CLOSE, api_pam_session_close, "pam.session_close", true },
+	{ IDG_OP_PAM_SAML_START, api_pam_saml_start, "pam.saml_start", true },
+	{ IDG_OP_PAM_SAML_WAIT, api_pam_saml_wait, "pam.saml_wait", true },
+	{ IDG_OP_PAM_SAML_CANCEL, api_pam_saml_cancel, "pam.saml_cancel", true },
 };
 
 const char *

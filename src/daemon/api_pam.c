@@ -24,6 +24,7 @@
 #include "daemon/directory.h"
 #include "daemon/home.h"
 #include "daemon/offline.h"
+#include "daemon/saml_sp.h"
 #include "daemon/token.h"
 
 #define SERVICE_MAX 64
@@ -437,6 +438,46 @@ api_pam_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply
 	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !handle_arg(rq, rp, &h))
 		return;
 	idg_device_cancel(d, rq, rp, h, a.name, true);
+}
+
+/* ---------- SAML logins (saml_sp.c) ---------- */
+
+void
+api_pam_saml_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	struct pam_args a;
+	struct idg_user *u;
+
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, true) || !pam_ours(d, rq, rp, &a, false, &u))
+		return;
+	strncat(a.detail, " method=saml", sizeof(a.detail) - strlen(a.detail) - 1);
+	idg_saml_sp_login_start(d, rq, rp, a.name, a.detail);
+	audit(d, rq, a.target, rp->status, rp->status == IDG_ST_OK ? "SAML login started: "
+	    "waiting for the browser" : rp->error, a.detail);
+}
+
+void
+api_pam_saml_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	struct pam_args a;
+	uint64_t h;
+
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !handle_arg(rq, rp, &h))
+		return;
+	idg_saml_sp_login_wait(d, rq, rp, h, a.name);
+	if (rp->status == IDG_ST_DENIED)
+		audit(d, rq, a.target, rp->status, rp->error, "method=saml");
+}
+
+void
+api_pam_saml_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	struct pam_args a;
+	uint64_t h;
+
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !handle_arg(rq, rp, &h))
+		return;
+	idg_saml_sp_login_cancel(d, h, a.name);
 }
 
 /* ---------- PAM_ACCOUNT: the login rule ---------- */

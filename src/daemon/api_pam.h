@@ -11,5 +11,8 @@ void api_pam_device_cancel(struct idg_daemon *, struct idg_req *, struct idg_rep
 void api_pam_account(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_pam_session_open(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_pam_session_close(struct idg_daemon *, struct idg_req *, struct idg_reply *);
+void api_pam_saml_start(struct idg_daemon *, struct idg_req *, struct idg_reply *);
+void api_pam_saml_wait(struct idg_daemon *, struct idg_req *, struct idg_reply *);
+void api_pam_saml_cancel(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 
 #endif

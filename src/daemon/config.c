@@ -126,6 +126,48 @@ const struct idg_conf_key idg_config_schema[] = {
 	  O(idp_keycloak_client_roles), "keycloak: this client's roles become groups too" },
 	{ "idp", "userinfo_fallback", IDG_CONF_BOOL, "yes", false, 0, 0, NULL,
 	  O(idp_userinfo_fallback), "claims missing from the token are asked of userinfo" },
+	{ "saml", "idp_metadata", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_idp_metadata),
+	  "the SAML IdP's metadata file (entity ID, SSO URL, signing certificates); unset: no "
+	  "SAML logins and no HTTPS endpoint" },
+	{ "saml", "idp_metadata_url", IDG_CONF_STR, NULL, false, 0, 1024, NULL,
+	  O(saml_idp_metadata_url), "or an https URL the connector fetches the IdP's metadata "
+	  "from (at start, then every metadata_refresh)" },
+	{ "saml", "ca_file", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_ca_file),
+	  "PEM CAs trusted for idp_metadata_url (only these); unset: the system's" },
+	{ "saml", "metadata_refresh", IDG_CONF_DURATION, "1h", false, 60, 7 * DAY, NULL,
+	  O(saml_metadata_refresh), "idp_metadata_url is fetched again this often" },
+	{ "saml", "sign_requests", IDG_CONF_BOOL, "no", false, 0, 0, NULL, O(saml_sign_requests),
+	  "sign AuthnRequests (HTTP-Redirect, RSA-SHA256) with sp_key" },
+	{ "saml", "sp_key", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_sp_key),
+	  "PEM RSA private key that signs AuthnRequests (root-owned, mode 0600)" },
+	{ "saml", "sp_cert", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_sp_cert),
+	  "PEM certificate of sp_key, published in the SP metadata" },
+	{ "saml", "sp_entity_id", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_sp_entity_id),
+	  "this node's SAML entity ID (the Audience the IdP must name)" },
+	{ "saml", "base_url", IDG_CONF_STR, NULL, false, 0, 512, NULL, O(saml_base_url),
+	  "https://HOST[:PORT] as browsers reach this node: BASE/saml/login/CODE, BASE/saml/acs, "
+	  "BASE/saml/metadata" },
+	{ "saml", "listen", IDG_CONF_STR, "0.0.0.0", false, 0, 64, NULL, O(saml_listen),
+	  "IPv4 or IPv6 address the HTTPS endpoint listens on" },
+	{ "saml", "port", IDG_CONF_INT, "8443", false, 1, 65535, NULL, O(saml_port),
+	  "TCP port of the HTTPS endpoint" },
+	{ "saml", "tls_cert", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_tls_cert),
+	  "PEM certificate (chain) of the HTTPS endpoint" },
+	{ "saml", "tls_key", IDG_CONF_PATH, NULL, false, 0, 0, NULL, O(saml_tls_key),
+	  "PEM private key of the HTTPS endpoint (root-owned, mode 0600)" },
+	{ "saml", "username_attribute", IDG_CONF_STR, NULL, false, 0, 256, NULL,
+	  O(saml_username_attribute), "attribute holding the username; unset: the NameID" },
+	{ "saml", "groups_attribute", IDG_CONF_STR, "groups", false, 0, 256, NULL,
+	  O(saml_groups_attribute), "attribute holding the groups (Okta: groups; Keycloak: Role "
+	  "or member; Auth0: http://schemas.xmlsoap.org/claims/Group); empty: none" },
+	{ "saml", "login_ttl", IDG_CONF_DURATION, "2m", false, 30, 3600, NULL, O(saml_login_ttl),
+	  "a SAML login's one-time link, and the login, expire after this long" },
+	{ "saml", "leeway", IDG_CONF_DURATION, "60s", false, 0, 600, NULL, O(saml_leeway),
+	  "clock skew allowed on an assertion's NotBefore and NotOnOrAfter" },
+	{ "saml", "max_response_size", IDG_CONF_SIZE, "256k", false, 4096, 512LL << 10, NULL,
+	  O(saml_max_response), "largest SAML response read (decoded)" },
+	{ "saml", "max_connections", IDG_CONF_INT, "64", false, 1, 4096, NULL,
+	  O(saml_max_connections), "open HTTPS connections at most" },
 	{ "connector", "user", IDG_CONF_STR, "_idgate", false, 0, 32, NULL, O(connector_user),
 	  "the unprivileged system user the IdP connector process runs as" },
 	{ "idmap", "name_rule", IDG_CONF_ENUM, "auto", false, 0, 0, name_rule_choices,
@@ -205,6 +247,61 @@ check_idp(const char *path, const struct idg_config *cfg, bool check_owner, stru
 	return rc;
 }
 
+/* [saml]: all or nothing; the TLS key only root can read; https URLs. */
+static int
+check_saml(const char *path, const struct idg_config *cfg, bool check_owner,
+    struct idg_buf *errs)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (cfg->saml_idp_metadata && cfg->saml_idp_metadata_url) {
+		idg_buf_printf(errs, "%s: [saml] takes idp_metadata or idp_metadata_url, not both\n",
+		    path);
+		return IDG_ERR_CONFIG;
+	}
+	if (cfg->saml_idp_metadata_url && (strncmp(cfg->saml_idp_metadata_url, "https://", 8) != 0 ||
+	    cfg->saml_idp_metadata_url[8] == '\0')) {
+		idg_buf_printf(errs, "%s: idp_metadata_url in [saml] must be an https:// URL\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (!idg_config_saml(cfg))
+		return 0;
+	if (cfg->saml_sp_entity_id == NULL || cfg->saml_base_url == NULL ||
+	    cfg->saml_tls_cert == NULL || cfg->saml_tls_key == NULL) {
+		idg_buf_printf(errs, "%s: [saml] with idp_metadata also needs sp_entity_id, base_url, "
+		    "tls_cert and tls_key\n", path);
+		return IDG_ERR_CONFIG;
+	}
+	if (strncmp(cfg->saml_base_url, "https://", 8) != 0 || cfg->saml_base_url[8] == '\0' ||
+	    strpbrk(cfg->saml_base_url + 8, "/?#") != NULL) {
+		idg_buf_printf(errs, "%s: base_url in [saml] must be https://HOST[:PORT] (no path)\n",
+		    path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (cfg->saml_sign_requests && (cfg->saml_sp_key == NULL || cfg->saml_sp_cert == NULL)) {
+		idg_buf_printf(errs, "%s: sign_requests in [saml] needs sp_key and sp_cert\n", path);
+		rc = IDG_ERR_CONFIG;
+	} else if (cfg->saml_sign_requests && stat(cfg->saml_sp_key, &st) == 0 && check_owner &&
+	    (st.st_uid != 0 || (st.st_mode & 077))) {
+		idg_buf_printf(errs, "%s: sp_key %s must be owned by root and readable by no one "
+		    "else (owner uid %u, mode %04o)\n", path, cfg->saml_sp_key, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+		rc = IDG_ERR_CONFIG;
+	}
+	if (stat(cfg->saml_tls_key, &st) < 0) {
+		idg_buf_printf(errs, "%s: tls_key %s in [saml]: %s\n", path, cfg->saml_tls_key,
+		    strerror(errno));
+		rc = IDG_ERR_CONFIG;
+	} else if (check_owner && (st.st_uid != 0 || (st.st_mode & 077))) {
+		idg_buf_printf(errs, "%s: tls_key %s must be owned by root and readable by no one "
+		    "else (owner uid %u, mode %04o)\n", path, cfg->saml_tls_key, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+		rc = IDG_ERR_CONFIG;
+	}
+	return rc;
+}
+
 /* A group name for the POSIX view, or "" where that is allowed. */
 static bool
 posix_group_ok(const char *name, bool empty_ok)
@@ -246,6 +343,12 @@ check_idmap(const char *path, const struct idg_config *cfg, struct idg_buf *errs
 		rc = IDG_ERR_CONFIG;
 	}
 	return rc;
+}
+
+bool
+idg_config_saml(const struct idg_config *cfg)
+{
+	return cfg->saml_idp_metadata != NULL || cfg->saml_idp_metadata_url != NULL;
 }
 
 int
@@ -378,6 +481,8 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 		rc = IDG_ERR_CONFIG;
 	}
 	if (check_idp(path, cfg, check_owner, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	if (check_saml(path, cfg, check_owner, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	if (check_idmap(path, cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;

@@ -63,6 +63,26 @@ struct idg_config {
 	bool idp_keycloak_realm_roles;
 	char *idp_keycloak_client_roles;
 	bool idp_userinfo_fallback;
+	/* [saml]: no idp_metadata, no SAML logins (and no HTTPS endpoint) */
+	char *saml_idp_metadata;	/* the IdP's metadata file */
+	char *saml_idp_metadata_url;	/* or where the connector fetches it (https) */
+	char *saml_ca_file;		/* CAs for that URL; NULL: the system's */
+	int64_t saml_metadata_refresh;
+	bool saml_sign_requests;
+	char *saml_sp_key;		/* signs AuthnRequests (root-owned, private) */
+	char *saml_sp_cert;		/* its certificate, for the SP metadata */
+	char *saml_sp_entity_id;
+	char *saml_base_url;		/* https://HOST[:PORT]: the node's URLs start with it */
+	char *saml_listen;		/* address the HTTPS endpoint binds */
+	long long saml_port;
+	char *saml_tls_cert;
+	char *saml_tls_key;
+	char *saml_username_attribute;	/* NULL: the NameID */
+	char *saml_groups_attribute;	/* "": no groups */
+	int64_t saml_login_ttl;
+	int64_t saml_leeway;
+	uint64_t saml_max_response;
+	long long saml_max_connections;
 	/* [connector] */
 	char *connector_user;
 	/* [idmap] */
@@ -107,6 +127,9 @@ int idg_config_login_rule(const char *text, struct idg_login_rule *out, char *wh
 
 /* [data] mode as a number: 0, or IDG_ERR_CONFIG. */
 int idg_config_data_mode(const char *text, unsigned *out);
+
+/* Whether [saml] is configured (idp_metadata or idp_metadata_url). */
+bool idg_config_saml(const struct idg_config *cfg);
 
 /* primary_group's value for user-private groups. */
 #define IDG_PRIMARY_PRIVATE "private"

@@ -19,6 +19,8 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "connectors/oidc.h"
+#include "connectors/http.h"
+#include "connectors/saml.h"
 #include "daemon/conn_child.h"
 #include "daemon/conn_proto.h"
 #include "proto/wire.h"
@@ -33,7 +35,13 @@ struct device {
 
 struct child {
 	int fd;
-	struct idg_oidc *oidc;
+	struct idg_oidc *oidc;	/* NULL: no OIDC IdP configured */
+	struct idg_saml *saml;	/* NULL: no SAML IdP configured */
+	struct idg_http *saml_http;	/* fetches the IdP's metadata from its URL, or NULL */
+	char *saml_md_url;
+	unsigned saml_refresh_s;
+	time_t saml_next_refresh;
+	bool configured;
 	uint64_t jwks_gen_sent;
 	struct device devs[DEVICES_MAX];
 	uint64_t next_handle;
@@ -132,13 +140,142 @@ opt_u64(const struct idg_msgview *v, uint16_t tag)
 	return x;
 }
 
+#define SAML_MD_MAX (1024u * 1024u)
+
+/* The IdP's metadata from its URL: 200 and a body, or why not. */
+static int
+fetch_metadata(struct idg_http *h, const char *url, char **xml_out, char *err, size_t errlen)
+{
+	struct idg_http_resp r = { 0 };
+	char why[256];
+	int rc;
+
+	if ((rc = idg_http_request(h, url, NULL, &r, why, sizeof(why))) < 0) {
+		snprintf(err, errlen, "cannot fetch the SAML IdP metadata: %s", why);
+		return rc;
+	}
+	if (r.status != 200) {
+		long st = r.status;
+
+		snprintf(err, errlen, "cannot fetch the SAML IdP metadata: HTTP %ld", st);
+		idg_http_resp_clear(&r);
+		return st >= 500 ? IDG_ERR_UNAVAIL : IDG_ERR_PROTO;
+	}
+	*xml_out = r.body;
+	r.body = NULL;
+	idg_http_resp_clear(&r);
+	return 0;
+}
+
+/* The [saml] part of CONFIGURE: NULL in *out when SAML is not configured; *http_out the
+ * client for a metadata URL (or NULL). */
+static int
+configure_saml(const struct idg_msgview *v, struct idg_saml **out, struct idg_http **http_out,
+    char *err, size_t errlen)
+{
+	struct idg_saml_cfg c = { 0 };
+	/* within the parent's 10 s for CONFIGURE (connector.c) */
+	struct idg_http_cfg hc = { .connect_timeout_ms = 3000, .timeout_ms = 8000,
+		.response_max = SAML_MD_MAX };
+	struct idg_http *h = NULL;
+	const char *url = opt_str(v, IDG_CT_SAML_METADATA_URL);
+	char why[400], *fetched = NULL;
+	int rc;
+
+	*out = NULL;
+	*http_out = NULL;
+	if ((c.idp_metadata = opt_str(v, IDG_CT_SAML_METADATA)) == NULL && url == NULL)
+		return 0;
+	if (c.idp_metadata == NULL) {
+		hc.ca_file = opt_str(v, IDG_CT_SAML_CA_FILE);
+		if ((rc = idg_http_new(&hc, &h)) < 0) {
+			snprintf(err, errlen, "cannot set up the SAML metadata client: %s",
+			    idg_strerror(rc));
+			return rc;
+		}
+		if ((rc = fetch_metadata(h, url, &fetched, err, errlen)) < 0) {
+			idg_http_free(h);
+			return rc;
+		}
+		c.idp_metadata = fetched;
+	}
+	c.sp_entity_id = opt_str(v, IDG_CT_SAML_SP_ENTITY);
+	c.acs_url = opt_str(v, IDG_CT_SAML_ACS);
+	c.username_attr = opt_str(v, IDG_CT_SAML_USER_ATTR);
+	c.groups_attr = opt_str(v, IDG_CT_SAML_GROUPS_ATTR);
+	c.leeway_s = opt_u32(v, IDG_CT_SAML_LEEWAY);
+	c.response_max = (size_t)opt_u64(v, IDG_CT_SAML_MAX);
+	c.sp_key_pem = opt_str(v, IDG_CT_SAML_SP_KEY);
+	rc = idg_saml_new(&c, out, why, sizeof(why));
+	free(fetched);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot set up the SAML connector: %s", why);
+		idg_http_free(h);
+		return rc;
+	}
+	*http_out = h;
+	return 0;
+}
+
+/* Keep the SAML connector (and where its metadata comes from) in ch. */
+static void
+keep_saml(struct child *ch, const struct idg_msgview *v, struct idg_saml *sm,
+    struct idg_http *h)
+{
+	const char *url = v ? opt_str(v, IDG_CT_SAML_METADATA_URL) : NULL;
+
+	idg_saml_free(ch->saml);
+	idg_http_free(ch->saml_http);
+	free(ch->saml_md_url);
+	ch->saml = sm;
+	ch->saml_http = h;
+	ch->saml_md_url = h && url ? strdup(url) : NULL;
+	ch->saml_refresh_s = v ? opt_u32(v, IDG_CT_SAML_REFRESH) : 0;
+	if (ch->saml_refresh_s < 60)
+		ch->saml_refresh_s = 60;
+	ch->saml_next_refresh = time(NULL) + ch->saml_refresh_s;
+}
+
+/* A metadata URL is fetched again when due; a failure keeps the metadata we have. */
+static void
+saml_tick(struct child *ch)
+{
+	char err[512], *xml = NULL;
+	time_t now = time(NULL);
+
+	if (ch->saml == NULL || ch->saml_http == NULL || ch->saml_md_url == NULL ||
+	    now < ch->saml_next_refresh)
+		return;
+	ch->saml_next_refresh = now + ch->saml_refresh_s;
+	if (fetch_metadata(ch->saml_http, ch->saml_md_url, &xml, err, sizeof(err)) < 0 ||
+	    idg_saml_set_metadata(ch->saml, xml, err, sizeof(err)) < 0)
+		log_notice("connector: the SAML IdP metadata was not refreshed (the old one stays): "
+		    "%s", err);
+	else
+		log_info("connector: SAML IdP metadata refreshed");
+	free(xml);
+}
+
 static int
 do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t errlen)
 {
 	struct idg_oidc_cfg c = { 0 };
 	struct idg_oidc *o = NULL;
+	struct idg_saml *sm = NULL;
+	struct idg_http *sh = NULL;
 	const char *jwks;
 	int rc;
+
+	if ((rc = configure_saml(v, &sm, &sh, err, errlen)) < 0)
+		return rc;
+	if (opt_str(v, IDG_CT_ISSUER) == NULL && sm != NULL) {
+		/* SAML only */
+		keep_saml(ch, v, sm, sh);
+		idg_oidc_free(ch->oidc);
+		ch->oidc = NULL;
+		ch->configured = true;
+		return 0;
+	}
 
 	c.profile = (enum idg_oidc_profile)opt_u32(v, IDG_CT_PROFILE);
 	c.issuer = opt_str(v, IDG_CT_ISSUER);
@@ -165,10 +302,14 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	c.keycloak_client_roles = opt_str(v, IDG_CT_KC_CLIENT_ROLES);
 	c.userinfo_fallback = opt_u32(v, IDG_CT_USERINFO_FALLBACK) != 0;
 	if (c.issuer == NULL || c.client_id == NULL) {
+		idg_saml_free(sm);
+		idg_http_free(sh);
 		snprintf(err, errlen, "no issuer or client id configured");
 		return IDG_ERR_CONFIG;
 	}
 	if ((rc = idg_oidc_new(&c, &o)) < 0) {
+		idg_saml_free(sm);
+		idg_http_free(sh);
 		snprintf(err, errlen, "cannot set up the OIDC connector: %s", idg_strerror(rc));
 		return rc;
 	}
@@ -179,7 +320,44 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	(void)idg_oidc_jwks_json(o, &ch->jwks_gen_sent);
 	idg_oidc_free(ch->oidc);
 	ch->oidc = o;
+	keep_saml(ch, v, sm, sh);
+	ch->configured = true;
 	return 0;
+}
+
+/* SAML_START and SAML_RESPONSE. */
+static int
+handle_saml(struct child *ch, uint32_t op, uint64_t reqid, const struct idg_msgview *v,
+    struct idg_msg *m)
+{
+	struct idg_oidc_identity id = { 0 };
+	char err[512] = "", rid[IDG_SAML_ID_MAX + 1], *url = NULL;
+	const char *resp;
+	int rc;
+
+	if (ch->saml == NULL)
+		return reply_status(m, reqid, IDG_ERR_CONFIG, "no SAML IdP is configured");
+	if (op == IDG_CONN_SAML_START) {
+		if ((rc = idg_saml_start(ch->saml, NULL, &url, rid, err, sizeof(err))) < 0)
+			return reply_status(m, reqid, rc, err);
+		rc = reply_status(m, reqid, 0, NULL);
+		rc = rc ? rc : idg_msg_add_str(m, IDG_CT_URI, url);
+		rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_REQID, rid);
+		free(url);
+		return rc;
+	}
+	if ((resp = opt_str(v, IDG_CT_SAML_RESPONSE)) == NULL)
+		return reply_status(m, reqid, IDG_ERR_PROTO, "no SAML response");
+	if ((rc = idg_saml_response(ch->saml, resp, strlen(resp), &id, rid, err,
+	    sizeof(err))) < 0) {
+		log_info("connector: SAML response refused: %s", err);
+		return reply_status(m, reqid, rc, err);
+	}
+	rc = reply_status(m, reqid, 0, NULL);
+	rc = rc ? rc : add_identity(m, &id);
+	rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_REQID, rid);
+	idg_oidc_identity_clear(&id);
+	return rc;
 }
 
 static struct device *
@@ -227,8 +405,12 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 	(void)idg_msg_get_u64(v, IDG_CT_REQID, &reqid);
 	if (idg_msg_get_u32(v, IDG_CT_OP, &op) < 0)
 		return reply_status(m, reqid, IDG_ERR_PROTO, "no operation");
-	if (op != IDG_CONN_CONFIGURE && ch->oidc == NULL)
+	if (op != IDG_CONN_CONFIGURE && !ch->configured)
 		return reply_status(m, reqid, IDG_ERR_CONFIG, "the connector is not configured");
+	if (op == IDG_CONN_SAML_START || op == IDG_CONN_SAML_RESPONSE)
+		return handle_saml(ch, op, reqid, v, m);
+	if (op != IDG_CONN_CONFIGURE && op != IDG_CONN_TICK && ch->oidc == NULL)
+		return reply_status(m, reqid, IDG_ERR_CONFIG, "no OIDC IdP is configured");
 	switch (op) {
 	case IDG_CONN_CONFIGURE:
 		rc = do_configure(ch, v, err, sizeof(err));
@@ -280,7 +462,8 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 			device_drop(dv);
 		return reply_status(m, reqid, 0, NULL);
 	case IDG_CONN_TICK:
-		rc = idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err));
+		saml_tick(ch);
+		rc = ch->oidc ? idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err)) : 0;
 		if (rc < 0)
 			log_notice("connector: scheduled key refresh failed: %s", err);
 		return reply_status(m, reqid, 0, NULL);
@@ -307,7 +490,7 @@ handle(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 	uint64_t after = idg_oidc_idp_us(ch->oidc);
 
 	/* (CONFIGURE replaces the connector, and with it the count.) */
-	if (rc == 0 && ch->oidc != NULL)
+	if (rc == 0 && ch->configured)
 		rc = idg_msg_add_u64(m, IDG_CT_IDP_US, after >= before ? after - before : after);
 	return rc;
 }
@@ -369,5 +552,6 @@ idg_conn_child_main(int fd, uid_t uid, gid_t gid)
 	for (size_t i = 0; i < DEVICES_MAX; i++)
 		device_drop(&ch.devs[i]);
 	idg_oidc_free(ch.oidc);
+	keep_saml(&ch, NULL, NULL, NULL);
 	return 0;
 }

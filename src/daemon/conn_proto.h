@@ -13,6 +13,8 @@ enum idg_conn_op {
 	IDG_CONN_DEVICE_POLL = 5,	/* HANDLE -> identity, or STATUS pending with INTERVAL */
 	IDG_CONN_DEVICE_CANCEL = 6,	/* HANDLE: forget the device code */
 	IDG_CONN_TICK = 7,		/* scheduled work (key refresh) */
+	IDG_CONN_SAML_START = 8,	/* -> URI (the IdP's SSO URL with an AuthnRequest), SAML_REQID */
+	IDG_CONN_SAML_RESPONSE = 9,	/* SAML_RESPONSE (base64, as posted) -> identity, SAML_REQID */
 };
 
 enum idg_conn_tag {
@@ -64,6 +66,21 @@ enum idg_conn_tag {
 	IDG_CT_ID_EMAIL = 64,
 	IDG_CT_ID_GROUP = 65,	/* repeated */
 	IDG_CT_ID_EXP = 66,	/* u64 */
+	/* SAML (CONFIGURE: the [saml] settings; without SAML_METADATA or SAML_METADATA_URL, no
+	 * SAML) */
+	IDG_CT_SAML_METADATA = 70,	/* str: the IdP's metadata document */
+	IDG_CT_SAML_SP_ENTITY = 71,
+	IDG_CT_SAML_ACS = 72,
+	IDG_CT_SAML_USER_ATTR = 73,
+	IDG_CT_SAML_GROUPS_ATTR = 74,
+	IDG_CT_SAML_LEEWAY = 75,	/* u32 s */
+	IDG_CT_SAML_MAX = 76,		/* u64: decoded bytes of a response */
+	IDG_CT_SAML_REQID = 77,		/* str: an AuthnRequest's ID */
+	IDG_CT_SAML_RESPONSE = 78,	/* str: the SAMLResponse form field (base64) */
+	IDG_CT_SAML_METADATA_URL = 79,	/* str: instead of SAML_METADATA, fetched by the child */
+	IDG_CT_SAML_CA_FILE = 80,	/* str: CAs for that URL */
+	IDG_CT_SAML_REFRESH = 81,	/* u32 s: fetch it again this often */
+	IDG_CT_SAML_SP_KEY = 82,	/* str: PEM key that signs AuthnRequests (a secret) */
 	/* statistics, on every answer */
 	IDG_CT_IDP_US = 80,	/* u64: microseconds this request waited on the IdP's HTTP answers */
 };

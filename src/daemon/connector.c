@@ -30,6 +30,7 @@
 #define SECRET_MAX 4096
 #define PENDING_MAX 256			/* requests queued to the child at once */
 #define CONFIGURE_TIMEOUT_MS 10000
+#define SAML_METADATA_MAX (512u * 1024u)	/* the IdP's metadata, sent whole to the child */
 #define RESTART_MIN_MS 1000
 #define RESTART_MAX_MS 60000
 
@@ -69,7 +70,7 @@ C(const struct idg_daemon *d)
 bool
 idg_connector_configured(const struct idg_daemon *d)
 {
-	return d->cfg.idp_issuer != NULL;
+	return d->cfg.idp_issuer != NULL || idg_config_saml(&d->cfg);
 }
 
 /* The unprivileged user, from /etc/passwd itself: idgated never asks NSS (that could be its
@@ -271,6 +272,56 @@ on_configured(struct idg_daemon *d, void *ctx, int status, const struct idg_msgv
 	log_info("IdP connector ready (pid %d)", (int)c->pid);
 }
 
+/* The [saml] settings. A metadata file is read here (it is root's) and parsed only by the
+ * child; a metadata URL is fetched by the child itself. */
+static int
+add_saml(const struct idg_config *cfg, struct idg_msg *m, char *err, size_t errlen)
+{
+	char *md = NULL, acs[600];
+	size_t len;
+	int rc;
+
+	if (!idg_config_saml(cfg))
+		return 0;
+	if (cfg->saml_idp_metadata &&
+	    (rc = idg_read_file(cfg->saml_idp_metadata, SAML_METADATA_MAX, &md, &len)) < 0) {
+		snprintf(err, errlen, "cannot read the SAML IdP metadata %s: %s",
+		    cfg->saml_idp_metadata, idg_strerror(rc));
+		return rc;
+	}
+	snprintf(acs, sizeof(acs), "%s/saml/acs", cfg->saml_base_url);
+	rc = md ? idg_msg_add_str(m, IDG_CT_SAML_METADATA, md) :
+	    idg_msg_add_str(m, IDG_CT_SAML_METADATA_URL, cfg->saml_idp_metadata_url);
+	if (rc == 0 && cfg->saml_ca_file)
+		rc = idg_msg_add_str(m, IDG_CT_SAML_CA_FILE, cfg->saml_ca_file);
+	rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_SAML_REFRESH, (uint32_t)cfg->saml_metadata_refresh);
+	rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_SP_ENTITY, cfg->saml_sp_entity_id);
+	rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_ACS, acs);
+	if (rc == 0 && cfg->saml_username_attribute)
+		rc = idg_msg_add_str(m, IDG_CT_SAML_USER_ATTR, cfg->saml_username_attribute);
+	if (rc == 0 && cfg->saml_groups_attribute && cfg->saml_groups_attribute[0])
+		rc = idg_msg_add_str(m, IDG_CT_SAML_GROUPS_ATTR, cfg->saml_groups_attribute);
+	rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_SAML_LEEWAY, (uint32_t)cfg->saml_leeway);
+	rc = rc ? rc : idg_msg_add_u64(m, IDG_CT_SAML_MAX, cfg->saml_max_response);
+	free(md);
+	if (rc == 0 && cfg->saml_sign_requests) {
+		char *key = NULL;
+		size_t klen = 0;
+
+		if ((rc = idg_read_file(cfg->saml_sp_key, SECRET_MAX * 4, &key, &klen)) < 0) {
+			snprintf(err, errlen, "cannot read [saml] sp_key %s: %s", cfg->saml_sp_key,
+			    idg_strerror(rc));
+			return rc;
+		}
+		rc = idg_msg_add_str(m, IDG_CT_SAML_SP_KEY, key);	/* wiped with m */
+		explicit_bzero(key, klen);
+		free(key);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "the SAML settings do not fit in one message");
+	return rc;
+}
+
 static int
 send_configure(struct idg_connector *c, char *err, size_t errlen)
 {
@@ -285,6 +336,11 @@ send_configure(struct idg_connector *c, char *err, size_t errlen)
 		return rc;
 	if ((rc = idg_msg_init(&m, CONN_MSG_MAX)) < 0)
 		return rc;
+	if ((rc = add_saml(cfg, &m, err, errlen)) < 0) {
+		idg_msg_free(&m);
+		explicit_bzero(secret, sizeof(secret));
+		return rc;
+	}
 #define S(tag, val) do { if (rc == 0 && (val) != NULL) rc = idg_msg_add_str(&m, tag, val); } while (0)
 #define U(tag, val) do { if (rc == 0) rc = idg_msg_add_u32(&m, tag, (uint32_t)(val)); } while (0)
 	U(IDG_CT_OP, IDG_CONN_CONFIGURE);

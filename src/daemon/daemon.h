@@ -26,6 +26,7 @@ struct idg_daemon {
 	int data_fd;		/* the data root, opened O_DIRECTORY|O_NOFOLLOW; -1 until needed */
 	struct idg_connector *conn;	/* the IdP connector child; NULL: no IdP */
 	struct idg_logins *logins;	/* device logins in progress (api_login.c) */
+	struct idg_saml_sp *saml;	/* the SAML SP endpoint and its logins; NULL: none */
 	struct idg_offline *offline;	/* the offline credentials' worker (offline.c) */
 	struct idg_dir *dir;		/* the POSIX directory (directory.c) */
 	struct idg_enforcer *enf;	/* repo ACLs (enforce.c); NULL until started */

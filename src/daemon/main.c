@@ -22,6 +22,7 @@
 #include "daemon/api_login.h"
 #include "daemon/conn_child.h"
 #include "daemon/connector.h"
+#include "daemon/saml_sp.h"
 #include "daemon/daemon.h"
 #include "daemon/directory.h"
 #include "daemon/enforce.h"
@@ -182,6 +183,26 @@ same(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Does [saml] differ between a and b? (It is fixed at start-up: the endpoint, its
+ * certificate and the connector's SAML settings.) */
+static bool
+saml_changed(const struct idg_config *a, const struct idg_config *b)
+{
+	return !same(a->saml_idp_metadata, b->saml_idp_metadata) ||
+	    !same(a->saml_idp_metadata_url, b->saml_idp_metadata_url) ||
+	    !same(a->saml_ca_file, b->saml_ca_file) ||
+	    !same(a->saml_sp_entity_id, b->saml_sp_entity_id) ||
+	    !same(a->saml_base_url, b->saml_base_url) || !same(a->saml_listen, b->saml_listen) ||
+	    a->saml_port != b->saml_port || !same(a->saml_tls_cert, b->saml_tls_cert) ||
+	    !same(a->saml_tls_key, b->saml_tls_key) ||
+	    !same(a->saml_username_attribute, b->saml_username_attribute) ||
+	    !same(a->saml_groups_attribute, b->saml_groups_attribute) ||
+	    a->saml_login_ttl != b->saml_login_ttl || a->saml_leeway != b->saml_leeway ||
+	    a->saml_max_response != b->saml_max_response ||
+	    a->saml_metadata_refresh != b->saml_metadata_refresh ||
+	    a->saml_max_connections != b->saml_max_connections;
+}
+
 /* A start-up failure: to the log, to the terminal in the foreground unless the log is
  * already stderr, and to the parent waiting in daemonize(). */
 static void
@@ -232,6 +253,8 @@ reload(struct idg_daemon *d)
 	    nc.synchronous != d->cfg.synchronous || !same(nc.data_root, d->cfg.data_root))
 		log_warn("run_dir, state_dir, [store] and [data] root changes take effect only after "
 		    "a restart");
+	if (saml_changed(&nc, &d->cfg))
+		log_warn("[saml] changes take effect only after a restart");
 	d->cfg.log_level = nc.log_level;
 	idg_log_set_level(LOG_ERR + nc.log_level);
 	d->cfg.max_connections = nc.max_connections;
@@ -311,6 +334,7 @@ tick(struct idg_daemon *d, int64_t now)
 {
 	idg_connector_tick(d, now);
 	idg_logins_tick(d, now);
+	idg_saml_sp_tick(d, now);
 	idg_dir_tick(d, now);
 	idg_offline_tick(d, now);
 	idg_enforce_tick(d, now);
@@ -432,6 +456,10 @@ main(int argc, char **argv)
 		startup_error(&d, target, &report_fd, err);
 		goto out;
 	}
+	if (idg_saml_sp_start(&d, err, sizeof(err)) < 0) {
+		startup_error(&d, target, &report_fd, err);
+		goto out;
+	}
 	log_notice("idgated %s ready: %s/api.sock, state %s (%zu bindings)%s", PACKAGE_VERSION,
 	    d.cfg.run_dir, d.cfg.db_path, idg_rbac_binding_total(d.st->rbac),
 	    d.st->fresh ? ", new store activated" : "");
@@ -444,7 +472,8 @@ out:
 	idg_offline_stop(&d);
 	if (report_fd >= 0)
 		report(report_fd, "failed to start (see the system log)");
-	idg_connector_stop(&d);
+	idg_connector_stop(&d);	/* first: its failed requests resume suspended HTTPS ones */
+	idg_saml_sp_stop(&d);
 	idg_logins_free(&d);
 	idg_enforce_free(&d);
 	idg_dir_free(&d);

@@ -78,6 +78,12 @@ enum idg_op {
 	IDG_OP_PAM_SESSION_OPEN = 96,	/* NAME SERVICE [RHOST] [PID] -> OK (the home directory
 					 * exists: created on the first login) */
 	IDG_OP_PAM_SESSION_CLOSE = 97,	/* NAME SERVICE [RHOST] [PID] */
+	IDG_OP_PAM_SAML_START = 98,	/* NAME SERVICE [RHOST] -> HANDLE USER_CODE (the one-time
+					 * code) VERIFY_URI (the node's login link with the code)
+					 * INTERVAL EXPIRES; replies as PAM_DEVICE_START's */
+	IDG_OP_PAM_SAML_WAIT = 99,	/* NAME HANDLE -> OK | PENDING | DENIED (refused, expired):
+					 * answers at once; ask again after INTERVAL */
+	IDG_OP_PAM_SAML_CANCEL = 100,	/* NAME HANDLE */
 };
 
 /* IDG_T_METHOD values. */

@@ -17,3 +17,4 @@ include $(srcdir)/tests/integ/oidc.mk
 include $(srcdir)/tests/integ/nss.mk
 include $(srcdir)/tests/integ/pam.mk
 include $(srcdir)/tests/integ/ssh.mk
+include $(srcdir)/tests/integ/saml.mk

@@ -3,7 +3,8 @@
  * line ("status ok", "error TEXT", "uid N", "home PATH", "handle N", ...) and exits with the
  * reply's status number (or 100 and up for its own failures). A secret is read from standard
  * input (one line), never from the command line. 'device' runs a whole device login: start,
- * then waits until the answer is not "pending", printing each answer with its delay. */
+ * then waits until the answer is not "pending", printing each answer with its delay.
+ * saml-start / saml-wait / saml-cancel: one request each of a SAML login. */
 #include "config.h"
 
 #include <errno.h>
@@ -32,7 +33,8 @@ usage(void)
 {
 	fputs("usage: pamprobe [-t MS] SOCKET OP NAME [service=S] [rhost=H] [pid=N] [handle=N]\n"
 	    "  OP: password | token (the secret on standard input) | device-start |\n"
-	    "      device-wait | device-cancel | account | open | close |\n"
+	    "      device-wait | device-cancel | saml-start | saml-wait | saml-cancel |\n"
+	    "      account | open | close |\n"
 	    "      device (start, then wait until it is decided)\n"
 	    "  service defaults to 'sshd'; 'service=' sends none\n", stderr);
 	exit(EXIT_USAGE);
@@ -95,7 +97,8 @@ exchange(const struct args *a, enum idg_op op, uint32_t method, const char *pref
 	rc = idg_msg_add_u32(&m, IDG_T_OP, op);
 	if (rc == 0)
 		rc = idg_msg_add_str(&m, IDG_T_NAME, a->name);
-	if (rc == 0 && a->service && op != IDG_OP_PAM_DEVICE_WAIT && op != IDG_OP_PAM_DEVICE_CANCEL)
+	if (rc == 0 && a->service && op != IDG_OP_PAM_DEVICE_WAIT && op != IDG_OP_PAM_DEVICE_CANCEL &&
+	    op != IDG_OP_PAM_SAML_WAIT && op != IDG_OP_PAM_SAML_CANCEL)
 		rc = idg_msg_add_str(&m, IDG_T_SERVICE, a->service);
 	if (rc == 0 && a->rhost)
 		rc = idg_msg_add_str(&m, IDG_T_RHOST, a->rhost);
@@ -105,7 +108,8 @@ exchange(const struct args *a, enum idg_op op, uint32_t method, const char *pref
 		rc = idg_msg_add_u32(&m, IDG_T_METHOD, method);
 	if (rc == 0 && method)
 		rc = idg_msg_add_str(&m, IDG_T_SECRET, a->secret);
-	if (rc == 0 && (op == IDG_OP_PAM_DEVICE_WAIT || op == IDG_OP_PAM_DEVICE_CANCEL))
+	if (rc == 0 && (op == IDG_OP_PAM_DEVICE_WAIT || op == IDG_OP_PAM_DEVICE_CANCEL ||
+	    op == IDG_OP_PAM_SAML_WAIT || op == IDG_OP_PAM_SAML_CANCEL))
 		rc = idg_msg_add_u64(&m, IDG_T_HANDLE, a->handle);
 	if (rc < 0) {
 		fprintf(stderr, "pamprobe: the request is too large\n");
@@ -239,6 +243,12 @@ main(int argc, char **argv)
 		return (int)exchange(&a, IDG_OP_PAM_DEVICE_WAIT, 0, "", NULL, NULL);
 	if (strcmp(op, "device-cancel") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_DEVICE_CANCEL, 0, "", NULL, NULL);
+	if (strcmp(op, "saml-start") == 0)
+		return (int)exchange(&a, IDG_OP_PAM_SAML_START, 0, "", NULL, NULL);
+	if (strcmp(op, "saml-wait") == 0)
+		return (int)exchange(&a, IDG_OP_PAM_SAML_WAIT, 0, "", NULL, NULL);
+	if (strcmp(op, "saml-cancel") == 0)
+		return (int)exchange(&a, IDG_OP_PAM_SAML_CANCEL, 0, "", NULL, NULL);
 	if (strcmp(op, "account") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_ACCOUNT, 0, "", NULL, NULL);
 	if (strcmp(op, "open") == 0)

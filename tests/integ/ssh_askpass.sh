@@ -34,6 +34,20 @@ if [ -f "$dir/rules" ]; then
 	done <"$dir/rules"
 fi
 
+# A SAML login prompt holds a one-time link on the node (…/saml/login/CODE): "saml" and the
+# link go to "device", the callback runs with them as arguments (a browser signing in), and
+# the answer is Enter.
+saml=$(printf '%s\n' "$prompt" | grep -Eo 'https://[^][ "<>()]+/saml/login/[0-9a-f]+' | head -n 1)
+if [ -n "$saml" ]; then
+	printf 'saml\n%s\n' "$saml" >"$dir/device"
+	if [ -n "${ASKPASS_DEVICE_CB:-}" ]; then
+		$ASKPASS_DEVICE_CB saml "$saml" >"$dir/callback.out" 2>&1 </dev/null
+		echo $? >"$dir/callback.rc"
+	fi
+	echo
+	exit 0
+fi
+
 # URLs end at white space or a closing quote/bracket; trailing punctuation is the sentence's.
 urls=$(printf '%s\n' "$prompt" | grep -Eo 'https?://[^][ "<>()]+' | sed 's/[.,;:!]*$//')
 code=$(printf '%s\n' "$prompt" | grep -Eo '(^|[^A-Za-z0-9])[A-Z0-9]{4}-[A-Z0-9]{4}([^A-Za-z0-9]|$)' |

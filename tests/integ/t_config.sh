@@ -65,8 +65,25 @@ conf '[daemon]\nrun_dir = var/run/idgate\n'
 bad "a relative run_dir" 2 "bad value for 'run_dir' in \[daemon\]: expected an absolute path$"
 conf '[daemon]\nlog_level = "debug\n'
 bad "an unterminated quote" 2 "unterminated quoted value for 'log_level'"
+conf '[saml]\nidp_metadata = /nonexistent/idp.xml\n'
+check
+is "[saml] idp_metadata alone: exit 1" "$RC" 1
+like "... names what else it needs" "$ERR" "^$C: \\[saml\\] with idp_metadata also needs sp_entity_id, base_url, tls_cert and tls_key$"
+conf '[saml]\nidp_metadata = /x.xml\nsp_entity_id = e\nbase_url = http://h/saml\ntls_cert = /c.pem\ntls_key = /nonexistent/k.pem\n'
+check
+like "[saml] base_url must be https://HOST[:PORT]" "$ERR" "^$C: base_url in \\[saml\\] must be https://HOST\\[:PORT\\] \\(no path\\)$"
+like "[saml] a missing tls_key is named" "$ERR" "^$C: tls_key /nonexistent/k.pem in \\[saml\\]: No such file"
+conf '[saml]\nidp_metadata = /x.xml\nidp_metadata_url = https://idp.example.com/md\n'
+check
+like "[saml] idp_metadata and idp_metadata_url together are refused" "$ERR" "^$C: \\[saml\\] takes idp_metadata or idp_metadata_url, not both$"
+conf '[saml]\nidp_metadata = /x.xml\nsp_entity_id = e\nbase_url = https://h\ntls_cert = /c.pem\ntls_key = /k.pem\nsign_requests = yes\n'
+check
+like "[saml] sign_requests needs sp_key and sp_cert" "$ERR" "^$C: sign_requests in \\[saml\\] needs sp_key and sp_cert$"
+conf '[saml]\nidp_metadata_url = http://idp.example.com/md\n'
+check
+like "[saml] idp_metadata_url must be https" "$ERR" "^$C: idp_metadata_url in \\[saml\\] must be an https:// URL$"
 conf '[daemon]\n\n[nonsense]\nkey = value\nother = 1\n'
-bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\], \[idp\], \[connector\], \[idmap\], \[nss\], \[pam\]$"
+bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\], \[idp\], \[saml\], \[connector\], \[idmap\], \[nss\], \[pam\]$"
 unlike "... whose keys are not reported again" "$ERR" ":[45]:"
 conf '[daemon\nlog = stderr\n'
 bad "a malformed section header" 1 "malformed section header: expected \[name\]"

@@ -72,7 +72,7 @@ refused "an op field of 2 bytes instead of 4" "malformed request" hex:1:0001
 refused "an empty body" "malformed request"
 refused "a string field without its NUL" "malformed" op:11 raw:4:cluster
 refused "an --as subject without its NUL" "malformed" op:1 raw:3:user:x@example.com
-refused "an unknown op" "unknown request" op:99
+refused "an unknown op" "unknown request" op:999
 refused "a retired op (71)" "unknown request" op:71
 refused "op 2^32-1" "unknown request" op:4294967295
 
@@ -110,7 +110,7 @@ is "the state is unchanged (bindings, repos, groups)" "$(snapshot)" "$BEFORE"
 LOG=$(cat "$T_DIR/daemon.log")
 like "the daemon logs the oversized request with the caller" "$LOG" \
 	"uid 0 pid [0-9]+: request of 65537 bytes is over the 65536-byte limit"
-like "... and the unknown op" "$LOG" "unknown request 99; closing the connection"
+like "... and the unknown op" "$LOG" "unknown request 999; closing the connection"
 
 # ---------- passed file descriptors ----------
 # Only a put carries an fd, with its frame's first byte; anything else is a malformed request.

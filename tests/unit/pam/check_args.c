@@ -85,6 +85,9 @@ test_options(void **state)
 	assert_int_equal(a.timeout_s, 1);
 	assert_int_equal(parse1(&a, "methods=token"), 0);
 	assert_int_equal(a.nmethods, 1);
+	assert_int_equal(parse1(&a, "methods=password,saml,device,token"), 0);
+	assert_int_equal(a.nmethods, 4);
+	assert_int_equal(a.methods[1], IDG_PAM_M_SAML);
 }
 
 static void
@@ -104,7 +107,8 @@ test_bad_values(void **state)
 {
 	static const char *const bad[] = { "methods=", "methods=password,", "methods=,password",
 		"methods=password,,device", "methods=sms", "methods=password,password",
-		"methods=Password", "methods=password,device,token,password", "timeout=0",
+		"methods=Password", "methods=password,device,token,password", "methods=saml,saml",
+		"methods=password,device,token,saml,password", "methods=SAML", "timeout=0",
 		"timeout=301", "timeout=", "timeout=5s", "timeout= 5", "timeout=+5", "timeout=-1",
 		"timeout=99999999999999999999", "device_wait=0", "device_wait=3601",
 		"socket=relative/pam.sock", "socket=",

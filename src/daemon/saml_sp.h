@@ -1,0 +1,26 @@
+/* idgated as a SAML service provider (saml_sp.c): the HTTPS endpoint browsers reach
+ * (BASE/saml/login/CODE, BASE/saml/acs, BASE/saml/metadata) and the SAML logins PAM waits
+ * for. The root parent serves HTTP and keeps the logins; every byte the IdP sent (the posted
+ * response) is handed to the connector child unparsed, and only the identity it verified
+ * comes back. */
+#ifndef IDG_DAEMON_SAML_SP_H
+#define IDG_DAEMON_SAML_SP_H
+
+#include <stdint.h>
+
+#include "daemon/daemon.h"
+
+/* Start the HTTPS endpoint when [saml] idp_metadata is set (else nothing to do). */
+int idg_saml_sp_start(struct idg_daemon *d, char *err, size_t errlen);
+void idg_saml_sp_stop(struct idg_daemon *d);
+/* Once a second: expired logins, the endpoint's own timeouts. */
+void idg_saml_sp_tick(struct idg_daemon *d, int64_t now_ms);
+
+/* PAM's side (api_pam.c has checked NAME is idgate's to decide). detail: the audit's. */
+void idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq,
+    struct idg_reply *rp, const char *name, const char *detail);
+void idg_saml_sp_login_wait(struct idg_daemon *d, const struct idg_req *rq,
+    struct idg_reply *rp, uint64_t handle, const char *name);
+void idg_saml_sp_login_cancel(struct idg_daemon *d, uint64_t handle, const char *name);
+
+#endif
