@@ -203,6 +203,32 @@ saml_changed(const struct idg_config *a, const struct idg_config *b)
 	    a->saml_max_connections != b->saml_max_connections;
 }
 
+/* [idp] and [connector]: the connector child is configured once, when it starts. */
+static bool
+idp_changed(const struct idg_config *a, const struct idg_config *b)
+{
+	return a->idp_profile != b->idp_profile || !same(a->idp_issuer, b->idp_issuer) ||
+	    !same(a->idp_client_id, b->idp_client_id) ||
+	    !same(a->idp_client_secret_file, b->idp_client_secret_file) ||
+	    a->idp_client_auth != b->idp_client_auth || !same(a->idp_scope, b->idp_scope) ||
+	    !same(a->idp_audience, b->idp_audience) || !same(a->idp_ca_file, b->idp_ca_file) ||
+	    a->idp_connect_timeout != b->idp_connect_timeout ||
+	    a->idp_timeout != b->idp_timeout || a->idp_max_response != b->idp_max_response ||
+	    a->idp_max_token != b->idp_max_token || a->idp_leeway != b->idp_leeway ||
+	    a->idp_jwks_min_interval != b->idp_jwks_min_interval ||
+	    a->idp_jwks_refresh != b->idp_jwks_refresh ||
+	    !same(a->idp_algorithms, b->idp_algorithms) ||
+	    !same(a->idp_username_claim, b->idp_username_claim) ||
+	    !same(a->idp_groups_claim, b->idp_groups_claim) ||
+	    a->idp_groups_source != b->idp_groups_source ||
+	    !same(a->idp_group_prefix_strip, b->idp_group_prefix_strip) ||
+	    a->idp_keycloak_group_paths != b->idp_keycloak_group_paths ||
+	    a->idp_keycloak_realm_roles != b->idp_keycloak_realm_roles ||
+	    !same(a->idp_keycloak_client_roles, b->idp_keycloak_client_roles) ||
+	    a->idp_userinfo_fallback != b->idp_userinfo_fallback ||
+	    !same(a->connector_user, b->connector_user);
+}
+
 /* A start-up failure: to the log, to the terminal in the foreground unless the log is
  * already stderr, and to the parent waiting in daemonize(). */
 static void
@@ -255,6 +281,8 @@ reload(struct idg_daemon *d)
 		    "a restart");
 	if (saml_changed(&nc, &d->cfg))
 		log_warn("[saml] changes take effect only after a restart");
+	if (idp_changed(&nc, &d->cfg))
+		log_warn("[idp] and [connector] changes take effect only after a restart");
 	d->cfg.log_level = nc.log_level;
 	idg_log_set_level(LOG_ERR + nc.log_level);
 	d->cfg.max_connections = nc.max_connections;

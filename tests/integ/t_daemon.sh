@@ -151,10 +151,15 @@ ok "SIGHUP with a world-writable file is refused too" \
 settle
 run "$WP" "$SOCK" hold 8 0 ping
 like "... and max_connections stays 6" "$OUT" "^held 8 ok 6 refused 2"
+chmod 0644 "$T_DIR/idgate.conf"
+daemon_config "[daemon]" "max_connections = 6" "[connector]" "user = nobody"
+kill -HUP "$T_PID"
+ok "SIGHUP with [connector] changed: a warning that it needs a restart" \
+	wait_for "$T_DIR/daemon.log" "\\[idp\\] and \\[connector\\] changes take effect only after a restart"
 daemon_config
 kill -HUP "$T_PID"
 sleep 0.3
-ok "idgated survived five reloads" kill -0 "$T_PID"
+ok "idgated survived six reloads" kill -0 "$T_PID"
 
 # ---------- SIGTERM ----------
 "$WP" "$SOCK" hold 5 30 idle >"$T_DIR/idle.out" 2>&1 &
