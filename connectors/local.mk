@@ -51,7 +51,8 @@ tests_unit_connectors_check_grants_LDADD = $(CONN_TEST_LIBS)
 
 check_PROGRAMS += tests/unit/connectors/check_saml
 TESTS += tests/unit/connectors/check_saml
-tests_unit_connectors_check_saml_SOURCES = tests/unit/connectors/check_saml.c
+tests_unit_connectors_check_saml_SOURCES = tests/unit/connectors/check_saml.c \
+	tests/unit/torture.c tests/unit/torture.h
 tests_unit_connectors_check_saml_CFLAGS = $(CONN_TEST_CFLAGS)
 # The allocation-failure test interposes the allocator (see check_saml.c).
 tests_unit_connectors_check_saml_LDFLAGS = $(AM_LDFLAGS) \

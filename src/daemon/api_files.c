@@ -63,26 +63,13 @@ safe_dir(int fd, const char *what, char *err, size_t errlen)
 static int
 data_root(struct idg_daemon *d, char *err, size_t errlen)
 {
-	char tmp[4096];
 	int fd;
 
 	if (d->data_fd >= 0)
 		return d->data_fd;
-	snprintf(tmp, sizeof(tmp), "%s", d->cfg.data_root);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) == 0)
-			chmod(tmp, 0755);
-		else if (errno != EEXIST)
-			break;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) == 0)
-		chmod(tmp, 0755);	/* the daemon's umask is 077 */
-	else if (errno != EEXIST) {
-		snprintf(err, errlen, "cannot create the data root %s: %s", tmp, strerror(errno));
+	if (idg_make_dirs(d->cfg.data_root, 0755) < 0) {
+		snprintf(err, errlen, "cannot create the data root %s: %s", d->cfg.data_root,
+		    strerror(errno));
 		return -1;
 	}
 	if ((fd = open(d->cfg.data_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {

@@ -61,6 +61,43 @@ done_testing() {
 	[ "$T_FAILED" -eq 0 ]
 }
 
+# ---------- what every test with a real IdP needs ----------
+
+# idp_test_skip_unless WHY: skip the whole test (TAP "1..0 # SKIP") with WHY when it is not
+# empty, or when curl, openssl, the connector user _idgate or root is missing.
+idp_test_skip_unless() {
+	_why=$1
+	if [ -n "$_why" ]; then :
+	elif ! command -v curl >/dev/null 2>&1; then _why="curl is not installed"
+	elif ! command -v openssl >/dev/null 2>&1; then _why="openssl is not installed"
+	elif ! id _idgate >/dev/null 2>&1; then _why="the connector user _idgate does not exist (scripts/install-deps)"
+	elif [ "$(id -u)" -ne 0 ]; then _why="must run as root (idgated, the _idgate connector child)"
+	fi
+	if [ -n "$_why" ]; then
+		echo "1..0 # SKIP $_why"
+		exit 0
+	fi
+}
+
+# ---------- a private world for NSS (inside a mount namespace) ----------
+
+# nss_private_world MODULE: a private copy of /etc bound over /etc with nsswitch.conf saying
+# "files idgate" for passwd and group, and a private directory bound over the directory of
+# the snapshot path compiled into MODULE; sets SNAP, SDIR and T_SNAPSHOT (so daemon_config
+# tells idgated the same path). Call after t_setup, in the test's own mount namespace.
+nss_private_world() {
+	mount --make-rprivate / 2>/dev/null
+	cp -a /etc "$T_DIR/etc"
+	mount --bind "$T_DIR/etc" /etc
+	sed -i -e 's/^passwd:.*/passwd: files idgate/' -e 's/^group:.*/group: files idgate/' \
+		/etc/nsswitch.conf
+	SNAP=$(strings -a "$1" | grep '/nss\.snapshot$' | head -n 1)
+	SDIR=$(dirname "$SNAP")
+	mkdir -p "$SDIR" "$T_DIR/snap"
+	mount --bind "$T_DIR/snap" "$SDIR"
+	T_SNAPSHOT=$SNAP
+}
+
 # ---------- a private idgated ----------
 
 # daemon_config [EXTRA LINES]: write $T_DIR/idgate.conf (extra lines go at the end, so they

@@ -10,7 +10,7 @@ SSH_TESTS = \
 	tests/integ/t_ssh_enforce.sh \
 	tests/integ/t_demo.sh
 TESTS += $(SSH_TESTS)
-EXTRA_DIST += $(SSH_TESTS) tests/integ/ssh_lib.sh tests/integ/ssh_askpass.sh
+EXTRA_DIST += $(SSH_TESTS) tests/integ/ssh_lib.sh tests/integ/ssh_askpass.sh tests/integ/acl_lib.sh
 
 check_LTLIBRARIES = tests/integ/pam_fixture.la
 tests_integ_pam_fixture_la_SOURCES = tests/integ/pam_fixture.c

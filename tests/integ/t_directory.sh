@@ -26,18 +26,7 @@ command -v useradd >/dev/null 2>&1 || { echo "1..0 # SKIP useradd is missing"; e
 
 # ---------- the private world ----------
 oidc_setup
-mount --make-rprivate / 2>/dev/null
-cp -a /etc "$T_DIR/etc"
-mount --bind "$T_DIR/etc" /etc
-sed -i -e 's/^passwd:.*/passwd: files idgate/' -e 's/^group:.*/group: files idgate/' \
-	/etc/nsswitch.conf
-# The snapshot where the built module looks for it (its compiled-in path), over a private
-# directory; idgated is told the same path.
-SNAP=$(strings -a "$NSS" | grep '/nss\.snapshot$' | head -1)
-SDIR=$(dirname "$SNAP")
-mkdir -p "$SDIR" "$T_DIR/snap"
-mount --bind "$T_DIR/snap" "$SDIR"
-T_SNAPSHOT=$SNAP
+nss_private_world "$NSS"
 export LD_LIBRARY_PATH="$B/.libs"
 
 # The uid idgated tries first for a name: FNV-1a 64 of it into the default range.

@@ -8,6 +8,7 @@
 # deleting a repo closes it at once; deactivation leaves owner-only directories; with idgated
 # stopped the ACLs stay.
 . "$top_srcdir/tests/integ/lib.sh"
+. "$top_srcdir/tests/integ/acl_lib.sh"
 
 B=$top_builddir
 NSS=$B/.libs/libnss_idgate.so.2
@@ -24,16 +25,7 @@ fi
 
 # ---------- the private world ----------
 t_setup
-mount --make-rprivate / 2>/dev/null
-cp -a /etc "$T_DIR/etc"
-mount --bind "$T_DIR/etc" /etc
-sed -i -e 's/^passwd:.*/passwd: files idgate/' -e 's/^group:.*/group: files idgate/' \
-	/etc/nsswitch.conf
-SNAP=$(strings -a "$NSS" | grep '/nss\.snapshot$' | head -1)
-SDIR=$(dirname "$SNAP")
-mkdir -p "$SDIR" "$T_DIR/snap"
-mount --bind "$T_DIR/snap" "$SDIR"
-T_SNAPSHOT=$SNAP
+nss_private_world "$NSS"
 daemon_config
 # Repairs every 3 s, so the drift tests wait little.
 sed -i 's|^root = .*|&\nrepair_interval = 3s|' "$T_DIR/idgate.conf"
@@ -44,19 +36,6 @@ LOG=$T_DIR/daemon.log
 
 # as_user NAME COMMAND...: run as an IdP user with the groups NSS gives it.
 as_user() { _n=$1; shift; setpriv --reuid="$_n" --regid="$_n" --init-groups "$@"; }
-# acl PATH: getfacl's entries, numeric ids, no comments.
-acl() { getfacl -pcn "$1" 2>/dev/null | grep -v '^$' | tr '\n' ' '; }
-# within SECONDS COMMAND...: poll until COMMAND succeeds; false when the time runs out.
-within() {
-	_end=$(($(date +%s%N) / 1000000 + $1 * 1000)); shift
-	while :; do
-		"$@" 2>/dev/null && return 0
-		[ "$(($(date +%s%N) / 1000000))" -ge "$_end" ] && return 1
-		sleep 0.05
-	done
-}
-acl_has() { acl "$1" | grep -Eq -- "$2"; }
-acl_lacks() { ! acl "$1" | grep -Eq -- "$2"; }
 repairs() { grep -c "enforce: repair:" "$LOG"; }
 # next_repair: wait for a repair pass that starts after now to end.
 next_repair() { _c=$(repairs); within 30 sh -c "[ \$(grep -c 'enforce: repair:' '$LOG') -ge $((_c + 2)) ]"; }

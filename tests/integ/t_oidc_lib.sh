@@ -17,15 +17,8 @@ oidc_require() {
 	if ! command -v node >/dev/null 2>&1; then _why="node is not installed"
 	elif [ ! -d "$IDP_DIR/node_modules/oidc-provider" ]; then
 		_why="the test IdP's node modules are missing (run scripts/install-deps: npm ci in tests/idp/oidc)"
-	elif ! command -v curl >/dev/null 2>&1; then _why="curl is not installed"
-	elif ! command -v openssl >/dev/null 2>&1; then _why="openssl is not installed"
-	elif ! id _idgate >/dev/null 2>&1; then _why="the connector user _idgate does not exist (scripts/install-deps)"
-	elif [ "$(id -u)" -ne 0 ]; then _why="must run as root (idgated, the _idgate connector child)"
 	fi
-	if [ -n "$_why" ]; then
-		echo "1..0 # SKIP $_why"
-		exit 0
-	fi
+	idp_test_skip_unless "$_why"
 }
 
 oidc_cleanup() {

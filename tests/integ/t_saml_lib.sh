@@ -13,15 +13,8 @@ saml_require() {
 	_why=
 	if ! command -v node >/dev/null 2>&1; then _why="node is not installed"
 	elif ! command -v xmlsec1 >/dev/null 2>&1; then _why="xmlsec1 is not installed (scripts/install-deps)"
-	elif ! command -v curl >/dev/null 2>&1; then _why="curl is not installed"
-	elif ! command -v openssl >/dev/null 2>&1; then _why="openssl is not installed"
-	elif ! id _idgate >/dev/null 2>&1; then _why="the connector user _idgate does not exist (scripts/install-deps)"
-	elif [ "$(id -u)" -ne 0 ]; then _why="must run as root (idgated, the _idgate connector child)"
 	fi
-	if [ -n "$_why" ]; then
-		echo "1..0 # SKIP $_why"
-		exit 0
-	fi
+	idp_test_skip_unless "$_why"
 }
 
 # saml_enter_netns "$@": unless inside already, re-run the script in a network namespace of its

@@ -10,6 +10,7 @@
 #   file alice creates later inherits the right ACL; drift is repaired and logged.
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 . "$top_srcdir/tests/integ/ssh_lib.sh"
+. "$top_srcdir/tests/integ/acl_lib.sh"
 
 ssh_require node pamtester getfacl
 if [ "${SSH_INNER:-}" != 1 ] && ! pam_idgate_ready; then
@@ -26,18 +27,6 @@ BOB_PW='b0b & co=+%/ pw'
 R=$T_DIR/repos/images/raw
 LOG=$T_DIR/daemon.log
 
-acl() { getfacl -pcn "$1" 2>/dev/null | grep -v '^$' | tr '\n' ' '; }
-# within SECONDS COMMAND...: poll until COMMAND succeeds.
-within() {
-	_end=$(($(date +%s%N) / 1000000 + $1 * 1000)); shift
-	while :; do
-		"$@" 2>/dev/null && return 0
-		[ "$(($(date +%s%N) / 1000000))" -ge "$_end" ] && return 1
-		sleep 0.05
-	done
-}
-acl_has() { acl "$1" | grep -Eq -- "$2"; }
-acl_lacks() { ! acl "$1" | grep -Eq -- "$2"; }
 # on_disk_ms COMMAND...: milliseconds until COMMAND succeeds (polled), or "never" after 10 s.
 on_disk_ms() {
 	_t0=$(date +%s%N)

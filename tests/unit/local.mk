@@ -16,7 +16,8 @@ tests_unit_common_check_util_LDADD = libidgcommon.la $(CMOCKA_LIBS)
 # (static, convenience) libidgcommon objects go through the test's __wrap_* functions.
 check_PROGRAMS += tests/unit/common/check_conf
 TESTS += tests/unit/common/check_conf
-tests_unit_common_check_conf_SOURCES = tests/unit/common/check_conf.c
+tests_unit_common_check_conf_SOURCES = tests/unit/common/check_conf.c \
+	tests/unit/torture.c tests/unit/torture.h
 tests_unit_common_check_conf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_common_check_conf_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup

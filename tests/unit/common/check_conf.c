@@ -19,51 +19,9 @@
 #include "common/conf.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "../torture.h"
 
-/* ---------- allocation failure injection ---------- */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static bool torture_armed;
-static long torture_calls;	/* allocations seen while armed */
-static long torture_fail_at;	/* which of them fails (0-based) */
-
-static bool
-torture_fail(void)
-{
-	return torture_armed && torture_calls++ == torture_fail_at;
-}
-
-void *
-__wrap_malloc(size_t n)
-{
-	return torture_fail() ? NULL : __real_malloc(n);
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	return torture_fail() ? NULL : __real_calloc(n, size);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-	return torture_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *
-__wrap_strdup(const char *s)
-{
-	return torture_fail() ? NULL : __real_strdup(s);
-}
+/* ---------- allocation failure injection: tests/unit/torture.c ---------- */
 
 /* ---------- the test schema ---------- */
 

@@ -28,6 +28,7 @@
 
 #include "common/err.h"
 #include "connectors/saml.h"
+#include "../torture.h"
 
 #define T0 ((time_t)1900000000)
 #define SP "https://node1.example.com/saml/metadata"
@@ -37,50 +38,8 @@
 static time_t now_value = T0;
 
 /* ---------- allocation failure injection ----------
- * Our own allocations are interposed at link time (-Wl,--wrap=..., as check_conf does);
- * libxml2's, which libxmlsec1 uses too, through xmlMemSetup. OpenSSL's are not failed. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static bool torture_armed;
-static long torture_calls;	/* allocations seen while armed */
-static long torture_fail_at;	/* which of them fails (0-based) */
-
-static bool
-torture_fail(void)
-{
-	return torture_armed && torture_calls++ == torture_fail_at;
-}
-
-void *
-__wrap_malloc(size_t n)
-{
-	return torture_fail() ? NULL : __real_malloc(n);
-}
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	return torture_fail() ? NULL : __real_calloc(n, size);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-	return torture_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *
-__wrap_strdup(const char *s)
-{
-	return torture_fail() ? NULL : __real_strdup(s);
-}
+ * Our own allocations are interposed at link time (tests/unit/torture.c, as check_conf
+ * does); libxml2's, which libxmlsec1 uses too, through xmlMemSetup. OpenSSL's are not failed. */
 
 static void
 x_free(void *p)
