@@ -22,6 +22,7 @@ idg_strerror(int err)
 	case IDG_ERR_CONFLICT: return "conflicts with existing state";
 	case IDG_ERR_EXPIRED: return "expired";
 	case IDG_ERR_INTERNAL: return "internal error";
+	case IDG_ERR_BUSY: return "busy";
 	}
 	return "unknown error";
 }

@@ -20,6 +20,8 @@ enum idg_err {
 	IDG_ERR_CONFLICT = -14,	/* the change conflicts with existing state (in use, not empty) */
 	IDG_ERR_EXPIRED = -15,	/* a token or code is past its lifetime */
 	IDG_ERR_INTERNAL = -16,	/* a bug: should not happen */
+	IDG_ERR_BUSY = -17,	/* a local service is overloaded or restarting (not the IdP: no
+				 * offline fallback) */
 };
 
 /* A short, fixed English text for an error code; never NULL. */
