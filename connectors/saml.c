@@ -75,6 +75,7 @@ struct idg_saml {
 	size_t nkeys;
 	unsigned leeway_s;
 	size_t response_max;
+	bool requests_elsewhere;	/* the caller checks InResponseTo (idg_saml_cfg) */
 	EVP_PKEY *sp_key;	/* signs AuthnRequests, or NULL */
 	time_t (*now)(void *);
 	void *now_arg;
@@ -545,6 +546,7 @@ idg_saml_new(const struct idg_saml_cfg *cfg, struct idg_saml **out, char *err, s
 	s->username_attr = dup_opt(cfg->username_attr);
 	s->groups_attr = dup_opt(cfg->groups_attr);
 	s->leeway_s = cfg->leeway_s;
+	s->requests_elsewhere = cfg->requests_elsewhere;
 	s->response_max = cfg->response_max ? cfg->response_max : IDG_SAML_RESPONSE_MAX_DEFAULT;
 	if ((rc = read_metadata(s, cfg->idp_metadata, err, errlen)) < 0 ||
 	    (cfg->sp_key_pem && (rc = load_sp_key(s, cfg->sp_key_pem, err, errlen)) < 0)) {
@@ -1000,7 +1002,8 @@ check_response(struct idg_saml *s, xmlNode *resp, struct checked *ck, char *err,
 	    !text_is(iss, s->idp_entity_id))
 		return fail(err, errlen, IDG_ERR_DENIED, "the response's Issuer is not the IdP");
 	irt = attr(resp, "InResponseTo");
-	if (irt == NULL || strlen(irt) > IDG_SAML_ID_MAX || pending_find(s, irt) == NULL)
+	if (irt == NULL || *irt == '\0' || strlen(irt) > IDG_SAML_ID_MAX ||
+	    (!s->requests_elsewhere && pending_find(s, irt) == NULL))
 		return fail(err, errlen, IDG_ERR_DENIED, "the response answers no login of ours "
 		    "(InResponseTo unknown, expired or missing)");
 	snprintf(ck->irt, sizeof(ck->irt), "%s", irt);

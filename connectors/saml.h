@@ -7,6 +7,7 @@
 #ifndef IDG_CONNECTORS_SAML_H
 #define IDG_CONNECTORS_SAML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -33,6 +34,11 @@ struct idg_saml_cfg {
 	const char *sp_key_pem;		/* NULL: AuthnRequests unsigned; else an RSA private key
 					 * (PEM) that signs them (HTTP-Redirect binding, RSA-SHA256);
 					 * wiped from memory on free */
+	bool requests_elsewhere;	/* true: the caller keeps the AuthnRequests it made and
+					 * checks that a verified response's request ID (request_id_out)
+					 * names one of them, answered once (idgated's parent does, so
+					 * that any of several verifier processes can check any response);
+					 * false: this object remembers them and refuses others */
 };
 
 struct idg_saml;

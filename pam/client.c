@@ -38,6 +38,13 @@ int
 idg_pam_call(const char *sock, struct idg_msg *req, unsigned timeout_ms,
     struct idg_pam_reply *out)
 {
+	return idg_pam_call_keep(sock, req, timeout_ms, out, NULL);
+}
+
+int
+idg_pam_call_keep(const char *sock, struct idg_msg *req, unsigned timeout_ms,
+    struct idg_pam_reply *out, int *keep_fd_out)
+{
 	int64_t deadline = idg_pam_now_ms() + timeout_ms;
 	struct idg_pam_reply r = { NULL, { NULL, 0 }, 0, NULL };
 	const uint8_t *frame;
@@ -60,8 +67,13 @@ idg_pam_call(const char *sock, struct idg_msg *req, unsigned timeout_ms,
 	*out = r;
 	r.body = NULL;
 	r.v.fields = NULL;
+	if (keep_fd_out) {
+		*keep_fd_out = fd;
+		fd = -1;
+	}
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	idg_pam_reply_free(&r);
 	return rc;
 }

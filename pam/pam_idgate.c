@@ -310,15 +310,20 @@ device_cancel(const struct login *l, uint64_t handle, int saml)
 	debug(l, "device login of %s cancelled: %s", l->user, rc < 0 ? idg_strerror(rc) : "sent");
 }
 
+/* START on a connection kept open for the whole login (*hold_out): idgated forgets the login
+ * when it closes, so a login whose process is killed frees its slot at once. */
 static int
-device_start(const struct login *l, struct device *d)
+device_start(const struct login *l, struct device *d, int *hold_out)
 {
 	struct idg_pam_reply r;
 	struct idg_msg m;
 	int rc;
 
-	rc = ask(l, &m, req_begin(l, &m, d->saml ? IDG_OP_PAM_SAML_START : IDG_OP_PAM_DEVICE_START,
-	    1), timeout_ms(l), &r);
+	memset(&r, 0, sizeof(r));
+	rc = req_begin(l, &m, d->saml ? IDG_OP_PAM_SAML_START : IDG_OP_PAM_DEVICE_START, 1);
+	if (rc == 0)
+		rc = idg_pam_call_keep(l->a.socket, &m, timeout_ms(l), &r, hold_out);
+	idg_msg_free(&m);
 	if (rc == 0 && r.status == IDG_ST_OK && device_parse(&r.v, d) < 0) {
 		uint64_t h;
 
@@ -393,10 +398,13 @@ method_device(const struct login *l, int saml)
 	int64_t started = idg_pam_now_ms(), deadline;
 	struct device d = { .saml = saml };
 	char *typed = NULL;
-	int rc, cancel = 1;
+	int rc, cancel = 1, hold = -1;
 
-	if ((rc = device_start(l, &d)) != PAM_SUCCESS)
+	if ((rc = device_start(l, &d, &hold)) != PAM_SUCCESS) {
+		if (hold >= 0)
+			close(hold);
 		return rc;
+	}
 	deadline = started + (int64_t)(d.expires < l->a.device_wait_s ? d.expires :
 	    l->a.device_wait_s) * 1000;
 	if (saml)
@@ -420,6 +428,8 @@ method_device(const struct login *l, int saml)
 	}
 	if (cancel && rc != PAM_SUCCESS)
 		device_cancel(l, d.handle, d.saml);
+	if (hold >= 0)
+		close(hold);
 	return rc;
 }
 

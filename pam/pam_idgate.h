@@ -69,6 +69,12 @@ struct idg_pam_reply {
  * (a malformed, oversized or status-less reply), IDG_ERR_NOMEM, IDG_ERR_IO. */
 int idg_pam_call(const char *sock, struct idg_msg *req, unsigned timeout_ms,
     struct idg_pam_reply *out);
+/* The same, keeping the connection open on success (*keep_fd_out, the caller's to close):
+ * idgated ties a device or SAML login to the connection that started it and forgets the
+ * login when that connection closes — when sshd kills an abandoned login, its slot is free
+ * at once. */
+int idg_pam_call_keep(const char *sock, struct idg_msg *req, unsigned timeout_ms,
+    struct idg_pam_reply *out, int *keep_fd_out);
 void idg_pam_reply_free(struct idg_pam_reply *r);
 
 /* Monotonic milliseconds. */

@@ -28,10 +28,15 @@
 #define DEVICES_MAX 64
 #define PASSWORD_MAX 4096	/* bytes of a password passed on to the IdP */
 
-/* A device login the parent knows about; the child holds the device code itself. */
+/* A device login in progress. The device code is kept here (any connector child can poll
+ * it), never in a child, so children may be stopped at any time. */
 struct device {
 	uint64_t handle;	/* the caller's handle (random); 0: free */
-	uint64_t child;		/* the child's handle */
+	char *code;		/* the device code: a secret, wiped when forgotten */
+	bool starting;		/* reserved: DEVICE_START is with the connector */
+	bool abandoned;		/* its PAM connection closed while it was starting */
+	uint64_t start_serial;	/* the connection that started it (its owner, for PAM) */
+	char rhost[65];		/* PAM: where the login comes from, or "" */
 	int64_t expires;	/* unix time */
 	unsigned interval;
 	int64_t next_poll;	/* monotonic ms */
@@ -55,9 +60,13 @@ logins(struct idg_daemon *d)
 	return d->logins;
 }
 
+static void device_forget(struct device *dv);
+
 void
 idg_logins_free(struct idg_daemon *d)
 {
+	for (size_t i = 0; d->logins && i < DEVICES_MAX; i++)
+		device_forget(&d->logins->devs[i]);
 	free(d->logins);
 	d->logins = NULL;
 }
@@ -94,7 +103,7 @@ idg_login_status(int err)
 	switch (err) {
 	case IDG_ERR_DENIED: case IDG_ERR_EXPIRED: case IDG_ERR_INVAL: case IDG_ERR_NOTFOUND:
 		return IDG_ST_DENIED;
-	case IDG_ERR_UNAVAIL: case IDG_ERR_TIMEOUT:
+	case IDG_ERR_UNAVAIL: case IDG_ERR_TIMEOUT: case IDG_ERR_BUSY:
 		return IDG_ST_UNAVAIL;
 	default:
 		return IDG_ST_ERROR;
@@ -119,7 +128,7 @@ child_str(const struct idg_msgview *v, uint16_t tag, size_t max, bool required,
 }
 
 /* Audit the outcome, then answer the caller (for pam.sock, "identity provider unreachable"
- * stands for any unavailability; the audit has the whole reason). */
+ * stands for any unavailability but a busy login service; the audit has the whole reason). */
 static void
 finish(struct idg_daemon *d, const struct idg_login_req *pl, struct idg_reply *rp,
     const char *target, const char *reason)
@@ -129,8 +138,10 @@ finish(struct idg_daemon *d, const struct idg_login_req *pl, struct idg_reply *r
 	api_audit(d, &rq, target, rp->status == IDG_ST_OK ? "ok" : rp->status == IDG_ST_DENIED ?
 	    "denied" : pl->pam && rp->status == IDG_ST_UNAVAIL ? "unavailable" : "error", reason,
 	    pl->detail[0] ? pl->detail : pl->method);
-	if (pl->pam && rp->status == IDG_ST_UNAVAIL)
+	if (pl->pam && rp->status == IDG_ST_UNAVAIL && !strstr(rp->error, "busy"))
 		api_fail(rp, IDG_ST_UNAVAIL, "identity provider unreachable");
+	else if (pl->pam && rp->status == IDG_ST_UNAVAIL)
+		api_fail(rp, IDG_ST_UNAVAIL, "the login service is busy; try again shortly");
 	if (!idg_server_complete(d->srv, pl->conn_serial, rp))
 		log_info("login for %s finished after its caller left", target);
 }
@@ -465,24 +476,23 @@ device_find(struct idg_daemon *d, uint64_t handle)
 	struct idg_logins *l = logins(d);
 
 	for (size_t i = 0; l && handle && i < DEVICES_MAX; i++)
-		if (l->devs[i].handle == handle)
+		if (l->devs[i].handle == handle && !l->devs[i].starting)
 			return &l->devs[i];
 	return NULL;
 }
 
+/* The IdP has nothing to cancel (RFC 8628): forgetting the code is enough. */
 static void
-device_forget(struct idg_daemon *d, struct device *dv, bool tell_child)
+device_forget(struct device *dv)
 {
-	if (tell_child && dv->child) {
-		struct idg_msg m;
-		char err[128];
-
-		if (idg_msg_init(&m, 256) == 0 && idg_msg_add_u32(&m, IDG_CT_OP,
-		    IDG_CONN_DEVICE_CANCEL) == 0 && idg_msg_add_u64(&m, IDG_CT_HANDLE, dv->child) == 0)
-			(void)idg_connector_call(d, &m, idg_login_idp_wait_ms(d), NULL, NULL, err, sizeof(err));
-		idg_msg_free(&m);
-	}
+	idg_free_secret(dv->code);
 	memset(dv, 0, sizeof(*dv));
+}
+
+static bool
+device_used(const struct device *dv)
+{
+	return dv->handle != 0;
 }
 
 /* The answer to a started device login: JSON for idgatectl, wire fields for pam.sock. */
@@ -515,55 +525,61 @@ device_started_reply(const struct device *dv, bool pam, const char *code, const 
 	return true;
 }
 
+/* The reserved slot of the START that connection serial made. */
+static struct device *
+device_starting(struct idg_daemon *d, uint64_t serial)
+{
+	struct idg_logins *l = logins(d);
+
+	for (size_t i = 0; l && i < DEVICES_MAX; i++)
+		if (l->devs[i].starting && l->devs[i].start_serial == serial)
+			return &l->devs[i];
+	return NULL;
+}
+
 static void
 on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
     const char *err)
 {
 	struct idg_login_req *pl = ctx;
 	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
-	struct idg_logins *l = logins(d);
-	const char *code = NULL, *uri = NULL, *uric = NULL;
-	uint64_t child = 0, expires = 0;
+	const char *code = NULL, *uri = NULL, *uric = NULL, *dcode = NULL;
+	uint64_t expires = 0;
 	uint32_t interval = 5;
-	struct device *dv = NULL;
+	struct device *dv = device_starting(d, pl->conn_serial);
 
+	if (dv == NULL || dv->abandoned) {
+		if (dv)
+			device_forget(dv);
+		api_fail(&rp, IDG_ST_DENIED, "the login was abandoned while it started");
+		goto out;
+	}
 	if (status != 0 || v == NULL) {
+		device_forget(dv);
 		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
 		    err && *err ? err : "device login failed");
 		goto out;
 	}
-	(void)idg_msg_get_u64(v, IDG_CT_HANDLE, &child);
 	(void)idg_msg_get_u64(v, IDG_CT_EXPIRES, &expires);
 	(void)idg_msg_get_u32(v, IDG_CT_INTERVAL, &interval);
-	if (child_str(v, IDG_CT_USER_CODE, 64, true, &code) < 0 ||
+	if (child_str(v, IDG_CT_DEVICE_CODE, 2048, true, &dcode) < 0 ||
+	    child_str(v, IDG_CT_USER_CODE, 64, true, &code) < 0 ||
 	    child_str(v, IDG_CT_URI, 2048, true, &uri) < 0 ||
-	    child_str(v, IDG_CT_URI_COMPLETE, 2048, false, &uric) < 0 || child == 0) {
+	    child_str(v, IDG_CT_URI_COMPLETE, 2048, false, &uric) < 0 || dcode[0] == '\0') {
+		device_forget(dv);
 		api_fail(&rp, IDG_ST_ERROR, "the IdP's device authorization answer is incomplete");
 		goto out;
 	}
-	for (size_t i = 0; l && i < DEVICES_MAX && dv == NULL; i++)
-		if (l->devs[i].handle == 0 || l->devs[i].expires < time(NULL))
-			dv = &l->devs[i];
-	if (dv == NULL) {
-		api_fail(&rp, IDG_ST_ERROR, "too many device logins in progress; try again later");
+	if ((dv->code = strdup(dcode)) == NULL) {
+		device_forget(dv);
+		api_fail(&rp, IDG_ST_ERROR, "out of memory");
 		goto out;
 	}
-	memset(dv, 0, sizeof(*dv));
-	while (dv->handle == 0)
-		if (RAND_bytes((unsigned char *)&dv->handle, sizeof(dv->handle)) != 1)
-			break;
-	if (dv->handle == 0) {
-		api_fail(&rp, IDG_ST_ERROR, "no randomness for a login handle");
-		goto out;
-	}
-	dv->child = child;
+	dv->starting = false;
 	dv->expires = (int64_t)expires;
 	dv->interval = interval && interval <= 600 ? interval : 5;
-	dv->pam = pl->pam;
-	snprintf(dv->expect, sizeof(dv->expect), "%s", pl->expect);
-	snprintf(dv->detail, sizeof(dv->detail), "%s", pl->detail);
 	if (!device_started_reply(dv, pl->pam, code, uri, uric, &rp))
-		device_forget(d, dv, true);
+		device_forget(dv);
 out:
 	/* finish audits before it changes the reply: the reason may be rp.error. */
 	finish(d, pl, &rp, pl->expect[0] && pl->pam ? pl->expect : "IdP device login",
@@ -572,20 +588,79 @@ out:
 	free(pl);
 }
 
+/* A free slot for a new device login, or why not (PAM: per name and per source). */
+static struct device *
+device_reserve(struct idg_daemon *d, const char *expect, const char *rhost, bool pam,
+    char *why, size_t whylen)
+{
+	struct idg_logins *l = logins(d);
+	struct device *free_slot = NULL;
+	size_t by_name = 0, by_source = 0;
+
+	if (l == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < DEVICES_MAX; i++) {
+		struct device *dv = &l->devs[i];
+
+		if (!device_used(dv)) {
+			free_slot = free_slot ? free_slot : dv;
+			continue;
+		}
+		if (pam && dv->pam && strcmp(dv->expect, expect) == 0)
+			by_name++;
+		if (pam && dv->pam && rhost && rhost[0] && strcmp(dv->rhost, rhost) == 0)
+			by_source++;
+	}
+	if (pam && by_name >= IDG_DEVICE_PER_NAME)
+		snprintf(why, whylen, "too many sign-ins in progress for %s; finish or cancel one, "
+		    "then try again", expect);
+	else if (pam && by_source >= IDG_DEVICE_PER_SOURCE)
+		snprintf(why, whylen, "too many sign-ins in progress from %s; try again later",
+		    rhost);
+	else if (free_slot == NULL)
+		snprintf(why, whylen, "too many device logins in progress; try again later");
+	else
+		return free_slot;
+	return NULL;
+}
+
 void
 idg_device_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
-    const char *expect, const char *detail, bool pam)
+    const char *expect, const char *rhost, const char *detail, bool pam)
 {
 	struct idg_login_req *pl;
+	struct device *dv;
 	struct idg_msg m;
 	char err[512];
 	int rc;
 
+	if ((dv = device_reserve(d, expect ? expect : "", rhost, pam, err, sizeof(err))) == NULL) {
+		api_fail(rp, IDG_ST_DENIED, "%s", err);
+		return;
+	}
 	if ((pl = pending_new(rq, "device", expect)) == NULL || idg_msg_init(&m, 256) < 0) {
 		free(pl);
 		api_fail(rp, IDG_ST_ERROR, "out of memory");
 		return;
 	}
+	memset(dv, 0, sizeof(*dv));
+	while (dv->handle == 0)
+		if (RAND_bytes((unsigned char *)&dv->handle, sizeof(dv->handle)) != 1)
+			break;
+	if (dv->handle == 0) {
+		idg_msg_free(&m);
+		free(pl);
+		api_fail(rp, IDG_ST_ERROR, "no randomness for a login handle");
+		return;
+	}
+	dv->starting = true;
+	dv->start_serial = rq->conn_serial;
+	dv->pam = pam;
+	snprintf(dv->rhost, sizeof(dv->rhost), "%s", rhost ? rhost : "");
+	snprintf(dv->expect, sizeof(dv->expect), "%s", expect ? expect : "");
+	snprintf(dv->detail, sizeof(dv->detail), "%s", detail ? detail : "");
 	pl->pam = pam;
 	snprintf(pl->detail, sizeof(pl->detail), "%s", detail ? detail : "");
 	rc = idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_DEVICE_START);
@@ -596,6 +671,7 @@ idg_device_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_repl
 		snprintf(err, sizeof(err), "out of memory");
 	idg_msg_free(&m);
 	if (rc < 0) {
+		device_forget(dv);
 		free(pl);
 		api_fail(rp, idg_login_status(rc), "%s", err);
 		return;
@@ -611,7 +687,7 @@ api_device_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	if (!root_only(d, rq, rp) ||
 	    !api_opt_str(rq, rp, IDG_T_NAME, "user name", IDG_POSIX_NAME_MAX, &name))
 		return;
-	idg_device_start(d, rq, rp, name, NULL, false);
+	idg_device_start(d, rq, rp, name, NULL, NULL, false);
 }
 
 static bool
@@ -687,11 +763,10 @@ on_device_poll(struct idg_daemon *d, void *ctx, int status, const struct idg_msg
 		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
 		    err && *err ? err : "device login failed");
 	}
-	dv->child = 0;	/* the child has forgotten it */
 	if (dv->wait_until)
 		device_answer(d, dv, &rp);
 	idg_reply_clear(&rp);
-	device_forget(d, dv, false);
+	device_forget(dv);
 }
 
 static void
@@ -703,7 +778,9 @@ device_poll(struct idg_daemon *d, struct device *dv)
 	if (idg_msg_init(&m, 256) < 0)
 		return;
 	if (idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_DEVICE_POLL) == 0 &&
-	    idg_msg_add_u64(&m, IDG_CT_HANDLE, dv->child) == 0 &&
+	    idg_msg_add_str(&m, IDG_CT_DEVICE_CODE, dv->code) == 0 &&
+	    idg_msg_add_u32(&m, IDG_CT_INTERVAL, dv->interval) == 0 &&
+	    idg_msg_add_u64(&m, IDG_CT_EXPIRES, (uint64_t)dv->expires) == 0 &&
 	    idg_connector_call(d, &m, idg_login_idp_wait_ms(d), on_device_poll,
 	    (void *)(uintptr_t)dv->handle, err, sizeof(err)) == 0)
 		dv->polling = true;
@@ -771,7 +848,7 @@ idg_device_cancel(struct idg_daemon *d, const struct idg_req *rq, struct idg_rep
 			api_fail(&w, IDG_ST_DENIED, "device login cancelled");
 			device_answer(d, dv, &w);
 		}
-		device_forget(d, dv, true);
+		device_forget(dv);
 	}
 }
 
@@ -793,7 +870,7 @@ idg_logins_tick(struct idg_daemon *d, int64_t now)
 	for (size_t i = 0; l && i < DEVICES_MAX; i++) {
 		struct device *dv = &l->devs[i];
 
-		if (dv->handle == 0)
+		if (dv->handle == 0 || dv->starting)
 			continue;
 		if (dv->expires < time(NULL)) {
 			if (dv->wait_until) {
@@ -802,7 +879,7 @@ idg_logins_tick(struct idg_daemon *d, int64_t now)
 				api_fail(&w, IDG_ST_DENIED, "device code expired");
 				device_answer(d, dv, &w);
 			}
-			device_forget(d, dv, true);
+			device_forget(dv);
 			continue;
 		}
 		/* A poll with the connector keeps its waiter: the answer must find someone. */
@@ -814,5 +891,30 @@ idg_logins_tick(struct idg_daemon *d, int64_t now)
 		}
 		if (dv->wait_until && !dv->polling && now >= dv->next_poll)
 			device_poll(d, dv);
+	}
+}
+
+void
+idg_logins_conn_closed(struct idg_daemon *d, uint64_t serial)
+{
+	struct idg_logins *l = d->logins;
+
+	for (size_t i = 0; l && i < DEVICES_MAX; i++) {
+		struct device *dv = &l->devs[i];
+
+		if (!device_used(dv) || !dv->pam || dv->start_serial != serial)
+			continue;
+		if (dv->starting) {
+			dv->abandoned = true;	/* on_device_start drops it */
+			continue;
+		}
+		log_info("device login of %s abandoned (its PAM process went away)", dv->expect);
+		if (dv->wait_until) {
+			struct idg_reply w = { .fd = -1 };
+
+			api_fail(&w, IDG_ST_DENIED, "device login abandoned");
+			device_answer(d, dv, &w);
+		}
+		device_forget(dv);
 	}
 }

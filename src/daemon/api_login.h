@@ -17,6 +17,9 @@ void api_device_cancel(struct idg_daemon *, struct idg_req *, struct idg_reply *
 
 /* Device polls that are due, waiters whose time slice ran out, expired device logins. */
 void idg_logins_tick(struct idg_daemon *d, int64_t now_ms);
+/* The pam.sock connection serial closed: the PAM device login it started (and kept open)
+ * is forgotten — its process is gone, nobody will wait for it. */
+void idg_logins_conn_closed(struct idg_daemon *d, uint64_t serial);
 void idg_logins_free(struct idg_daemon *d);
 
 #define IDG_LOGIN_DETAIL_MAX 512
@@ -51,10 +54,15 @@ bool idg_login_pam_reply(struct idg_daemon *d, const char *name, struct idg_repl
 
 /* Device logins for both sockets. pam: the login is NAME's (expect), only PAM_DEVICE_* may
  * use its handle, replies carry wire fields, and a wait answers PENDING after each poll the
- * user has not decided (so about once an interval) instead of after 20 seconds. detail goes
- * to the audit records. A wait never outlives the device code. */
+ * user has not decided (so about once an interval) instead of after 20 seconds; it lives only
+ * while the connection that started it stays open (the PAM module keeps it), and at most
+ * IDG_DEVICE_PER_NAME per name and IDG_DEVICE_PER_SOURCE per rhost are in progress. detail
+ * goes to the audit records. A wait never outlives the device code. */
 void idg_device_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
-    const char *expect, const char *detail, bool pam);
+    const char *expect, const char *rhost, const char *detail, bool pam);
+
+#define IDG_DEVICE_PER_NAME 3	/* PAM device logins in progress for one name at most */
+#define IDG_DEVICE_PER_SOURCE 8	/* and from one remote host (PAM_RHOST) */
 void idg_device_wait(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
     uint64_t handle, const char *name, bool pam);
 void idg_device_cancel(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,

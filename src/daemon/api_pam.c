@@ -242,8 +242,10 @@ offline_try(struct idg_daemon *d, struct pam_auth *pa, const char *why)
 	}
 }
 
-/* May the connector's error fall back to offline credentials? Only when the IdP could not
- * be asked (unreachable, timed out, 5xx, the connector restarting) — never when it said no. */
+/* May the connector's error fall back to offline credentials? Only when the connector child
+ * could not reach the IdP (unreachable, timed out, 5xx) — never when the IdP said no, and
+ * never for a local failure (IDG_ERR_BUSY: no connector free, one that crashed or hung):
+ * otherwise anyone able to overload idgated could make an old password work. */
 static bool
 unreachable(int status)
 {
@@ -287,7 +289,8 @@ on_pam_auth(struct idg_daemon *d, void *ctx, int status, const struct idg_msgvie
 		return;
 	}
 	snprintf(reason, sizeof(reason), "%s", err && *err ? err : idg_strerror(status));
-	api_fail(&rp, idg_login_status(status), "%s", idg_login_status(status) == IDG_ST_UNAVAIL ?
+	api_fail(&rp, idg_login_status(status), "%s", status == IDG_ERR_BUSY ? "the login "
+	    "service is busy; try again shortly" : idg_login_status(status) == IDG_ST_UNAVAIL ?
 	    "identity provider unreachable" : reason);
 	auth_done(d, pa, &rp, reason);
 }
@@ -400,7 +403,7 @@ api_pam_device_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply 
 	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, true) || !pam_ours(d, rq, rp, &a, false, &u))
 		return;
 	strncat(a.detail, " method=device", sizeof(a.detail) - strlen(a.detail) - 1);
-	idg_device_start(d, rq, rp, a.name, a.detail, true);
+	idg_device_start(d, rq, rp, a.name, a.rhost, a.detail, true);
 	if (rp->status != IDG_ST_DEFER) {
 		audit(d, rq, a.target, rp->status, rp->error, a.detail);
 		if (rp->status == IDG_ST_UNAVAIL)

@@ -170,6 +170,18 @@ const struct idg_conf_key idg_config_schema[] = {
 	  O(saml_max_connections), "open HTTPS connections at most" },
 	{ "connector", "user", IDG_CONF_STR, "_idgate", false, 0, 32, NULL, O(connector_user),
 	  "the unprivileged system user the IdP connector process runs as" },
+	{ "connector", "max_logins", IDG_CONF_INT, "16", false, 1, 64, NULL,
+	  O(connector_max_logins), "connector processes that talk to the IdP for password and "
+	  "device logins at once (each login holds one while it waits on the IdP)" },
+	{ "connector", "max_tokens", IDG_CONF_INT, "2", false, 1, 16, NULL,
+	  O(connector_max_tokens), "connector processes that validate tokens typed as "
+	  "passwords (kept apart, so a slow IdP never delays them)" },
+	{ "connector", "max_saml", IDG_CONF_INT, "2", false, 1, 16, NULL,
+	  O(connector_max_saml), "connector processes that verify posted SAML responses "
+	  "(unauthenticated work: kept apart from logins, at a lower CPU priority)" },
+	{ "connector", "saml_queue", IDG_CONF_INT, "8", false, 0, 256, NULL,
+	  O(connector_saml_queue), "SAML responses waiting for a free verifier at most; more "
+	  "are refused at once (HTTP 503)" },
 	{ "idmap", "name_rule", IDG_CONF_ENUM, "auto", false, 0, 0, name_rule_choices,
 	  O(idmap_name_rule), "POSIX name: the username (username), the local part of an e-mail "
 	  "address (email_local), or the first of the two that is valid (auto)" },

@@ -85,6 +85,10 @@ struct idg_config {
 	long long saml_max_connections;
 	/* [connector] */
 	char *connector_user;
+	long long connector_max_logins;	/* the grant pool's processes at most */
+	long long connector_max_tokens;	/* the token pool's */
+	long long connector_max_saml;	/* the SAML verifiers' */
+	long long connector_saml_queue;	/* SAML responses waiting at most */
 	/* [idmap] */
 	int idmap_name_rule;		/* enum idg_idmap_rule */
 	long long idmap_name_max;

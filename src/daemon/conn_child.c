@@ -1,7 +1,8 @@
 /* idgated's connector child: the only process that talks to the identity provider. It is a
  * fresh exec of idgated (nothing of the parent's memory: no state, no tokens), drops to an
  * unprivileged user with no capabilities before it reads a byte from anywhere, and then
- * answers the parent's requests one at a time (conn_proto.h). */
+ * answers the parent's requests one at a time (conn_proto.h). It keeps only caches: device
+ * codes and SAML logins in progress are the parent's, so it may be stopped at any time. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,13 +26,7 @@
 #include "daemon/conn_proto.h"
 #include "proto/wire.h"
 
-#define DEVICES_MAX 64		/* device logins in progress at once */
 #define CONN_MSG_MAX (1024u * 1024u)
-
-struct device {
-	uint64_t handle;	/* 0: free slot */
-	struct idg_oidc_device dev;
-};
 
 struct child {
 	int fd;
@@ -43,8 +38,6 @@ struct child {
 	time_t saml_next_refresh;
 	bool configured;
 	uint64_t jwks_gen_sent;
-	struct device devs[DEVICES_MAX];
-	uint64_t next_handle;
 };
 
 /* Drop to uid/gid for good: no supplementary groups, no way back, no new privileges. */
@@ -206,6 +199,9 @@ configure_saml(const struct idg_msgview *v, struct idg_saml **out, struct idg_ht
 	c.leeway_s = opt_u32(v, IDG_CT_SAML_LEEWAY);
 	c.response_max = (size_t)opt_u64(v, IDG_CT_SAML_MAX);
 	c.sp_key_pem = opt_str(v, IDG_CT_SAML_SP_KEY);
+	/* idgated's parent ties responses to its logins by request ID (saml_sp.c), so any of
+	 * the SAML children may verify the answer to a request another one made. */
+	c.requests_elsewhere = true;
 	rc = idg_saml_new(&c, out, why, sizeof(why));
 	free(fetched);
 	if (rc < 0) {
@@ -360,37 +356,6 @@ handle_saml(struct child *ch, uint32_t op, uint64_t reqid, const struct idg_msgv
 	return rc;
 }
 
-static struct device *
-device_find(struct child *ch, uint64_t handle)
-{
-	for (size_t i = 0; i < DEVICES_MAX; i++)
-		if (handle != 0 && ch->devs[i].handle == handle)
-			return &ch->devs[i];
-	return NULL;
-}
-
-static void
-device_drop(struct device *d)
-{
-	idg_oidc_device_clear(&d->dev);
-	d->handle = 0;
-}
-
-/* A free slot, reclaiming device logins that have expired. */
-static struct device *
-device_slot(struct child *ch)
-{
-	time_t now = time(NULL);
-
-	for (size_t i = 0; i < DEVICES_MAX; i++)
-		if (ch->devs[i].handle != 0 && ch->devs[i].dev.expires_at < now)
-			device_drop(&ch->devs[i]);
-	for (size_t i = 0; i < DEVICES_MAX; i++)
-		if (ch->devs[i].handle == 0)
-			return &ch->devs[i];
-	return NULL;
-}
-
 /* Handle one request; the reply goes into m. */
 static int
 handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
@@ -399,7 +364,6 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 	char err[512] = "";
 	uint32_t op = 0;
 	uint64_t reqid = 0;
-	struct device *dv;
 	int rc;
 
 	(void)idg_msg_get_u64(v, IDG_CT_REQID, &reqid);
@@ -431,36 +395,52 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 		rc = idg_oidc_token(ch->oidc, tok, &id, err, sizeof(err));
 		break;
 	}
-	case IDG_CONN_DEVICE_START:
-		if ((dv = device_slot(ch)) == NULL)
-			return reply_status(m, reqid, IDG_ERR_TOOBIG, "too many device logins in "
-			    "progress; try again later");
-		if ((rc = idg_oidc_device_start(ch->oidc, &dv->dev, err, sizeof(err))) < 0)
+	case IDG_CONN_DEVICE_START: {
+		struct idg_oidc_device dev = { 0 };
+
+		if ((rc = idg_oidc_device_start(ch->oidc, &dev, err, sizeof(err))) < 0)
 			return reply_status(m, reqid, rc, err);
-		dv->handle = ++ch->next_handle;
 		rc = reply_status(m, reqid, 0, NULL);
-		rc = rc ? rc : idg_msg_add_u64(m, IDG_CT_HANDLE, dv->handle);
-		rc = rc ? rc : add_opt_str(m, IDG_CT_USER_CODE, dv->dev.user_code);
-		rc = rc ? rc : add_opt_str(m, IDG_CT_URI, dv->dev.verification_uri);
-		rc = rc ? rc : add_opt_str(m, IDG_CT_URI_COMPLETE, dv->dev.verification_uri_complete);
-		rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_INTERVAL, dv->dev.interval_s);
-		rc = rc ? rc : idg_msg_add_u64(m, IDG_CT_EXPIRES, (uint64_t)dv->dev.expires_at);
+		rc = rc ? rc : add_opt_str(m, IDG_CT_DEVICE_CODE, dev.device_code);
+		rc = rc ? rc : add_opt_str(m, IDG_CT_USER_CODE, dev.user_code);
+		rc = rc ? rc : add_opt_str(m, IDG_CT_URI, dev.verification_uri);
+		rc = rc ? rc : add_opt_str(m, IDG_CT_URI_COMPLETE, dev.verification_uri_complete);
+		rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_INTERVAL, dev.interval_s);
+		rc = rc ? rc : idg_msg_add_u64(m, IDG_CT_EXPIRES, (uint64_t)dev.expires_at);
+		idg_oidc_device_clear(&dev);
 		return rc;
-	case IDG_CONN_DEVICE_POLL:
-		if ((dv = device_find(ch, opt_u64(v, IDG_CT_HANDLE))) == NULL)
-			return reply_status(m, reqid, IDG_ERR_NOTFOUND, "no such device login (it "
-			    "expired or was cancelled)");
-		rc = idg_oidc_device_poll(ch->oidc, &dv->dev, &id, err, sizeof(err));
+	}
+	case IDG_CONN_DEVICE_POLL: {
+		struct idg_oidc_device dev = { 0 };
+		const char *code = opt_str(v, IDG_CT_DEVICE_CODE);
+
+		if (code == NULL || (dev.device_code = strdup(code)) == NULL)
+			return reply_status(m, reqid, code ? IDG_ERR_NOMEM : IDG_ERR_PROTO,
+			    code ? "out of memory" : "no device code");
+		dev.interval_s = opt_u32(v, IDG_CT_INTERVAL);
+		dev.expires_at = (int64_t)opt_u64(v, IDG_CT_EXPIRES);
+		rc = idg_oidc_device_poll(ch->oidc, &dev, &id, err, sizeof(err));
 		if (rc == (int)IDG_CONN_PENDING) {
 			rc = reply_status(m, reqid, IDG_CONN_PENDING, NULL);
-			return rc ? rc : idg_msg_add_u32(m, IDG_CT_INTERVAL, dv->dev.interval_s);
+			rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_INTERVAL, dev.interval_s);
+			idg_oidc_device_clear(&dev);
+			return rc;
 		}
-		device_drop(dv);	/* done either way */
+		idg_oidc_device_clear(&dev);
 		break;
+	}
 	case IDG_CONN_DEVICE_CANCEL:
-		if ((dv = device_find(ch, opt_u64(v, IDG_CT_HANDLE))) != NULL)
-			device_drop(dv);
 		return reply_status(m, reqid, 0, NULL);
+	case IDG_CONN_KEYS: {
+		const char *jwks = opt_str(v, IDG_CT_JWKS);
+
+		if (jwks == NULL)
+			return reply_status(m, reqid, IDG_ERR_PROTO, "no keys");
+		if ((rc = idg_oidc_jwks_load(ch->oidc, jwks, err, sizeof(err))) < 0)
+			return reply_status(m, reqid, rc, err);
+		(void)idg_oidc_jwks_json(ch->oidc, &ch->jwks_gen_sent);	/* nothing to echo */
+		return reply_status(m, reqid, 0, NULL);
+	}
 	case IDG_CONN_TICK:
 		saml_tick(ch);
 		rc = ch->oidc ? idg_oidc_jwks_tick(ch->oidc, time(NULL), err, sizeof(err)) : 0;
@@ -549,8 +529,6 @@ idg_conn_child_main(int fd, uid_t uid, gid_t gid)
 		if (rc < 0)
 			break;
 	}
-	for (size_t i = 0; i < DEVICES_MAX; i++)
-		device_drop(&ch.devs[i]);
 	idg_oidc_free(ch.oidc);
 	keep_saml(&ch, NULL, NULL, NULL);
 	return 0;

@@ -1,7 +1,8 @@
-/* The requests idgated's root parent sends its unprivileged connector child over their
- * socketpair, in the same frames as api.sock (proto/wire.h). The parent asks, the child
- * answers in order; every reply echoes the request id. The child holds the IdP session state
- * (discovery, keys, device codes); the parent holds policy and never parses IdP data. */
+/* The requests idgated's root parent sends its unprivileged connector children over their
+ * socketpairs, in the same frames as api.sock (proto/wire.h). The parent asks, a child
+ * answers one request at a time; every reply echoes the request id. A child keeps only caches
+ * (discovery, keys, SAML metadata), so any child of a pool can take any request; the parent
+ * holds policy and login state and never parses IdP data. */
 #ifndef IDG_DAEMON_CONN_PROTO_H
 #define IDG_DAEMON_CONN_PROTO_H
 
@@ -9,12 +10,16 @@ enum idg_conn_op {
 	IDG_CONN_CONFIGURE = 1,		/* the [idp] settings and the cached keys; sent first */
 	IDG_CONN_PASSWORD = 2,		/* USER, PASSWORD -> identity */
 	IDG_CONN_TOKEN = 3,		/* TOKEN -> identity */
-	IDG_CONN_DEVICE_START = 4,	/* -> HANDLE, USER_CODE, URI, URI_COMPLETE, INTERVAL, EXPIRES */
-	IDG_CONN_DEVICE_POLL = 5,	/* HANDLE -> identity, or STATUS pending with INTERVAL */
-	IDG_CONN_DEVICE_CANCEL = 6,	/* HANDLE: forget the device code */
+	IDG_CONN_DEVICE_START = 4,	/* -> DEVICE_CODE, USER_CODE, URI, URI_COMPLETE, INTERVAL,
+					 * EXPIRES */
+	IDG_CONN_DEVICE_POLL = 5,	/* DEVICE_CODE, INTERVAL, EXPIRES -> identity, or STATUS
+					 * pending with INTERVAL. The parent keeps device codes, so
+					 * any child can poll any of them. */
+	IDG_CONN_DEVICE_CANCEL = 6,	/* unused: children hold no device login */
 	IDG_CONN_TICK = 7,		/* scheduled work (key refresh) */
 	IDG_CONN_SAML_START = 8,	/* -> URI (the IdP's SSO URL with an AuthnRequest), SAML_REQID */
 	IDG_CONN_SAML_RESPONSE = 9,	/* SAML_RESPONSE (base64, as posted) -> identity, SAML_REQID */
+	IDG_CONN_KEYS = 10,		/* JWKS: signing keys another child learned */
 };
 
 enum idg_conn_tag {
@@ -52,12 +57,13 @@ enum idg_conn_tag {
 	IDG_CT_USER = 40,
 	IDG_CT_PASSWORD = 41,
 	IDG_CT_TOKEN = 42,
-	IDG_CT_HANDLE = 43,	/* u64: a device login in the child */
+	IDG_CT_HANDLE = 43,	/* u64: unused (device logins were once held by the child) */
 	IDG_CT_USER_CODE = 44,
 	IDG_CT_URI = 45,
 	IDG_CT_URI_COMPLETE = 46,
 	IDG_CT_INTERVAL = 47,	/* u32 s */
 	IDG_CT_EXPIRES = 48,	/* u64: absolute time */
+	IDG_CT_DEVICE_CODE = 49,	/* str: the device code (a secret: never logged) */
 	/* identity */
 	IDG_CT_ID_ISS = 60,
 	IDG_CT_ID_SUB = 61,

@@ -97,5 +97,9 @@ int idg_server_watch(struct idg_server *s, int fd, void (*cb)(void *ctx, uint32_
     void *ctx, struct idg_watch **out);
 void idg_server_unwatch(struct idg_server *s, struct idg_watch *w);
 void idg_server_set_tick(struct idg_server *s, void (*tick)(struct idg_daemon *d, int64_t now));
+/* cb runs when a pam.sock connection closes (serial: its conn_serial), for the logins it
+ * held open. It may complete other connections' deferred replies. */
+void idg_server_on_pam_close(struct idg_server *s, void (*cb)(struct idg_daemon *d,
+    uint64_t serial));
 
 #endif

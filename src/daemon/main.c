@@ -226,7 +226,11 @@ idp_changed(const struct idg_config *a, const struct idg_config *b)
 	    a->idp_keycloak_realm_roles != b->idp_keycloak_realm_roles ||
 	    !same(a->idp_keycloak_client_roles, b->idp_keycloak_client_roles) ||
 	    a->idp_userinfo_fallback != b->idp_userinfo_fallback ||
-	    !same(a->connector_user, b->connector_user);
+	    !same(a->connector_user, b->connector_user) ||
+	    a->connector_max_logins != b->connector_max_logins ||
+	    a->connector_max_tokens != b->connector_max_tokens ||
+	    a->connector_max_saml != b->connector_max_saml ||
+	    a->connector_saml_queue != b->connector_saml_queue;
 }
 
 /* A start-up failure: to the log, to the terminal in the foreground unless the log is
@@ -357,6 +361,13 @@ connector_child(int argc, char **argv)
 	return idg_conn_child_main((int)fd, (uid_t)uid, (gid_t)gid);
 }
 
+/* A PAM login's process went away: the device or SAML login it started goes too. */
+static void
+pam_closed(struct idg_daemon *d, uint64_t serial)
+{
+	idg_logins_conn_closed(d, serial);
+}
+
 static void
 tick(struct idg_daemon *d, int64_t now)
 {
@@ -480,6 +491,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	idg_server_set_tick(d.srv, tick);
+	idg_server_on_pam_close(d.srv, pam_closed);
 	if (idg_connector_start(&d, err, sizeof(err)) < 0) {
 		startup_error(&d, target, &report_fd, err);
 		goto out;

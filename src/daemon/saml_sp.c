@@ -375,10 +375,13 @@ on_acs(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
 	}
 	if (idg_msg_get_str(v, IDG_CT_SAML_REQID, &rid) < 0 || sp == NULL ||
 	    (l = login_by_request(sp, rid)) == NULL || l->expires < time(NULL)) {
-		audit(d, IDG_OP_PAM_SAML_WAIT, "saml:acs", "denied", "a verified SAML response for "
-		    "a login that has expired or was cancelled", "method=saml");
-		answer(r, MHD_HTTP_GONE, "Sign-in refused: this login has expired or was "
-		    "cancelled; start it again.");
+		/* The children verify; which request a response may answer is decided here
+		 * (connectors/saml.h requests_elsewhere): a login waiting at the IdP, once. */
+		audit(d, IDG_OP_PAM_SAML_WAIT, "saml:acs", "denied", "SAML response refused: it "
+		    "answers no login of ours (InResponseTo names no login waiting at the IdP: "
+		    "unknown, expired, cancelled or answered already)", "method=saml");
+		answer(r, MHD_HTTP_FORBIDDEN, "Sign-in refused: the response answers no login of "
+		    "ours (it expired, was cancelled or was answered already); start it again.");
 		resume(r);
 		return;
 	}

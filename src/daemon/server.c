@@ -65,6 +65,7 @@ struct idg_server {
 	uint64_t next_serial;
 	struct idg_watch *watches;
 	void (*tick)(struct idg_daemon *d, int64_t now);	/* once a second */
+	void (*pam_closed)(struct idg_daemon *d, uint64_t serial);	/* a pam.sock peer left */
 	bool stop;
 };
 
@@ -198,6 +199,8 @@ conn_close(struct idg_server *s, struct conn *c)
 	s->nconns--;
 	/* The current batch of events may still name c: free it after the batch. */
 	c->dead = true;
+	if (c->pam && s->pam_closed)
+		s->pam_closed(s->d, c->serial);
 	c->next = s->graveyard;
 	s->graveyard = c;
 }
@@ -752,6 +755,12 @@ unwatch_dead(struct idg_server *s)
 			pp = &w->next;
 		}
 	}
+}
+
+void
+idg_server_on_pam_close(struct idg_server *s, void (*cb)(struct idg_daemon *d, uint64_t serial))
+{
+	s->pam_closed = cb;
 }
 
 void

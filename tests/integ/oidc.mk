@@ -6,7 +6,8 @@ OIDC_TESTS = \
 	tests/integ/t_oidc_refuse.sh \
 	tests/integ/t_oidc_resilience.sh \
 	tests/integ/t_directory.sh \
-	tests/integ/t_pam_daemon.sh
+	tests/integ/t_pam_daemon.sh \
+	tests/integ/t_login_load.sh
 TESTS += $(OIDC_TESTS)
 EXTRA_DIST += $(OIDC_TESTS) tests/integ/t_oidc_lib.sh
 

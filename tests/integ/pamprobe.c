@@ -4,13 +4,20 @@
  * reply's status number (or 100 and up for its own failures). A secret is read from standard
  * input (one line), never from the command line. 'device' runs a whole device login: start,
  * then waits until the answer is not "pending", printing each answer with its delay.
- * saml-start / saml-wait / saml-cancel: one request each of a SAML login. */
+ * saml-start / saml-wait / saml-cancel: one request each of a SAML login.
+ *
+ * As pam_idgate.so does, the connection of a device-start or saml-start stays open while the
+ * login goes on (idgated forgets a login whose starting connection closes): 'device' keeps
+ * it for its own life; a lone device-start or saml-start leaves a background process holding
+ * it until idgated closes it or 120 s pass ('nohold' closes it at once, as a killed sshd
+ * child would). */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -25,13 +32,14 @@
 #define SECRET_MAX 65536
 
 static int timeout_ms = 60000;
+static int held_fd = -1;	/* the connection of the last START, kept open */
 
 static void usage(void) __attribute__((noreturn));
 
 static void
 usage(void)
 {
-	fputs("usage: pamprobe [-t MS] SOCKET OP NAME [service=S] [rhost=H] [pid=N] [handle=N]\n"
+	fputs("usage: pamprobe [-t MS] SOCKET OP NAME [service=S] [rhost=H] [pid=N] [handle=N] [nohold]\n"
 	    "  OP: password | token (the secret on standard input) | device-start |\n"
 	    "      device-wait | device-cancel | saml-start | saml-wait | saml-cancel |\n"
 	    "      account | open | close |\n"
@@ -124,7 +132,13 @@ exchange(const struct args *a, enum idg_op op, uint32_t method, const char *pref
 		exit(EXIT_LOST);
 	}
 	idg_msg_free(&m);
-	close(fd);
+	if (op == IDG_OP_PAM_DEVICE_START || op == IDG_OP_PAM_SAML_START) {
+		if (held_fd >= 0)
+			close(held_fd);
+		held_fd = fd;
+	} else {
+		close(fd);
+	}
 	for (size_t i = 0; i < v.n; i++) {
 		const struct idg_field *f = &v.fields[i];
 		const char *s = NULL, *tag = NULL;
@@ -198,12 +212,30 @@ read_secret(void)
 	return buf;
 }
 
+/* Keep the START's connection open in a background process (stdout and stderr closed, so
+ * a shell's $(...) does not wait for it) until idgated closes it, or for 120 s. */
+static void
+hold_in_background(void)
+{
+	struct pollfd p = { .fd = held_fd, .events = POLLIN };
+
+	fflush(stdout);
+	if (held_fd < 0 || fork() != 0)
+		return;
+	(void)setsid();
+	for (int f = 0; f < 3; f++)
+		close(f);
+	(void)poll(&p, 1, 120000);
+	_exit(0);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct args a = { .service = "sshd" };
 	const char *op;
 	uint32_t st, interval = 5;
+	bool hold = true;
 	int i = 1;
 
 	if (argc > 2 && strcmp(argv[1], "-t") == 0) {
@@ -224,6 +256,8 @@ main(int argc, char **argv)
 			a.pid = (uint32_t)strtoul(argv[i] + 4, NULL, 10), a.has_pid = true;
 		else if (strncmp(argv[i], "handle=", 7) == 0)
 			a.handle = strtoull(argv[i] + 7, NULL, 10);
+		else if (strcmp(argv[i], "nohold") == 0)
+			hold = false;
 		else
 			usage();
 	}
@@ -237,14 +271,17 @@ main(int argc, char **argv)
 		free(secret);
 		return (int)st;
 	}
-	if (strcmp(op, "device-start") == 0)
-		return (int)exchange(&a, IDG_OP_PAM_DEVICE_START, 0, "", NULL, NULL);
+	if (strcmp(op, "device-start") == 0 || strcmp(op, "saml-start") == 0) {
+		st = exchange(&a, op[0] == 'd' ? IDG_OP_PAM_DEVICE_START : IDG_OP_PAM_SAML_START, 0,
+		    "", NULL, NULL);
+		if (hold)
+			hold_in_background();
+		return (int)st;
+	}
 	if (strcmp(op, "device-wait") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_DEVICE_WAIT, 0, "", NULL, NULL);
 	if (strcmp(op, "device-cancel") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_DEVICE_CANCEL, 0, "", NULL, NULL);
-	if (strcmp(op, "saml-start") == 0)
-		return (int)exchange(&a, IDG_OP_PAM_SAML_START, 0, "", NULL, NULL);
 	if (strcmp(op, "saml-wait") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_SAML_WAIT, 0, "", NULL, NULL);
 	if (strcmp(op, "saml-cancel") == 0)

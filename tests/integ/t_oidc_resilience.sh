@@ -164,7 +164,7 @@ login_pw alice alice-password
 is "... and a good password login succeeds" "$RC:$(field principal)" "0:user:alice"
 device_login carol carol-password
 is "... and a good device login" "$RC:$(field principal)" "0:user:carol"
-unlike "the daemon log has no connector restart so far" "$(cat "$T_DIR/daemon.log")" 'IdP connector: .*restarting'
+unlike "the daemon log has no connector restart so far" "$(cat "$T_DIR/daemon.log")" 'IdP connector .*stopped it'
 
 # ---------- the connector child killed ----------
 kill -KILL "$CPID"
@@ -177,7 +177,7 @@ done
 ok "a killed connector child is started again by idgated (pid $CPID -> $NEWPID)" \
 	test -n "$NEWPID" -a "$NEWPID" != "$CPID"
 ok "... idgated itself kept running" kill -0 "$T_PID"
-like "... and logged it" "$(cat "$T_DIR/daemon.log")" 'IdP connector: .*restarting it in [0-9]+ ms'
+like "... and logged it" "$(cat "$T_DIR/daemon.log")" 'IdP connector \(logins, pid [0-9]+\): it exited; stopped it'
 is "... the new child runs as _idgate too" "$(ps -o user= -p "$NEWPID" | tr -d ' ')" _idgate
 RC=9
 for _i in $(seq 1 50); do

@@ -48,6 +48,12 @@ saml_setup() {
 	"$top_srcdir/tests/idp/oidc/mkcerts.sh" "$T_DIR/certs" || { echo "Bail out! mkcerts.sh failed"; exit 1; }
 	chmod 0755 "$T_DIR/certs"
 	CA=$T_DIR/certs/ca.pem
+	saml_idp_start
+}
+
+# saml_idp_start: the test SAML IdP with the certificates in $T_DIR/certs; sets IDP_BASE,
+# IDP_MD, SAML_IDP_PID.
+saml_idp_start() {
 	: >"$T_DIR/saml-idp.out"
 	node "$SAML_IDP_DIR/server.mjs" --port 0 --cert "$T_DIR/certs/server.pem" \
 		--key "$T_DIR/certs/server.key" --state-dir "$T_DIR/saml-idp" \

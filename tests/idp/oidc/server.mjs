@@ -1108,6 +1108,14 @@ async function control(req, res) {
       state.modeEndpoints = body.endpoints ?? (q.get('endpoints') ? q.get('endpoints').split(',') : null);
       return json(res, 200, { mode: state.mode, seconds: state.modeSeconds, endpoints: state.modeEndpoints });
     }
+    if (req.method === 'POST' && p === '/password') {
+      // A password changed at the IdP (say, after a leak): {"user": NAME, "password": NEW}.
+      const hit = findUserByLogin(body.user ?? q.get('user'));
+      const pw = body.password ?? q.get('password');
+      if (!hit || typeof pw !== 'string' || pw === '') return json(res, 400, { error: 'user and password required' });
+      hit.u.password = pw;
+      return json(res, 200, { user: hit.name });
+    }
     if (req.method === 'POST' && p === '/mint') {
       const jwt = await mint(body);
       return send(res, 200, 'application/jwt', jwt);
