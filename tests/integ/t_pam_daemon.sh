@@ -206,6 +206,40 @@ is "alice cancels her device login" "$RC" 0
 pam device-wait alice "handle=$H"
 is "... a cancelled handle is gone" "$RC" 1
 
+# Abandoned device logins (issue 13, item 5): an unauthenticated SSH client that presses
+# Enter and drops the connection starts one; its PAM process is killed without a CANCEL.
+# The login lives only while the connection that started it is open, so 70 of them in a row
+# leave every slot free, and bob's device login still starts.
+for i in $(seq 1 70); do
+	"$PROBE" "$PAM" device-start "nobody$((i % 7))" rhost=203.0.113.66 nohold >/dev/null 2>&1
+done
+pam device-start bob rhost=198.51.100.2
+is "after 70 abandoned device logins bob's starts: OK" "$RC:$(line status)" "0:ok"
+like "... the abandoned ones were forgotten at once" "$(cat "$T_DIR/daemon.log")" \
+	'device login of nobody[0-6] abandoned \(its PAM process went away\)'
+BOB_H=$(line handle)
+pam device-cancel bob "handle=$BOB_H"
+# Held ones are limited per remote host and per name.
+for i in $(seq 1 8); do
+	pam device-start "user$i" rhost=203.0.113.7
+done
+pam device-start user9 rhost=203.0.113.7
+is "a 9th device login in progress from one host: DENIED" "$RC:$(line error)" \
+	"1:too many sign-ins in progress from 203.0.113.7; try again later"
+like "... audited" "$(audited '"action":"pam.device_start","target":"login:user9"')" '"result":"denied","reason":"too many sign-ins in progress from 203.0.113.7'
+for i in 1 2 3; do
+	pam device-start carol "rhost=192.0.2.$i"
+done
+pam device-start carol rhost=192.0.2.4
+is "a 4th device login in progress for one name: DENIED" "$RC:$(line error)" \
+	"1:too many sign-ins in progress for carol; finish or cancel one, then try again"
+# Their PAM processes gone (the holders killed), the slots are free again.
+pkill -f "pamprobe $PAM device-start" 2>/dev/null
+sleep 0.5
+pam device-start carol rhost=192.0.2.4
+is "... once the others' processes are gone, carol's starts: OK" "$RC:$(line status)" "0:ok"
+pam device-cancel carol "handle=$(line handle)"
+
 # ---------- the login rule (PAM account) ----------
 pam account bob
 is "bob (no role; activation's allClusterUsers bindings only): DENIED" "$RC:$(line error)" \
