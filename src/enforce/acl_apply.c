@@ -33,6 +33,7 @@ enum { K_DIR, K_FILE, K_FILEX, K_NKINDS };
 struct idg_acl_set {
 	uid_t owner;
 	gid_t group;
+	bool owned_links;	/* multi-link files of the owner are changed too */
 	acl_t acl[K_NKINDS];	/* access ACLs; K_DIR is the default ACL of directories too */
 	struct canon want[K_NKINDS];
 };
@@ -118,6 +119,12 @@ idg_acl_set_new(const struct idg_acl_spec *spec, uid_t owner, gid_t group, mode_
 	}
 	*out = s;
 	return 0;
+}
+
+void
+idg_acl_set_owned_links(struct idg_acl_set *s, bool yes)
+{
+	s->owned_links = yes;
 }
 
 void
@@ -255,12 +262,19 @@ fix(struct walk *w, int fd, const struct stat *st, bool dir)
 		tell(w, "owner was ", NULL, was);
 		changed = true;
 	}
-	if (!dir && (st->st_mode & (S_ISUID | S_ISGID))) {
+	/* Only permission bits, on directories as on files: a setgid directory would give what
+	 * is made in it the data group, a sticky one would keep writers from renaming or
+	 * removing what they did not make, a set-id file would run as its owner. */
+	if (st->st_mode & (S_ISUID | S_ISGID | S_ISVTX)) {
+		char was[64];
+
 		if (fchmod(fd, st->st_mode & 0777) < 0) {
 			w->st->errors++;
 			return;
 		}
-		tell(w, "set-id bits were set", NULL, "");
+		snprintf(was, sizeof(was), "%04o (set-id and sticky bits are cleared)",
+		    (unsigned)(st->st_mode & 07777));
+		tell(w, "mode was ", NULL, was);
 		changed = true;
 	}
 	if ((cur = acl_get_fd(fd)) == NULL || !canon_of(cur, &w->cur) ||
@@ -358,13 +372,25 @@ do_file(struct walk *w, int dirfd, const char *name)
 		close(fd);
 		return;
 	}
-	if (st.st_nlink > 1) {
-		/* The same inode may have a name outside the repo (a user with write access
-		 * can link in any file it may read and write): changing it would reach out of
-		 * the data root. Reaching it through the repo still needs its directories. */
+	if (st.st_nlink > 1 && (!w->set->owned_links || st.st_uid != w->set->owner)) {
+		/* The same inode may have a name outside the repo: a writer can link in a file
+		 * of someone else's that it may read and write, and changing that would reach
+		 * out of the data root. One of the owner's own is changed when owned_links
+		 * says the kernel lets only those who may read and write a file link it: it is
+		 * the repo's file linked out by someone with access (whose access must end
+		 * with their role, through every name), or a file of the owner's that the
+		 * linker could already read and write. */
+		char why[128];
+
 		w->st->skipped++;
+		if (st.st_uid != w->set->owner)
+			snprintf(why, sizeof(why), "it has more than one hard link and belongs to "
+			    "uid %lu, not the data owner", (unsigned long)st.st_uid);
+		else
+			snprintf(why, sizeof(why), "it has more than one hard link (and "
+			    "fs.protected_hardlinks is not 1)");
 		if (w->report)
-			w->report(w->ctx, w->path, false, "it has more than one hard link");
+			w->report(w->ctx, w->path, false, why);
 		close(fd);
 		return;
 	}
@@ -374,18 +400,16 @@ do_file(struct walk *w, int dirfd, const char *name)
 }
 
 static int
-walk(struct walk *w, int parentfd, const char *name, bool recurse)
+walk(struct walk *w, int parentfd, const char *name)
 {
 	struct frame stack[IDG_APPLY_DEPTH_MAX + 1];
 	int depth = 0, fd;
 
 	w->path[0] = '\0';
+	/* Each directory is changed before it is read: what anyone could still make in it
+	 * was made before the change, so the read that follows sees it. */
 	if ((fd = open_dir(w, parentfd, name, true)) < 0)
 		return IDG_ERR_IO;
-	if (!recurse) {
-		close(fd);
-		return 0;
-	}
 	if ((stack[0].d = fdopendir(fd)) == NULL) {
 		close(fd);
 		return IDG_ERR_IO;
@@ -450,9 +474,9 @@ walk(struct walk *w, int parentfd, const char *name, bool recurse)
 	return 0;
 }
 
-static int
-run(int parentfd, const char *name, const struct idg_acl_set *set, idg_apply_report_fn report,
-    void *ctx, struct idg_apply_stats *stats, bool recurse)
+int
+idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set,
+    idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats)
 {
 	struct walk *w = malloc(sizeof(*w));
 	int rc;
@@ -463,16 +487,9 @@ run(int parentfd, const char *name, const struct idg_acl_set *set, idg_apply_rep
 	w->report = report;
 	w->ctx = ctx;
 	w->st = stats;
-	rc = walk(w, parentfd, name, recurse);
+	rc = walk(w, parentfd, name);
 	free(w);
 	return rc;
-}
-
-int
-idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set,
-    idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats)
-{
-	return run(parentfd, name, set, report, ctx, stats, true);
 }
 
 int
@@ -495,11 +512,4 @@ idg_acl_apply_fd(int fd, bool dir, const struct idg_acl_set *set, struct idg_app
 	fix(w, fd, &st, dir);
 	free(w);
 	return 0;
-}
-
-int
-idg_acl_apply_top(int parentfd, const char *name, const struct idg_acl_set *set,
-    idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats)
-{
-	return run(parentfd, name, set, report, ctx, stats, false);
 }
