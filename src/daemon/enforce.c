@@ -112,7 +112,8 @@ local_ids(const struct idg_daemon *d, uid_t *uid, gid_t *gid)
 }
 
 /* Whether the kernel lets only those who may read and write a file hard-link it (and so
- * whether a multi-link file of the data owner's may be re-ACLed: acl_apply.h). Read at every
+ * whether a multi-link file of the data owner's or an IdP user's may be re-ACLed:
+ * acl_apply.h). Read at every
  * pass, since an administrator may change it; when it is off, multi-link files keep whatever
  * access they had, so this is said once. */
 static bool
@@ -303,7 +304,8 @@ apply_repo(struct idg_daemon *d, idg_rid rid, const struct idg_acl_spec *spec,
 		close(pfd);
 		return rc;
 	}
-	idg_acl_set_owned_links(set, pc->owned_links);
+	idg_acl_set_owned_links(set, pc->owned_links, (uid_t)d->cfg.idmap_id_min,
+	    (uid_t)d->cfg.idmap_id_max);
 	e->repo = full;
 	rc = idg_acl_apply_tree(pfd, repo, set, repair ? report : NULL, e, &one);
 	if (rc < 0)
@@ -759,7 +761,8 @@ idg_enforce_repo_close(struct idg_daemon *d, const char *project, const char *re
 		log_err("enforce: cannot close %s/%s/%s: %s", d->cfg.data_root, project, repo,
 		    idg_strerror(rc));
 	} else {
-		idg_acl_set_owned_links(set, links_protected(d->enf));
+		idg_acl_set_owned_links(set, links_protected(d->enf), (uid_t)d->cfg.idmap_id_min,
+		    (uid_t)d->cfg.idmap_id_max);
 		if (idg_acl_apply_tree(pfd, repo, set, NULL, NULL, &st) < 0) {
 			if (errno != ENOENT)
 				log_err("enforce: cannot close %s/%s/%s: %s", d->cfg.data_root,

@@ -33,7 +33,8 @@ enum { K_DIR, K_FILE, K_FILEX, K_NKINDS };
 struct idg_acl_set {
 	uid_t owner;
 	gid_t group;
-	bool owned_links;	/* multi-link files of the owner are changed too */
+	bool owned_links;	/* multi-link files of the owner and of id_lo..id_hi changed too */
+	uid_t id_lo, id_hi;
 	acl_t acl[K_NKINDS];	/* access ACLs; K_DIR is the default ACL of directories too */
 	struct canon want[K_NKINDS];
 };
@@ -122,9 +123,18 @@ idg_acl_set_new(const struct idg_acl_spec *spec, uid_t owner, gid_t group, mode_
 }
 
 void
-idg_acl_set_owned_links(struct idg_acl_set *s, bool yes)
+idg_acl_set_owned_links(struct idg_acl_set *s, bool yes, uid_t id_lo, uid_t id_hi)
 {
 	s->owned_links = yes;
+	s->id_lo = id_lo;
+	s->id_hi = id_hi;
+}
+
+/* A multi-link file the walk may change (see idg_acl_set_owned_links). */
+static bool
+link_ours(const struct idg_acl_set *s, uid_t uid)
+{
+	return s->owned_links && (uid == s->owner || (uid >= s->id_lo && uid <= s->id_hi));
 }
 
 void
@@ -372,20 +382,21 @@ do_file(struct walk *w, int dirfd, const char *name)
 		close(fd);
 		return;
 	}
-	if (st.st_nlink > 1 && (!w->set->owned_links || st.st_uid != w->set->owner)) {
+	if (st.st_nlink > 1 && !link_ours(w->set, st.st_uid)) {
 		/* The same inode may have a name outside the repo: a writer can link in a file
 		 * of someone else's that it may read and write, and changing that would reach
-		 * out of the data root. One of the owner's own is changed when owned_links
-		 * says the kernel lets only those who may read and write a file link it: it is
-		 * the repo's file linked out by someone with access (whose access must end
-		 * with their role, through every name), or a file of the owner's that the
-		 * linker could already read and write. */
-		char why[128];
+		 * out of the data root (a local user's file, a system file). One of the data
+		 * owner's or an IdP user's is changed when the kernel lets only those who may
+		 * read and write a file link it (acl_apply.h): it is the repo's file linked
+		 * out by someone with access, or a writer's own linked in, whose access must
+		 * end with the role through every name. */
+		char why[160];
 
 		w->st->skipped++;
-		if (st.st_uid != w->set->owner)
+		if (w->set->owned_links)
 			snprintf(why, sizeof(why), "it has more than one hard link and belongs to "
-			    "uid %lu, not the data owner", (unsigned long)st.st_uid);
+			    "uid %lu, neither the data owner nor an IdP user",
+			    (unsigned long)st.st_uid);
 		else
 			snprintf(why, sizeof(why), "it has more than one hard link (and "
 			    "fs.protected_hardlinks is not 1)");

@@ -2,8 +2,8 @@
  * directory descriptors only: every name is opened with openat(O_NOFOLLOW) relative to its
  * parent, symlinks are never followed (their targets are never touched), nothing on another
  * filesystem is entered, and only directories and regular files are changed: of files with
- * several hard links (they may also have a name outside the repo), only the owner's, and
- * only when idg_acl_set_owned_links says so. */
+ * several hard links (they may also have a name outside the repo), only the owner's and IdP
+ * users', and only when idg_acl_set_owned_links says so. */
 #ifndef IDG_ENFORCE_ACL_APPLY_H
 #define IDG_ENFORCE_ACL_APPLY_H
 
@@ -26,13 +26,15 @@ struct idg_acl_set;
 int idg_acl_set_new(const struct idg_acl_spec *spec, uid_t owner, gid_t group, mode_t mode,
     struct idg_acl_set **out);
 void idg_acl_set_free(struct idg_acl_set *s);
-/* yes: regular files with more than one hard link that belong to the set's owner are changed
- * like the others (default: every multi-link file is left alone). Only sound where the
- * kernel lets nobody link a file it may not read and write (fs.protected_hardlinks = 1):
- * then such a file is the repo's own linked out by someone with access, whose access must
- * end with the role through whatever name, or one of the owner's the linker could already
- * read and write. Files of anyone else with several links are always left alone. */
-void idg_acl_set_owned_links(struct idg_acl_set *s, bool yes);
+/* yes: regular files with more than one hard link that belong to the set's owner, or to a
+ * uid in id_lo..id_hi (IdP users: whoever may hold a repo role), are changed like the others
+ * (default: every multi-link file is left alone). Only sound where the kernel lets nobody
+ * link a file it may not read and write (fs.protected_hardlinks = 1): then such a file is
+ * the repo's own linked out by someone with access, or a writer's own linked in, and that
+ * access must end with the role through whatever name; at worst it is a file the linker
+ * could already read and write. Multi-link files of anyone else (local users, system
+ * accounts) are always left alone. */
+void idg_acl_set_owned_links(struct idg_acl_set *s, bool yes, uid_t id_lo, uid_t id_hi);
 
 struct idg_apply_stats {
 	uint64_t dirs, files;	/* looked at */

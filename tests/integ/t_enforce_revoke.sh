@@ -1,8 +1,9 @@
 #!/bin/sh
 # Revocation holds against a repo writer who prepared for it (issue 13, items 4, 9, 10), with
 # real reads and writes by IdP users (the built NSS module in a mount namespace):
-#   - a hard link alice plants in her own directory to a repo file: once her role is gone she
-#     can neither read nor rewrite the file through it (the ACL is on the inode);
+#   - a hard link alice plants in her own directory to a repo file, and a file of her own she
+#     links into the repo: once her role is gone she can neither read nor rewrite either
+#     through her names (the ACL is on the inode);
 #   - a process of alice holding a directory deep inside a repo (as its cwd and as an open
 #     descriptor) while the repo is deleted: it can no longer read, write or create there,
 #     and no entry but the owner's is left anywhere in the retired tree;
@@ -60,8 +61,14 @@ if [ "$(cat /proc/sys/fs/protected_hardlinks 2>/dev/null)" = 1 ]; then
 	is "... it has two links" "$(stat -c %h "$R/report.csv")" 2
 	ok "... and reads and writes it through her link" as_user alice sh -c \
 		"cat '$H/mine.csv' >/dev/null && echo '2,20' >>'$H/mine.csv'"
-	ok "the next repair keeps the repo's ACL on it (alice still a writer)" next_repair
-	ok "... alice still writes through her link" as_user alice sh -c "echo '3,30' >>'$H/mine.csv'"
+	# The same with a file of her own: made in her directory and linked into the repo (as if
+	# she had linked out a file she made in the repo before any walk gave it to root).
+	ok "alice links a file of her own into the repo" as_user alice sh -c \
+		"echo 'a,1' >'$H/own.csv' && ln '$H/own.csv' '$R/own.csv'"
+	ok "the next repair keeps the repo's ACL on them (alice still a writer)" next_repair
+	is "... her own file is now the data owner's" "$(stat -c %U:%G "$R/own.csv")" root:root
+	ok "... alice still writes through her links" as_user alice sh -c \
+		"echo '3,30' >>'$H/mine.csv' && echo 'a,2' >>'$H/own.csv'"
 	ok "auth set repo p/data none user:alice" ctl auth set repo p/data none user:alice
 	ok "within 1 s alice cannot read the file through her link" within 1 sh -c \
 		"! setpriv --reuid=alice --regid=alice --init-groups cat '$H/mine.csv' >/dev/null 2>&1"
@@ -75,7 +82,14 @@ if [ "$(cat /proc/sys/fs/protected_hardlinks 2>/dev/null)" = 1 ]; then
 	is "... the repo's file holds what alice wrote while she could, nothing after" \
 		"$(cat "$R/report.csv")" "$(printf 'id,amount\n1,10\n2,20\n3,30')"
 	is "bob (a reader) still reads it" "$(as_user bob cat "$R/report.csv" 2>&1 | head -n 1)" "id,amount"
-	ok "alice may still drop her own name for it" as_user alice rm -f "$H/mine.csv"
+	run as_user alice sh -c "cat '$H/own.csv'"
+	like "the file she linked in: she cannot read it" "$ERR" "Permission denied"
+	run as_user alice sh -c "echo 'evil' >>'$H/own.csv'"
+	like "... nor write it" "$ERR" "Permission denied"
+	run as_user alice chmod 666 "$H/own.csv"
+	like "... nor chmod it" "$ERR" "Operation not permitted"
+	is "... it holds what she wrote while she could" "$(cat "$R/own.csv" | tr '\n' ' ')" "a,1 a,2 "
+	ok "alice may still drop her own names for them" as_user alice rm -f "$H/mine.csv" "$H/own.csv"
 	ok "auth set repo p/data repoWriter user:alice (back, for what follows)" \
 		ctl auth set repo p/data repoWriter user:alice
 	ok "... on disk within 1 s" within 1 acl_has "$R" "user:$AUID:rwx"

@@ -228,13 +228,15 @@ test_links_left_alone(void **state)
 
 /* A file of the owner's that a writer linked out of the repo: left alone by default, changed
  * with owned_links, and then its access is the repo's through the outside name too (the ACL
- * is on the inode). A file of someone else's with several links is left alone always. */
+ * is on the inode). So is an IdP user's (a uid in the range given); a multi-link file of
+ * anyone else's is left alone always. */
 static void
 test_owned_links(void **state)
 {
 	struct fx *f = *state;
 	struct idg_apply_stats st = { 0 };
 	char path[512];
+	struct stat sb;
 	char *t;
 
 	assert_int_equal(linkat(f->fd, "repo/a", f->fd, "outlink", 0), 0);
@@ -243,7 +245,7 @@ test_owned_links(void **state)
 	assert_int_equal(f->left_alone, 1);
 	snprintf(path, sizeof(path), "%s/outlink", f->dir);
 	assert_int_equal(acl_extended_file_nofollow(path), 0);
-	idg_acl_set_owned_links(f->set, true);
+	idg_acl_set_owned_links(f->set, true, 4000000, 4000009);
 	memset(&st, 0, sizeof(st));
 	f->left_alone = 0;
 	assert_int_equal(idg_acl_apply_tree(f->fd, "repo", f->set, report, f, &st), 0);
@@ -259,7 +261,7 @@ test_owned_links(void **state)
 		struct idg_acl_set *closed = NULL;
 
 		assert_int_equal(idg_acl_set_new(&none, getuid(), getgid(), 0700, &closed), 0);
-		idg_acl_set_owned_links(closed, true);
+		idg_acl_set_owned_links(closed, true, 4000000, 4000009);
 		memset(&st, 0, sizeof(st));
 		assert_int_equal(idg_acl_apply_tree(f->fd, "repo", closed, NULL, NULL, &st), 0);
 		idg_acl_set_free(closed);
@@ -271,15 +273,26 @@ test_owned_links(void **state)
 		print_message("# not root: a foreign owner's linked file is not tried\n");
 		return;
 	}
+	/* An IdP user's (in the id range): taken over like the owner's. */
 	assert_int_equal(fchownat(f->fd, "outlink", 4000003, 4000003, AT_SYMLINK_NOFOLLOW), 0);
+	memset(&st, 0, sizeof(st));
+	f->left_alone = 0;
+	assert_int_equal(idg_acl_apply_tree(f->fd, "repo", f->set, report, f, &st), 0);
+	assert_int_equal(f->left_alone, 0);
+	assert_int_equal(fstatat(f->fd, "outlink", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(sb.st_uid, getuid());
+	/* A local user's (outside the range): left alone. */
+	assert_int_equal(fchownat(f->fd, "outlink", 12345, 12345, AT_SYMLINK_NOFOLLOW), 0);
 	assert_int_equal(fchmodat(f->fd, "outlink", 0666, 0), 0);
 	memset(&st, 0, sizeof(st));
 	f->left_alone = 0;
 	assert_int_equal(idg_acl_apply_tree(f->fd, "repo", f->set, report, f, &st), 0);
 	assert_int_equal(f->left_alone, 1);
-	t = acl_text(f, "outlink", ACL_TYPE_ACCESS);
-	assert_string_equal(t, "user::rw-,group::rw-,other::rw-");
+	t = acl_text(f, "outlink", ACL_TYPE_ACCESS);	/* other::rw- would have been repaired */
+	assert_string_equal(t, "user::rw-,user:4000001:rw-,group::r--,group:4000002:r--,mask::rw-,other::rw-");
 	free(t);
+	assert_int_equal(fstatat(f->fd, "outlink", &sb, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(sb.st_uid, 12345);
 }
 
 /* Set-id and sticky bits go, on directories as on files. */
