@@ -113,9 +113,8 @@ local_ids(const struct idg_daemon *d, uid_t *uid, gid_t *gid)
 
 /* Whether the kernel lets only those who may read and write a file hard-link it (and so
  * whether a multi-link file of the data owner's or an IdP user's may be re-ACLed:
- * acl_apply.h). Read at every
- * pass, since an administrator may change it; when it is off, multi-link files keep whatever
- * access they had, so this is said once. */
+ * acl_apply.h). Read at every pass, since an administrator may change it; when it is off,
+ * multi-link files keep whatever access they had, which is said once. */
 static bool
 links_protected(struct idg_enforcer *e)
 {

@@ -51,9 +51,9 @@ typedef void (*idg_apply_report_fn)(void *ctx, const char *path, bool repaired,
 
 /* Walk the directory name below parentfd and make every object agree with set, writing only
  * what differs. Each directory is changed before it is read, so nobody whom set shuts out
- * can add anything to it that the walk would miss. report may be NULL. 0, or IDG_ERR_IO when the directory itself cannot be
- * opened (a symlink or anything but a directory is refused: ELOOP/ENOTDIR); errors below it
- * are counted in stats and the walk goes on. */
+ * can add anything to it that the walk would miss. report may be NULL. 0, or IDG_ERR_IO when
+ * the directory itself cannot be opened (a symlink or anything but a directory is refused:
+ * ELOOP/ENOTDIR); errors below it are counted in stats and the walk goes on. */
 int idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set,
     idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats);
 
