@@ -50,6 +50,7 @@ struct worklist {
 struct pass_ctx {
 	uid_t owner;
 	gid_t group;
+	bool owned_links;	/* idg_acl_set_owned_links */
 };
 
 struct idg_enforcer {
@@ -67,6 +68,7 @@ struct idg_enforcer {
 	size_t nseen;
 	struct pmap *pmap;	/* by principal id, rebuilt per pass */
 	size_t npmap;
+	bool said_links;	/* the warning of links_protected is in the log */
 	/* the pass in progress */
 	const char *repo;
 	uint64_t named, unnamed;
@@ -107,6 +109,31 @@ local_ids(const struct idg_daemon *d, uid_t *uid, gid_t *gid)
 		return IDG_ERR_CONFIG;
 	}
 	return 0;
+}
+
+/* Whether the kernel lets only those who may read and write a file hard-link it (and so
+ * whether a multi-link file of the data owner's or an IdP user's may be re-ACLed:
+ * acl_apply.h). Read at every pass, since an administrator may change it; when it is off,
+ * multi-link files keep whatever access they had, which is said once. */
+static bool
+links_protected(struct idg_enforcer *e)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/proc/sys/fs/protected_hardlinks", "re");
+	bool yes;
+
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+	}
+	yes = strcmp(buf, "1\n") == 0 || strcmp(buf, "1") == 0;
+	if (!yes && !e->said_links)
+		log_warn("enforce: fs.protected_hardlinks is not 1: repo files with several hard "
+		    "links are left alone, so anyone who linked one elsewhere keeps the access "
+		    "it had (sysctl fs.protected_hardlinks=1 lets idgated take it away)");
+	e->said_links = !yes;
+	return yes;
 }
 
 /* principal -> POSIX id, for every principal that has one now. */
@@ -253,8 +280,8 @@ spec_text(const struct idg_acl_spec *s, char *buf, size_t len)
 
 /* One repo's tree. repair: every object is checked and each change logged. */
 static int
-apply_repo(struct idg_daemon *d, idg_rid rid, const struct idg_acl_spec *spec, uid_t owner,
-    gid_t group, bool repair, struct idg_apply_stats *st)
+apply_repo(struct idg_daemon *d, idg_rid rid, const struct idg_acl_spec *spec,
+    const struct pass_ctx *pc, bool repair, struct idg_apply_stats *st)
 {
 	struct idg_enforcer *e = d->enf;
 	const char *full = idg_rbac_resource_name(d->st->rbac, rid);
@@ -271,11 +298,13 @@ apply_repo(struct idg_daemon *d, idg_rid rid, const struct idg_acl_spec *spec, u
 		log_err("enforce: repo %s: %s", full, err);
 		return IDG_ERR_IO;
 	}
-	if ((rc = idg_acl_set_new(spec, owner, group, (mode_t)mode, &set)) < 0) {
+	if ((rc = idg_acl_set_new(spec, pc->owner, pc->group, (mode_t)mode, &set)) < 0) {
 		log_err("enforce: repo %s: cannot build its ACL: %s", full, idg_strerror(rc));
 		close(pfd);
 		return rc;
 	}
+	idg_acl_set_owned_links(set, pc->owned_links, (uid_t)d->cfg.idmap_id_min,
+	    (uid_t)d->cfg.idmap_id_max);
 	e->repo = full;
 	rc = idg_acl_apply_tree(pfd, repo, set, repair ? report : NULL, e, &one);
 	if (rc < 0)
@@ -339,6 +368,7 @@ prepare(struct idg_daemon *d, struct pass_ctx *pc)
 
 	if (local_ids(d, &pc->owner, &pc->group) < 0)
 		return IDG_ERR_CONFIG;
+	pc->owned_links = links_protected(e);
 	if (build_pmap(d) < 0 || !seen_grow(e, idg_rbac_resource_limit(d->st->rbac))) {
 		log_err("enforce: out of memory: repo ACLs not applied (retried)");
 		return IDG_ERR_NOMEM;
@@ -461,7 +491,7 @@ run_list(struct idg_daemon *d, struct worklist *w, bool repair, const struct pas
 		w->walked++;
 		if (!repair)
 			e->queued[rid] = 0;
-		if (apply_repo(d, rid, spec, pc->owner, pc->group, repair, &w->st) == 0)
+		if (apply_repo(d, rid, spec, pc, repair, &w->st) == 0)
 			seen_set(&e->seen[rid], spec);
 		else
 			seen_forget(&e->seen[rid]);
@@ -665,16 +695,16 @@ idg_enforce_repo_now(struct idg_daemon *d, const char *full)
 	idg_rid rid = idg_rbac_resource_find(r, IDG_RT_REPO, full);
 	struct idg_apply_stats st = { 0 };
 	struct idg_acl_spec *spec;
-	uid_t owner = 0;
-	gid_t group = 0;
+	struct pass_ctx pc = { 0 };
 
 	if (e == NULL || !d->cfg.data_enforce || rid == IDG_RID_NONE ||
-	    local_ids(d, &owner, &group) < 0 || build_pmap(d) < 0 ||
+	    local_ids(d, &pc.owner, &pc.group) < 0 || build_pmap(d) < 0 ||
 	    !seen_grow(e, idg_rbac_resource_limit(r)) || (spec = malloc(sizeof(*spec))) == NULL)
 		return;
+	pc.owned_links = links_protected(e);
 	if (idg_acl_compute(r, rid, resolve, e, spec) < 0)
 		spec->n = 0;
-	if (apply_repo(d, rid, spec, owner, group, false, &st) == 0)
+	if (apply_repo(d, rid, spec, &pc, false, &st) == 0)
 		seen_set(&e->seen[rid], spec);
 	free(spec);
 }
@@ -715,18 +745,32 @@ idg_enforce_repo_close(struct idg_daemon *d, const char *project, const char *re
 	char err[512];
 	uid_t owner = 0;
 	gid_t group = 0;
-	int pfd;
+	int pfd, rc;
 
 	if (d->enf == NULL || !d->cfg.data_enforce || local_ids(d, &owner, &group) < 0)
 		return;
 	(void)idg_config_data_mode(d->cfg.data_mode, &mode);
 	if ((pfd = idg_project_dir_open(d, project, err, sizeof(err))) < 0)
 		return;
-	/* Nobody but the owner passes the directory itself, whatever lies below it. */
-	if (idg_acl_set_new(&empty, owner, group, (mode_t)(mode & 0700), &set) == 0 &&
-	    idg_acl_apply_top(pfd, repo, set, NULL, NULL, &st) < 0 && errno != ENOENT)
+	/* The whole tree, not only its top: a process that holds a directory inside (its cwd,
+	 * an open descriptor) needs no path through the top, and the retired tree is never
+	 * walked again. Every directory and file is left to the owner alone; a descriptor
+	 * open on a file before keeps what it was opened for (POSIX revokes nothing). */
+	if ((rc = idg_acl_set_new(&empty, owner, group, (mode_t)(mode & 0700), &set)) < 0) {
 		log_err("enforce: cannot close %s/%s/%s: %s", d->cfg.data_root, project, repo,
-		    strerror(errno));
+		    idg_strerror(rc));
+	} else {
+		idg_acl_set_owned_links(set, links_protected(d->enf), (uid_t)d->cfg.idmap_id_min,
+		    (uid_t)d->cfg.idmap_id_max);
+		if (idg_acl_apply_tree(pfd, repo, set, NULL, NULL, &st) < 0) {
+			if (errno != ENOENT)
+				log_err("enforce: cannot close %s/%s/%s: %s", d->cfg.data_root,
+				    project, repo, strerror(errno));
+		} else if (st.errors) {
+			log_err("enforce: closing %s/%s/%s: %llu object(s) could not be changed",
+			    d->cfg.data_root, project, repo, (unsigned long long)st.errors);
+		}
+	}
 	idg_acl_set_free(set);
 	close(pfd);
 }

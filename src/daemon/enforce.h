@@ -32,7 +32,9 @@ void idg_enforce_repo_now(struct idg_daemon *d, const char *full);
 /* A directory or file idgated has just made in repo full (put file), still unseen or
  * unnamed: its owner and ACL as a walk would give them, so it appears right. */
 void idg_enforce_fd(struct idg_daemon *d, const char *full, int fd, bool dir);
-/* A repo about to be deleted: its directory is closed to everyone but its owner at once. */
+/* A repo about to be deleted: its whole tree is closed to everyone but [data] owner at once
+ * (a process holding a directory inside must not keep access to the retired data, which is
+ * never walked again). */
 void idg_enforce_repo_close(struct idg_daemon *d, const char *project, const char *repo);
 
 #endif

@@ -33,6 +33,8 @@ enum { K_DIR, K_FILE, K_FILEX, K_NKINDS };
 struct idg_acl_set {
 	uid_t owner;
 	gid_t group;
+	bool owned_links;	/* multi-link files of the owner and of id_lo..id_hi changed too */
+	uid_t id_lo, id_hi;
 	acl_t acl[K_NKINDS];	/* access ACLs; K_DIR is the default ACL of directories too */
 	struct canon want[K_NKINDS];
 };
@@ -118,6 +120,21 @@ idg_acl_set_new(const struct idg_acl_spec *spec, uid_t owner, gid_t group, mode_
 	}
 	*out = s;
 	return 0;
+}
+
+void
+idg_acl_set_owned_links(struct idg_acl_set *s, bool yes, uid_t id_lo, uid_t id_hi)
+{
+	s->owned_links = yes;
+	s->id_lo = id_lo;
+	s->id_hi = id_hi;
+}
+
+/* A multi-link file the walk may change (see idg_acl_set_owned_links). */
+static bool
+link_ours(const struct idg_acl_set *s, uid_t uid)
+{
+	return s->owned_links && (uid == s->owner || (uid >= s->id_lo && uid <= s->id_hi));
 }
 
 void
@@ -255,12 +272,19 @@ fix(struct walk *w, int fd, const struct stat *st, bool dir)
 		tell(w, "owner was ", NULL, was);
 		changed = true;
 	}
-	if (!dir && (st->st_mode & (S_ISUID | S_ISGID))) {
+	/* Only permission bits, on directories as on files: a setgid directory would give what
+	 * is made in it the data group, a sticky one would keep writers from renaming or
+	 * removing what they did not make, a set-id file would run as its owner. */
+	if (st->st_mode & (S_ISUID | S_ISGID | S_ISVTX)) {
+		char was[64];
+
 		if (fchmod(fd, st->st_mode & 0777) < 0) {
 			w->st->errors++;
 			return;
 		}
-		tell(w, "set-id bits were set", NULL, "");
+		snprintf(was, sizeof(was), "%04o (set-id and sticky bits are cleared)",
+		    (unsigned)(st->st_mode & 07777));
+		tell(w, "mode was ", NULL, was);
 		changed = true;
 	}
 	if ((cur = acl_get_fd(fd)) == NULL || !canon_of(cur, &w->cur) ||
@@ -358,13 +382,26 @@ do_file(struct walk *w, int dirfd, const char *name)
 		close(fd);
 		return;
 	}
-	if (st.st_nlink > 1) {
-		/* The same inode may have a name outside the repo (a user with write access
-		 * can link in any file it may read and write): changing it would reach out of
-		 * the data root. Reaching it through the repo still needs its directories. */
+	if (st.st_nlink > 1 && !link_ours(w->set, st.st_uid)) {
+		/* The same inode may have a name outside the repo: a writer can link in a file
+		 * of someone else's that it may read and write, and changing that would reach
+		 * out of the data root (a local user's file, a system file). One of the data
+		 * owner's or an IdP user's is changed when the kernel lets only those who may
+		 * read and write a file link it (acl_apply.h): it is the repo's file linked
+		 * out by someone with access, or a writer's own linked in, whose access must
+		 * end with the role through every name. */
+		char why[160];
+
 		w->st->skipped++;
+		if (w->set->owned_links)
+			snprintf(why, sizeof(why), "it has more than one hard link and belongs to "
+			    "uid %lu, neither the data owner nor an IdP user",
+			    (unsigned long)st.st_uid);
+		else
+			snprintf(why, sizeof(why), "it has more than one hard link (and "
+			    "fs.protected_hardlinks is not 1)");
 		if (w->report)
-			w->report(w->ctx, w->path, false, "it has more than one hard link");
+			w->report(w->ctx, w->path, false, why);
 		close(fd);
 		return;
 	}
@@ -374,18 +411,16 @@ do_file(struct walk *w, int dirfd, const char *name)
 }
 
 static int
-walk(struct walk *w, int parentfd, const char *name, bool recurse)
+walk(struct walk *w, int parentfd, const char *name)
 {
 	struct frame stack[IDG_APPLY_DEPTH_MAX + 1];
 	int depth = 0, fd;
 
 	w->path[0] = '\0';
+	/* Each directory is changed before it is read: what anyone could still make in it
+	 * was made before the change, so the read that follows sees it. */
 	if ((fd = open_dir(w, parentfd, name, true)) < 0)
 		return IDG_ERR_IO;
-	if (!recurse) {
-		close(fd);
-		return 0;
-	}
 	if ((stack[0].d = fdopendir(fd)) == NULL) {
 		close(fd);
 		return IDG_ERR_IO;
@@ -450,9 +485,9 @@ walk(struct walk *w, int parentfd, const char *name, bool recurse)
 	return 0;
 }
 
-static int
-run(int parentfd, const char *name, const struct idg_acl_set *set, idg_apply_report_fn report,
-    void *ctx, struct idg_apply_stats *stats, bool recurse)
+int
+idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set,
+    idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats)
 {
 	struct walk *w = malloc(sizeof(*w));
 	int rc;
@@ -463,16 +498,9 @@ run(int parentfd, const char *name, const struct idg_acl_set *set, idg_apply_rep
 	w->report = report;
 	w->ctx = ctx;
 	w->st = stats;
-	rc = walk(w, parentfd, name, recurse);
+	rc = walk(w, parentfd, name);
 	free(w);
 	return rc;
-}
-
-int
-idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set,
-    idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats)
-{
-	return run(parentfd, name, set, report, ctx, stats, true);
 }
 
 int
@@ -495,11 +523,4 @@ idg_acl_apply_fd(int fd, bool dir, const struct idg_acl_set *set, struct idg_app
 	fix(w, fd, &st, dir);
 	free(w);
 	return 0;
-}
-
-int
-idg_acl_apply_top(int parentfd, const char *name, const struct idg_acl_set *set,
-    idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats)
-{
-	return run(parentfd, name, set, report, ctx, stats, false);
 }

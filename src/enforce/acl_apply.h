@@ -1,8 +1,9 @@
 /* Applying an ACL spec (acl_calc.h) to a repo tree through libacl. The tree is walked with
  * directory descriptors only: every name is opened with openat(O_NOFOLLOW) relative to its
  * parent, symlinks are never followed (their targets are never touched), nothing on another
- * filesystem is entered, and only directories and regular files with one link are changed
- * (a file with several hard links may also live outside the repo). */
+ * filesystem is entered, and only directories and regular files are changed: of files with
+ * several hard links (they may also have a name outside the repo), only the owner's and IdP
+ * users', and only when idg_acl_set_owned_links says so. */
 #ifndef IDG_ENFORCE_ACL_APPLY_H
 #define IDG_ENFORCE_ACL_APPLY_H
 
@@ -21,10 +22,19 @@ struct idg_acl_set;
 
 /* owner/group: every directory and file is given to them; mode: the base permissions of
  * directories (owner, owning group, others: e.g. 0750); files get the same without execute,
- * except files whose owner may execute them. */
+ * except files whose owner may execute them. Set-id and sticky bits are cleared everywhere. */
 int idg_acl_set_new(const struct idg_acl_spec *spec, uid_t owner, gid_t group, mode_t mode,
     struct idg_acl_set **out);
 void idg_acl_set_free(struct idg_acl_set *s);
+/* yes: regular files with more than one hard link that belong to the set's owner, or to a
+ * uid in id_lo..id_hi (IdP users: whoever may hold a repo role), are changed like the others
+ * (default: every multi-link file is left alone). Only sound where the kernel lets nobody
+ * link a file it may not read and write (fs.protected_hardlinks = 1): then such a file is
+ * the repo's own linked out by someone with access, or a writer's own linked in, and that
+ * access must end with the role through whatever name; at worst it is a file the linker
+ * could already read and write. Multi-link files of anyone else (local users, system
+ * accounts) are always left alone. */
+void idg_acl_set_owned_links(struct idg_acl_set *s, bool yes, uid_t id_lo, uid_t id_hi);
 
 struct idg_apply_stats {
 	uint64_t dirs, files;	/* looked at */
@@ -40,9 +50,10 @@ typedef void (*idg_apply_report_fn)(void *ctx, const char *path, bool repaired,
     const char *what);
 
 /* Walk the directory name below parentfd and make every object agree with set, writing only
- * what differs. report may be NULL. 0, or IDG_ERR_IO when the directory itself cannot be
- * opened (a symlink or anything but a directory is refused: ELOOP/ENOTDIR); errors below it
- * are counted in stats and the walk goes on. */
+ * what differs. Each directory is changed before it is read, so nobody whom set shuts out
+ * can add anything to it that the walk would miss. report may be NULL. 0, or IDG_ERR_IO when
+ * the directory itself cannot be opened (a symlink or anything but a directory is refused:
+ * ELOOP/ENOTDIR); errors below it are counted in stats and the walk goes on. */
 int idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set *set,
     idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats);
 
@@ -51,9 +62,5 @@ int idg_acl_apply_tree(int parentfd, const char *name, const struct idg_acl_set 
  * IDG_ERR_INVAL when fd is not of that type; a write that fails counts in stats->errors. */
 int idg_acl_apply_fd(int fd, bool dir, const struct idg_acl_set *set,
     struct idg_apply_stats *stats);
-
-/* Only the directory itself (its access and default ACL, owner), nothing below. */
-int idg_acl_apply_top(int parentfd, const char *name, const struct idg_acl_set *set,
-    idg_apply_report_fn report, void *ctx, struct idg_apply_stats *stats);
 
 #endif

@@ -12,5 +12,8 @@ EXTRA_DIST += $(ACCESS2_TESTS)
 # deactivation, idgated stopped.
 # t_enforce_busy.sh: requests answered during a pass over 200,000 files, a small change
 # meanwhile on disk within 1 s.
-TESTS += tests/integ/t_enforce.sh tests/integ/t_enforce_busy.sh
-EXTRA_DIST += tests/integ/t_enforce.sh tests/integ/t_enforce_busy.sh
+# t_enforce_revoke.sh: revocation holds against a writer who prepared for it (a planted hard
+# link, a process inside a repo being deleted, set-id and sticky bits on its directories).
+TESTS += tests/integ/t_enforce.sh tests/integ/t_enforce_busy.sh tests/integ/t_enforce_revoke.sh
+EXTRA_DIST += tests/integ/t_enforce.sh tests/integ/t_enforce_busy.sh \
+	tests/integ/t_enforce_revoke.sh
