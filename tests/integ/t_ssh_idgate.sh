@@ -211,6 +211,26 @@ alice 700$"
 	is "$SHAPE: ... (the harness denied it)" "$CALLBACK" denied
 	login_device abort alice alice-password id -un
 	is "$SHAPE: a device code aborted at the IdP: refused" "$RC:$OUT" "255:"
+	if [ "$SHAPE" = keycloak ]; then
+		# A client that presses Enter and drops the connection (issue 13, item 5): sshd
+		# kills the PAM process without a CANCEL; idgated forgets the device login as soon
+		# as the connection the module kept open closes.
+		printf '#!/bin/sh
+# the ssh client (the parent of ssh_askpass.sh) goes away
+kill -9 "$(ps -o ppid= -p "$PPID" | tr -d " ")"
+' \
+			>"$T_DIR/drop-cb"
+		chmod 0755 "$T_DIR/drop-cb"
+		for _i in 1 2 3; do
+			login_device "$T_DIR/drop-cb" alice x id -un
+		done
+		for _i in $(seq 1 50); do
+			[ "$(grep -c 'device login of alice abandoned' "$T_DIR/daemon.log")" -ge 3 ] && break
+			sleep 0.1
+		done
+		is "$SHAPE: three device logins whose SSH client went away: each forgotten at once" \
+			"$(grep -c 'device login of alice abandoned (its PAM process went away)' "$T_DIR/daemon.log")" 3
+	fi
 
 	# ----- token as password -----
 	TOK=$(token_for alice)
