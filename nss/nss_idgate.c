@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,113 @@ struct idg_map {
 	dev_t dev;		/* the file mapped */
 	ino_t ino;
 	unsigned refs;		/* under map_lock: the current pointer and each user */
+	int guard;		/* its slot in guards[], or -1 */
 };
+
+/* ---------- a snapshot that shrinks under us ----------
+ *
+ * idgated never truncates a published snapshot, but root may (truncate, a restore, a full
+ * disk's repair). Reading a page of a MAP_SHARED mapping past the file's new end raises
+ * SIGBUS, which would kill every process that has it mapped. So while a snapshot is mapped,
+ * a SIGBUS handler is in place: a fault inside one of our mappings replaces the rest of that
+ * mapping with zero pages (the read goes on, and finds nothing valid) and marks it broken;
+ * every lookup checks the mark before it answers, and a broken mapping answers UNAVAIL and is
+ * dropped. A fault anywhere else goes to the handler that was there before, or kills the
+ * process as it would have. The handler uses only mmap and atomics. */
+
+#define GUARDS 8
+
+struct guard_slot {
+	uintptr_t lo, hi;	/* 0: free; else the mapping's pages */
+	int broken;
+};
+
+static struct guard_slot guards[GUARDS];
+static struct sigaction guard_prev;
+static int guard_installed;	/* under map_lock */
+
+static void
+guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr, page = (uintptr_t)getpagesize();
+
+	if (si->si_code > 0) {	/* raised by a fault, not sent by kill() */
+		for (int i = 0; i < GUARDS; i++) {
+			uintptr_t lo = __atomic_load_n(&guards[i].lo, __ATOMIC_ACQUIRE);
+			uintptr_t hi = __atomic_load_n(&guards[i].hi, __ATOMIC_ACQUIRE);
+			uintptr_t at = a & ~(page - 1);
+
+			if (lo == 0 || a < lo || a >= hi)
+				continue;
+			__atomic_store_n(&guards[i].broken, 1, __ATOMIC_RELEASE);
+			if (mmap((void *)at, hi - at, PROT_READ, MAP_FIXED | MAP_PRIVATE |
+			    MAP_ANONYMOUS, -1, 0) != MAP_FAILED)
+				return;
+		}
+	}
+	if ((guard_prev.sa_flags & SA_SIGINFO) && guard_prev.sa_sigaction != NULL &&
+	    (void *)guard_prev.sa_sigaction != (void *)SIG_DFL &&
+	    (void *)guard_prev.sa_sigaction != (void *)SIG_IGN) {
+		guard_prev.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (!(guard_prev.sa_flags & SA_SIGINFO) && guard_prev.sa_handler != SIG_DFL &&
+	    guard_prev.sa_handler != SIG_IGN) {
+		guard_prev.sa_handler(sig);
+		return;
+	}
+	/* Not ours: as if we had never been here (a fault happens again, a kill is re-sent). */
+	signal(SIGBUS, SIG_DFL);
+	if (si->si_code <= 0)
+		raise(SIGBUS);
+}
+
+/* Guard the mapping m (a slot, and the handler once per process). Without a free slot the
+ * mapping works unguarded. */
+static void
+guard_add_locked(struct idg_map *m)
+{
+	uintptr_t page = (uintptr_t)getpagesize();
+
+	m->guard = -1;
+	if (!guard_installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = guard_handler;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGBUS, &sa, &guard_prev) < 0)
+			return;
+		guard_installed = 1;
+	}
+	for (int i = 0; i < GUARDS; i++)
+		if (__atomic_load_n(&guards[i].lo, __ATOMIC_ACQUIRE) == 0) {
+			guards[i].broken = 0;
+			__atomic_store_n(&guards[i].hi, (uintptr_t)m->addr +
+			    ((m->len + page - 1) & ~(page - 1)), __ATOMIC_RELEASE);
+			__atomic_store_n(&guards[i].lo, (uintptr_t)m->addr, __ATOMIC_RELEASE);
+			m->guard = i;
+			return;
+		}
+}
+
+static void
+guard_drop_locked(struct idg_map *m)
+{
+	if (m->guard < 0)
+		return;
+	__atomic_store_n(&guards[m->guard].lo, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&guards[m->guard].hi, 0, __ATOMIC_RELEASE);
+	m->guard = -1;
+}
+
+/* Did a read of m fault (the file shrank)? What was read from it is then not to be used. */
+static int
+map_broken(const struct idg_map *m)
+{
+	return m->guard >= 0 && __atomic_load_n(&guards[m->guard].broken, __ATOMIC_ACQUIRE);
+}
 
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct idg_map *map_cur;
@@ -133,6 +240,7 @@ map_put_locked(struct idg_map *m)
 {
 	if (--m->refs > 0)
 		return;
+	guard_drop_locked(m);
 	munmap(m->addr, m->len);
 	free(m);
 }
@@ -167,7 +275,9 @@ map_fd_locked(int fd, const struct stat *st, struct idg_map **out)
 		free(m);
 		return IDG_ERR_IO;
 	}
-	if (idg_snap_open(&m->snap, m->addr, m->len) < 0) {
+	guard_add_locked(m);
+	if (idg_snap_open(&m->snap, m->addr, m->len) < 0 || map_broken(m)) {
+		guard_drop_locked(m);
 		munmap(m->addr, m->len);
 		free(m);
 		map_bad = *st;
@@ -205,6 +315,8 @@ map_stale_locked(const struct idg_map *m)
 {
 	struct stat st;
 
+	if (map_broken(m))
+		return 1;
 	if (!idg_snap_replaced(&m->snap))
 		return 0;
 	return stat(IDG_NSS_SNAPSHOT, &st) < 0 || st.st_dev != m->dev || st.st_ino != m->ino;
@@ -270,6 +382,16 @@ map_put(struct idg_map *m)
 	pthread_mutex_lock(&map_lock);
 	map_put_locked(m);
 	pthread_mutex_unlock(&map_lock);
+}
+
+/* The end of a lookup in m: rc, unless a read of m faulted (then nothing read counts). */
+static int
+map_done(struct idg_map *m, int rc)
+{
+	if (map_broken(m))
+		rc = IDG_ERR_CORRUPT;
+	map_put(m);
+	return rc;
 }
 
 /* ---------- copying into the caller's buffer ---------- */
@@ -500,7 +622,8 @@ _nss_idgate_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t le
 		rc = fill_passwd(&m->snap, idx, pw, buf, len);
 	else if (rc == IDG_ERR_NOTFOUND)
 		ask = want_ask(&m->snap, &a);
-	map_put(m);
+	if ((rc = map_done(m, rc)) != IDG_ERR_NOTFOUND)
+		ask = 0;
 	if (ask)
 		rc = ask_provisional(&a, name, pw, buf, len);
 	return idg_nss_status(rc, errnop);
@@ -519,8 +642,7 @@ _nss_idgate_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int 
 		return idg_nss_status(rc, errnop);
 	if ((rc = idg_snap_find_uid(&m->snap, (uint32_t)uid, &idx)) == 0)
 		rc = fill_passwd(&m->snap, idx, pw, buf, len);
-	map_put(m);
-	return idg_nss_status(rc, errnop);
+	return idg_nss_status(map_done(m, rc), errnop);
 }
 
 enum nss_status
@@ -536,8 +658,7 @@ _nss_idgate_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len
 		return idg_nss_status(rc, errnop);
 	if ((rc = idg_snap_find_group(&m->snap, name, &idx)) == 0)
 		rc = fill_group(&m->snap, idx, gr, buf, len);
-	map_put(m);
-	return idg_nss_status(rc, errnop);
+	return idg_nss_status(map_done(m, rc), errnop);
 }
 
 enum nss_status
@@ -553,8 +674,7 @@ _nss_idgate_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len, int *
 		return idg_nss_status(rc, errnop);
 	if ((rc = idg_snap_find_gid(&m->snap, (uint32_t)gid, &idx)) == 0)
 		rc = fill_group(&m->snap, idx, gr, buf, len);
-	map_put(m);
-	return idg_nss_status(rc, errnop);
+	return idg_nss_status(map_done(m, rc), errnop);
 }
 
 /* ---------- initgroups ---------- */
@@ -634,8 +754,7 @@ _nss_idgate_initgroups_dyn(const char *user, gid_t group, long *start, long *siz
 	if ((rc = idg_snap_find_user(&m->snap, user, &idx)) == 0 &&
 	    (rc = idg_snap_user(&m->snap, idx, &u)) == 0)
 		rc = add_groups(&m->snap, &u, group, start, size, groups, limit);
-	map_put(m);
-	return idg_nss_status(rc, errnop);
+	return idg_nss_status(map_done(m, rc), errnop);
 }
 
 /* ---------- enumeration: per process, under ent_lock, only when the snapshot allows ---------- */
@@ -691,6 +810,10 @@ ent_next(struct ent *e, int (*fill)(const struct idg_snap *, uint32_t, void *, c
 	}
 	if ((rc = fill(&e->m->snap, e->next, out, buf, len)) == 0)
 		e->next++;
+	if (map_broken(e->m)) {
+		rc = IDG_ERR_CORRUPT;
+		ent_reset_locked(e);
+	}
 out:
 	pthread_mutex_unlock(&ent_lock);
 	return rc;

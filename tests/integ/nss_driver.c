@@ -9,6 +9,10 @@
  *   nss_driver threads NAME GECOS_A UID_A GECOS_B UID_B SECONDS
  *                                           8 threads look NAME up until SECONDS pass;
  *                                           every answer must be snapshot A's or B's
+ *   nss_driver hold NAME SECONDS            look NAME up (glibc, then the group lists) until
+ *                                           SECONDS pass: "found=N missing=M" (the
+ *                                           snapshot may be truncated meanwhile: it must
+ *                                           survive)
  *   nss_driver serve SOCKET MODE            answer one IDG_OP_NSS_PROVISIONAL as idgated
  *                                           would (MODE ok|input|badid|silent), then exit
  *   nss_driver status MODULE CALL KEY BUFSIZE
@@ -123,6 +127,33 @@ do_loop(const char *name, const char *miss, long n)
 	}
 	printf("hits=%ld\n", hits);
 	return hits == n ? 0 : 1;
+}
+
+static int
+do_hold(const char *name, double seconds)
+{
+	struct passwd pw, *res;
+	struct group gr, *gres;
+	char buf[4096];
+	long found = 0, missing = 0;
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		gid_t groups[64];
+		int n = 64;
+
+		if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+			found++;
+			(void)getgrouplist(name, res->pw_gid, groups, &n);
+			(void)getgrgid_r(res->pw_gid, &gr, buf, sizeof(buf), &gres);
+		} else {
+			missing++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+	printf("found=%ld missing=%ld\n", found, missing);
+	return 0;
 }
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
@@ -462,6 +493,8 @@ main(int argc, char **argv)
 		return do_initgroups(argv[2], (gid_t)strtoul(argv[3], NULL, 10));
 	if (argc == 5 && strcmp(cmd, "loop") == 0)
 		return do_loop(argv[2], argv[3], atol(argv[4]));
+	if (argc == 4 && strcmp(cmd, "hold") == 0)
+		return do_hold(argv[2], atof(argv[3]));
 	if (argc == 6 && strcmp(cmd, "direct") == 0)
 		return do_direct(argv[2], argv[3], argv[4], atol(argv[5]));
 	if (argc == 8 && strcmp(cmd, "threads") == 0)

@@ -233,6 +233,42 @@ OUT=$(cat "$T_DIR/threads.out")
 is "8 threads during 80 replacements: every answer is one snapshot's ($OUT)" "$RC" 0
 like "both snapshots were seen" "$OUT" "a=[1-9][0-9]* b=[1-9][0-9]* bad=0"
 
+# ---------- truncated in place under processes that have it mapped ----------
+# Root (a restore, a full disk's repair) may truncate the file every process has mapped:
+# reading past its new end raises SIGBUS. Three processes looking alice up survive it, and
+# answer UNAVAIL until a good snapshot is back.
+gen -n 8
+HOLD=
+for i in 1 2 3; do
+	"$DRV" hold alice 3 >"$T_DIR/hold.$i" 2>&1 &
+	HOLD="$HOLD $!"
+done
+sleep 1
+truncate -s 0 "$SNAP"
+sleep 1
+gen -n 9
+ST=
+for p in $HOLD; do wait "$p"; ST="$ST $?"; done
+is "three processes looking up while the snapshot is truncated to 0: all survive (no SIGBUS)" \
+	"$ST" " 0 0 0"
+like "... they found alice before, missed her while it was empty ($(cat "$T_DIR/hold.1"))" \
+	"$(cat "$T_DIR/hold.1")" "^found=[1-9][0-9]* missing=[1-9][0-9]*$"
+gen -n 10
+cp "$SNAP" "$T_DIR/big"
+HOLD=
+for i in 1 2; do
+	"$DRV" hold alice 2 >"$T_DIR/hold.$i" 2>&1 &
+	HOLD="$HOLD $!"
+done
+sleep 0.5
+truncate -s 300 "$SNAP"
+ST=
+for p in $HOLD; do wait "$p"; ST="$ST $?"; done
+is "... cut to 300 bytes (a half-written restore): both survive" "$ST" " 0 0"
+gen -n 11
+run getent passwd alice
+is "a good snapshot published again: alice is found" "$RC" 0
+
 # ---------- damaged, hostile, untrusted, missing ----------
 gen -n 6
 cp "$SNAP" "$T_DIR/good"
