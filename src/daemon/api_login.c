@@ -254,17 +254,21 @@ identity_user(struct idg_daemon *d, struct idg_reply *rp, struct login_id *id,
     struct idg_dir_batch *b, struct idg_change *c, int64_t now)
 {
 	struct idg_user *other;
-	char why[512];
+	char why[512], q[256];
 	int rc;
 
 	id->u = idg_state_user(d->st, id->posix);
 	if ((rc = idg_dir_user_check(d, id->posix, id->u, why, sizeof(why))) < 0)
 		return api_fail(rp, rc == IDG_ERR_DENIED ? IDG_ST_DENIED : IDG_ST_ERROR,
 		    "login refused: %s", why);
+	/* Two IdP usernames folding into one name: the first pinned keeps it, and the audit
+	 * names the one refused. */
 	if (id->u && id->u->key && (strcmp(id->u->iss, id->iss) != 0 ||
-	    strcmp(id->u->sub, id->sub) != 0))
+	    strcmp(id->u->sub, id->sub) != 0)) {
+		idg_quote(id->username, q, sizeof(q));
 		return api_fail(rp, IDG_ST_DENIED, "login refused: login name '%s' already belongs "
-		    "to another IdP identity", id->posix);
+		    "to another IdP identity (this is IdP user \"%s\")", id->posix, q);
+	}
 	if ((other = idg_state_user_by_sub(d->st, id->iss, id->sub)) != NULL && other != id->u)
 		return api_fail(rp, IDG_ST_DENIED, "login refused: this IdP identity is already "
 		    "known as '%s'", other->name);

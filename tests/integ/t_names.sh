@@ -1,0 +1,147 @@
+#!/bin/sh
+# Who may take a POSIX login name (issue 13, item 3), against the real test OpenID provider
+# (Okta shape: the IdP username is the e-mail address) and idgated's pam.sock, spoken by
+# pamprobe as pam_idgate.so in sshd does (auth, then account from the same process):
+# - an e-mail address folds to its local part only for [idmap] fold_domains; others are
+#   refused, with the reason audited;
+# - a pre-provisioned name ('user add erin', not pinned yet) is taken only by the IdP identity
+#   recorded for it: Erin@attacker.example, folding into erin, inherits none of erin's uid,
+#   roles or groups, even where attacker.example is a fold domain;
+# - a first login is pinned only when PAM account lets it in: frank@evil.example, refused by
+#   account, does not lock the real frank@example.com out, and 'login test' pins nothing;
+# - a second IdP username folding into a pinned name (frank@example.org) is refused, audited.
+. "$top_srcdir/tests/integ/t_oidc_lib.sh"
+oidc_require
+command -v sqlite3 >/dev/null 2>&1 || { echo "1..0 # SKIP sqlite3 is not installed"; exit 0; }
+
+PROBE=$top_builddir/tests/integ/pamprobe
+oidc_setup
+PAM=$T_DIR/run/pam.sock
+AUDIT=$T_DIR/log/audit.log
+
+# pam_secret SECRET OP NAME [ARGS...]: pamprobe with SECRET on standard input.
+pam_secret() { _s=$1; shift; run_in "$_s" "$PROBE" "$PAM" "$@"; }
+# line KEY: the value of KEY in pamprobe's output.
+line() { printf '%s\n' "$OUT" | sed -n "s/^$1 //p" | head -n 1; }
+# audited PATTERN: the last audit line that matches (grep -E).
+audited() { grep -E -- "$1" "$AUDIT" | tail -n 1; }
+# idt USER PASSWORD: an ID token of that IdP user.
+idt() { idp_tokens "$1" "$2" | jval d.id_token; }
+users_named() { sql "SELECT count(*) FROM users WHERE name = '$1'"; }
+
+# The shared fixtures plus the people of this story (fixture keys that are no login name, so
+# a password grant for "frank" finds nobody: the logins below use ID tokens as passwords).
+node -e '
+const fs = require("fs");
+const f = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+const add = (key, email, groups, okta) => { f.users[key] = { password: "pw-" + key, email,
+  name: key, given_name: key, family_name: "Test", groups, group_paths: groups.map((g) => "/" + g),
+  roles: [], ids: { keycloak: "6f1c3a52-2d4e-4b8a-9c1f-" + okta.padStart(12, "0"),
+  auth0: "auth0|names" + okta, okta: "00unames" + okta } }; };
+add("erin", "erin@example.com", ["admins"], "1");
+add("erin.x", "Erin@attacker.example", ["visitors"], "2");
+add("frank.real", "frank@example.com", ["staff"], "3");
+add("frank.evil", "frank@evil.example", ["visitors"], "4");
+add("frank.org", "frank@example.org", ["staff"], "5");
+fs.writeFileSync(process.argv[2], JSON.stringify(f, null, 2));' \
+	"$IDP_DIR/fixtures.json" "$T_DIR/fixtures.json"
+ok "test set-up: fixtures with erin, Erin@attacker.example and three franks" test -s "$T_DIR/fixtures.json"
+ok "the test IdP (Okta shape) starts" idp_start okta okta --fixtures "$T_DIR/fixtures.json"
+
+# ---------- folding only for listed domains ----------
+T_FOLD_DOMAINS="example.com example.org"
+idp_config okta
+ok "idgated starts ([idmap] fold_domains = example.com example.org)" daemon_start
+ERIN_X=$(idt Erin@attacker.example pw-erin.x)
+like "the IdP issues Erin@attacker.example an ID token" "$ERIN_X" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$'
+pam_secret "$ERIN_X" token erin +account
+is "Erin@attacker.example as erin: refused at auth (attacker.example folds nothing here)" \
+	"$RC:$(line error)" \
+	"1:login refused: IdP username \"Erin@attacker.example\" would fold to login name 'erin', but its domain is not one [idmap] fold_domains lets fold (example.com example.org)"
+like "... audited with the reason" "$(audited '"action":"pam.auth","target":"(login|user):erin')" \
+	'"result":"denied","reason":"login refused: IdP username .*Erin@attacker.example.* would fold to login name .erin., but its domain is not one \[idmap\] fold_domains lets fold'
+is "... nothing stored" "$(users_named erin)" 0
+ok "idgated stops" daemon_stop
+
+# From here an administrator folds more domains than is wise: the other rules must hold alone.
+T_FOLD_DOMAINS="example.com example.org attacker.example evil.example"
+idp_config okta
+ok "idgated restarts (fold_domains adds attacker.example and evil.example)" daemon_start
+
+# ---------- a pre-provisioned name is kept for its IdP identity ----------
+run ctl user add erin --group admins
+is "user add erin --group admins (no --idp-user: the IdP username must be 'erin')" "$RC" 0
+ERIN_UID=$(sql "SELECT uid FROM users WHERE name = 'erin'")
+run ctl create project p
+run ctl create repo p/data
+run ctl auth set repo p/data repoWriter user:erin
+run ctl auth set cluster clusterAdmin group:admins
+is "erin is a repoWriter of p/data and (through group:admins) clusterAdmin" \
+	"$(ctl auth get repo p/data | grep -c 'user:erin')$(ctl auth get cluster | grep -c 'group:admins')" "11"
+pam_secret "$ERIN_X" token erin +account
+is "Erin@attacker.example (folds into erin) takes the pre-provisioned erin: refused" \
+	"$RC:$(line error)" \
+	"1:login refused: login name 'erin' was pre-provisioned for IdP user 'erin', not for \"Erin@attacker.example\""
+is "... erin stays unpinned" "$(sql "SELECT coalesce(iss, 'unpinned') FROM users WHERE name = 'erin'")" unpinned
+is "... the attacker is in no group" "$(ctl auth get-groups user:Erin@attacker.example)" ""
+like "... audited" "$(audited '"action":"pam.auth","target":"user:erin"')" \
+	"\"result\":\"denied\",\"reason\":\"login refused: login name 'erin' was pre-provisioned for IdP user 'erin'"
+run_in "$ERIN_X" ctl login test --record --token erin
+is "... nor can root record it (login test --record)" "$RC:$ERR" \
+	"1:login refused: login name 'erin' was pre-provisioned for IdP user 'erin', not for \"Erin@attacker.example\""
+
+# Recorded for the IdP user erin@example.com: the real erin takes it; the attacker still not.
+run ctl user delete erin
+run ctl user add erin --idp-user erin@example.com --group admins
+is "user add erin --idp-user erin@example.com: the uid the name held comes back" \
+	"$RC:$(sql "SELECT uid FROM users WHERE name = 'erin'")" "0:$ERIN_UID"
+run ctl auth set repo p/data repoWriter user:erin@example.com
+run ctl user add zed --idp-user erin@example.com
+is "user add zed --idp-user erin@example.com: refused (that IdP user logs in as erin)" \
+	"$RC:$ERR" "2:IdP user \"erin@example.com\" logs in as erin, not zed ([idmap] name_rule)"
+pam_secret "$ERIN_X" token erin +account
+like "Erin@attacker.example against --idp-user erin@example.com: refused" "$RC:$(line error)" \
+	"^1:login refused: login name 'erin' was pre-provisioned for IdP user 'erin@example.com'"
+pam_secret "$(idt erin@example.com pw-erin)" token erin +account
+is "the real erin@example.com logs in as erin: auth and account OK" \
+	"$RC:$(line status):$(line 'account status')" "0:ok:ok"
+is "... with the uid provisioned for her" "$(line uid)" "$ERIN_UID"
+is "... now pinned to her subject" "$(sql "SELECT sub FROM users WHERE name = 'erin'")" "00unames1"
+
+# ---------- a first login is pinned only when account lets it in ----------
+FRANK_EVIL=$(idt frank@evil.example pw-frank.evil)
+run_in "$FRANK_EVIL" ctl login test --token frank
+is "login test (no --record) as frank@evil.example: the identity is shown" "$RC:$(field 'login name')" "0:frank"
+is "... and nothing pinned" "$(users_named frank)" 0
+pam_secret "$FRANK_EVIL" token frank rhost=203.0.113.66 +account
+is "frank@evil.example as frank: auth OK, account DENIED (no role)" \
+	"$RC:$(line status):$(line 'account error')" "1:ok:frank holds no role on this cluster"
+like "... account's audit: a first login, nothing stored" \
+	"$(audited '"action":"pam.account","target":"user:frank@evil.example"')" \
+	"\"result\":\"denied\",\"reason\":\"login rule any_role: no role is bound to user:frank@evil.example .*; a first login: 'frank' is not pinned, nothing stored\",\"detail\":\"service=sshd rhost=203.0.113.66\""
+is "... frank is not pinned to frank@evil.example" "$(users_named frank)" 0
+pam_secret "$FRANK_EVIL" token frank rhost=203.0.113.66
+is "frank@evil.example authenticates again, account never asked" "$RC:$(line status)" "0:ok"
+is "... still nothing pinned" "$(users_named frank)" 0
+run ctl auth set repo p/data repoReader group:staff
+FRANK=$(idt frank@example.com pw-frank.real)
+pam_secret "$FRANK" token frank +account
+is "the real frank@example.com (a reader through group:staff) logs in as frank: OK" \
+	"$RC:$(line status):$(line 'account status')" "0:ok:ok"
+is "... frank is pinned to him" "$(sql "SELECT principal || ' ' || sub FROM users WHERE name = 'frank'")" \
+	"user:frank@example.com 00unames3"
+is "... with his IdP group" "$(ctl auth get-groups user:frank@example.com)" "group:staff"
+pam_secret "$FRANK_EVIL" token frank rhost=203.0.113.66 +account
+is "frank@evil.example now: refused at auth (the name is frank@example.com's)" "$RC:$(line error)" \
+	"1:login refused: login name 'frank' already belongs to another IdP identity (this is IdP user \"frank@evil.example\")"
+
+# ---------- two IdP usernames never fold into one name silently ----------
+pam_secret "$(idt frank@example.org pw-frank.org)" token frank +account
+is "frank@example.org (example.org folds too) as frank: refused" "$RC:$(line error)" \
+	"1:login refused: login name 'frank' already belongs to another IdP identity (this is IdP user \"frank@example.org\")"
+like "... audited (the target: the name's owner)" "$(audited '"action":"pam.auth","target":"user:frank@example.com"')" \
+	'"result":"denied","reason":"login refused: login name .frank. already belongs to another IdP identity \(this is IdP user ..frank@example.org..\)"'
+is "... frank stays frank@example.com's" "$(sql "SELECT sub FROM users WHERE name = 'frank'")" "00unames3"
+
+ok "idgated stops cleanly" daemon_stop
+done_testing
