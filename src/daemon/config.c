@@ -188,7 +188,7 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "the login shell of IdP users" },
 	{ "idmap", "users_group", IDG_CONF_STR, "idgate-users", false, 0, 32, NULL,
 	  O(idmap_users_group), "a POSIX group every IdP user is a member of; empty: none" },
-	{ "idmap", "fold_domains", IDG_CONF_STR, "", false, 0, 4096, NULL, O(idmap_fold_domains),
+	{ "idmap", "fold_domains", IDG_CONF_STR, NULL, false, 0, 4096, NULL, O(idmap_fold_domains),
 	  "e-mail domains whose addresses the auto and email_local rules may cut to their local "
 	  "part (alice@example.com -> alice), separated by spaces; empty: none (such a login is "
 	  "refused)" },
