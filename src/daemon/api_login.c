@@ -439,7 +439,7 @@ idg_login_accept(struct idg_daemon *d, const struct idg_login_req *lr,
 
 /* ---------- logins waiting for PAM account ---------- */
 
-#define PENDING_PER_NAME 4	/* a name's pending logins at most: more refused */
+#define PENDING_PER_NAME 4	/* a name's pending logins at most: the oldest makes way */
 #define PENDING_TTL_MS 120000	/* sshd asks account right after auth: this is generous */
 #define PENDING_FIELDS_MAX 1100	/* identity fields kept (groups are cut at 1024 anyway) */
 
@@ -506,23 +506,49 @@ pending_add(struct idg_daemon *d, const struct idg_login_req *pl,
 {
 	struct pending_tab *t = pendings(d);
 	struct idg_pending *p = NULL;
-	size_t slot = PENDING_MAX, same = 0;
+	size_t slot = PENDING_MAX, mine = PENDING_MAX, old_same = PENDING_MAX;
+	size_t oldest = PENDING_MAX, same = 0;
 	int64_t now = idg_now_ms();
 
 	pending_expire(t, now);
 	for (size_t i = 0; t && i < PENDING_MAX; i++) {
-		if (t->p[i] == NULL && slot == PENDING_MAX)
-			slot = i;
-		else if (t->p[i] && strcmp(t->p[i]->name, id->posix) == 0)
-			same++;
+		const struct idg_pending *q = t->p[i];
+
+		if (q == NULL) {
+			if (slot == PENDING_MAX)
+				slot = i;
+			continue;
+		}
+		if (oldest == PENDING_MAX || q->expires < t->p[oldest]->expires)
+			oldest = i;
+		if (strcmp(q->name, id->posix) != 0)
+			continue;
+		same++;
+		if (q->pid != 0 && q->pid == pl->who.pid)
+			mine = i;	/* the same process authenticated again */
+		if (old_same == PENDING_MAX || q->expires < t->p[old_same]->expires)
+			old_same = i;
 	}
-	if (t == NULL || slot == PENDING_MAX || same >= PENDING_PER_NAME ||
-	    (p = pending_copy(v)) == NULL) {
+	/* Full: the oldest makes way (of this name first), rather than refusing: a refusal would
+	 * let one IdP account that folds into a name block that name's first logins. */
+	if (mine != PENDING_MAX)
+		slot = mine;
+	else if (same >= PENDING_PER_NAME)
+		slot = old_same;
+	else if (slot == PENDING_MAX)
+		slot = oldest;
+	if (t == NULL || slot == PENDING_MAX || (p = pending_copy(v)) == NULL) {
 		cJSON_Delete(rp->json);
 		rp->json = NULL;
-		api_fail(rp, IDG_ST_ERROR, "login not kept: too many first logins in progress%s",
-		    same >= PENDING_PER_NAME ? " for this name" : "");
+		api_fail(rp, IDG_ST_ERROR, "login not kept: out of memory");
 		return;
+	}
+	if (t->p[slot] != NULL) {
+		if (slot != mine)
+			log_notice("pending login of %s makes way for a newer one",
+			    t->p[slot]->name);
+		idg_login_pending_free(t->p[slot]);
+		t->p[slot] = NULL;
 	}
 	snprintf(p->name, sizeof(p->name), "%s", id->posix);
 	snprintf(p->method, sizeof(p->method), "%s", pl->method);
