@@ -182,7 +182,8 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 }
 
 const struct command cmds_login[] = {
-	{ { "login", "test" }, cmd_login_test, "login test [--password|--device|--token] [--record] [USER]",
+	{ { "login", "test" }, cmd_login_test,
+	  "login test [--password|--device|--token] [--record] [USER]",
 	  "Try an IdP login as pam_idgate would; print the identity (root only).",
 	  "\nLogs in to the identity provider configured in idgate.conf(5) [idp] and prints\n"
 	  "what the node makes of the answer: the user: principal, the POSIX login name, the\n"

@@ -124,7 +124,8 @@ cmd_user_list(struct cli *c, int argc, char **argv)
 }
 
 const struct command cmds_user[] = {
-	{ { "user", "add" }, cmd_user_add, "user add NAME [--idp-user USERNAME] [--subject SUB] [--group GROUP[,GROUP...]]... [--gecos TEXT]",
+	{ { "user", "add" }, cmd_user_add, "user add NAME [--idp-user USERNAME] [--subject SUB] "
+	  "[--group GROUP[,GROUP...]]... [--gecos TEXT]",
 	  "Add an IdP user before its first login, so it can own files now.",
 	  "\nNAME is the POSIX login name the user will have (as [idmap] name_rule derives it\n"
 	  "from the IdP's username). The user gets its uid now: a hash of NAME into [idmap]\n"
@@ -143,12 +144,13 @@ const struct command cmds_user[] = {
 	  "  -g, --group GROUP   an IdP group the user is in (repeat, or a comma list); a group\n"
 	  "                      idgate does not know yet is created as an IdP group with a gid\n"
 	  "  -c, --gecos TEXT    the passwd comment field (no ':' or newline)\n"
-	  "  -u, --idp-user USERNAME  the IdP username (the configured username claim) NAME\n"
-	  "                      is for, e.g. alice@example.com\n"
+	  "  -u, --idp-user USERNAME\n"
+	  "                      the IdP username (the configured username claim) NAME is\n"
+	  "                      for, e.g. alice@example.com\n"
 	  "  -s, --subject SUB   the IdP subject (the sub claim) NAME is for\n"
 	  "\nNeeds CLUSTER_AUTH_MODIFY_GROUP_MEMBERS.\n"
-	  "\nExample:\n  idgatectl user add alice --idp-user alice@example.com --group data-scientists \\\n"
-	  "      --gecos 'Alice Liddell'\n" },
+	  "\nExample:\n  idgatectl user add alice --idp-user alice@example.com \\\n"
+	  "      --group data-scientists --gecos 'Alice Liddell'\n" },
 	{ { "user", "delete" }, cmd_user_delete, "user delete NAME",
 	  "Delete an IdP user from the directory ('user del' is an alias).",
 	  "\nThe user leaves the POSIX view and its groups; its bindings stay. Its uid stays held\n"

@@ -8,7 +8,8 @@
 #   recorded for it: Erin@attacker.example, folding into erin, inherits none of erin's uid,
 #   roles or groups, even where attacker.example is a fold domain;
 # - a first login is pinned only when PAM account lets it in: frank@evil.example, refused by
-#   account, does not lock the real frank@example.com out, and 'login test' pins nothing;
+#   account, does not lock the real frank@example.com out, and 'login test' pins nothing (a
+#   device login's first login is pinned by account as well);
 # - a second IdP username folding into a pinned name (frank@example.org) is refused, audited.
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 oidc_require
@@ -43,10 +44,11 @@ add("erin.x", "Erin@attacker.example", ["visitors"], "2");
 add("frank.real", "frank@example.com", ["staff"], "3");
 add("frank.evil", "frank@evil.example", ["visitors"], "4");
 add("frank.org", "frank@example.org", ["staff"], "5");
+add("gina", "gina@example.com", ["staff"], "6");
 fs.writeFileSync(process.argv[2], JSON.stringify(f, null, 2));' \
 	"$IDP_DIR/fixtures.json" "$T_DIR/fixtures.json"
-ok "test set-up: fixtures with erin, Erin@attacker.example and three franks" test -s "$T_DIR/fixtures.json"
-ok "the test IdP (Okta shape) starts" idp_start okta okta --fixtures "$T_DIR/fixtures.json"
+ok "test set-up: fixtures with erin, Erin@attacker.example, three franks and gina" test -s "$T_DIR/fixtures.json"
+ok "the test IdP (Okta shape) starts" idp_start okta okta --fixtures "$T_DIR/fixtures.json" --device-interval 1
 
 # ---------- folding only for listed domains ----------
 T_FOLD_DOMAINS="example.com example.org"
@@ -139,6 +141,29 @@ is "... with his IdP group" "$(ctl auth get-groups user:frank@example.com)" "gro
 pam_secret "$FRANK_EVIL" token frank rhost=203.0.113.66 +account
 is "frank@evil.example now: refused at auth (the name is frank@example.com's)" "$RC:$(line error)" \
 	"1:login refused: login name 'frank' already belongs to another IdP identity (this is IdP user \"frank@evil.example\")"
+
+# A device login's first login too: pinned by account, asked by the process that waited.
+"$PROBE" "$PAM" device gina +account >"$T_DIR/pd.out" 2>"$T_DIR/pd.err" &
+PD=$!
+DEV_CODE=
+for _i in $(seq 1 200); do
+	DEV_CODE=$(sed -n 's/^start user_code //p' "$T_DIR/pd.out")
+	[ -n "$DEV_CODE" ] && break
+	kill -0 "$PD" 2>/dev/null || break
+	sleep 0.05
+done
+DEV_URI=$(sed -n 's/^start verify_uri //p' "$T_DIR/pd.out")
+is "gina@example.com approves her device login at the IdP" \
+	"$(node "$IDP_DIR/approve-device.mjs" --verification-uri "$DEV_URI" --ca "$CA" \
+		--user-code "$DEV_CODE" --username gina@example.com --password pw-gina 2>&1)" approved
+wait "$PD"
+RC=$?
+OUT=$(cat "$T_DIR/pd.out")
+is "... the wait ends OK, then account OK" \
+	"$RC:$(printf '%s\n' "$OUT" | sed -n 's/^wait status //p' | tail -n 1):$(line 'account status')" \
+	"0:ok:ok"
+is "... gina is pinned to her" "$(sql "SELECT principal || ' ' || sub FROM users WHERE name = 'gina'")" \
+	"user:gina@example.com 00unames6"
 
 # ---------- two IdP usernames never fold into one name silently ----------
 pam_secret "$(idt frank@example.org pw-frank.org)" token frank +account
