@@ -632,6 +632,10 @@ idg_login_pending_subjects(struct idg_daemon *d, const struct idg_pending *p,
 		return false;
 	}
 	u = idg_state_user(d->st, id.posix);
+	/* A name someone else pinned meanwhile is not this login's: its own principal is judged
+	 * (and named in the audit); the commit refuses it anyway. */
+	if (u && u->key && (strcmp(u->iss, id.iss) != 0 || strcmp(u->sub, id.sub) != 0))
+		u = NULL;
 	snprintf(principal, plen, "%s", u ? u->principal : id.principal);
 	for (size_t i = 0; i < v.n && n < IDG_PENDING_GROUPS_MAX; i++) {
 		const struct idg_group *g;

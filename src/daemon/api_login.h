@@ -59,7 +59,8 @@ struct idg_pending;
  * newest if several; NULL: none. Taken out: one account step per authentication. */
 struct idg_pending *idg_login_pending_take(struct idg_daemon *d, const char *name, pid_t pid,
     const char *origin);
-/* The principal the login would have (a pre-provisioned user's own, else user:USERNAME) and
+/* The principal the login would have (the user's own when the name is pre-provisioned or
+ * pinned to this identity, else user:USERNAME) and
  * the group principals ("group:G") it would be a member of through its IdP groups, for the
  * login rule: a group that is not a role-engine principal yet is left out (no binding can
  * name it). false when the identity no longer maps (why). */

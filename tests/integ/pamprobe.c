@@ -7,7 +7,8 @@
  * saml-start / saml-wait / saml-cancel: one request each of a SAML login. With '+account',
  * an authentication that succeeds is followed by PAM account from the same process, as sshd
  * does (idgated pins a first login only then, for the process that authenticated); those
- * lines start with "account " and the exit status is account's. */
+ * lines start with "account " and the exit status is account's; with 'wait=FILE' too, account
+ * is sent only once FILE exists (at most 30 s), so a test can interleave two logins. */
 #include "config.h"
 
 #include <errno.h>
@@ -35,7 +36,7 @@ static void
 usage(void)
 {
 	fputs("usage: pamprobe [-t MS] SOCKET OP NAME [service=S] [rhost=H] [pid=N] [handle=N]"
-	    " [+account]\n"
+	    " [+account [wait=FILE]]\n"
 	    "  OP: password | token (the secret on standard input) | device-start |\n"
 	    "      device-wait | device-cancel | saml-start | saml-wait | saml-cancel |\n"
 	    "      account | open | close |\n"
@@ -82,6 +83,7 @@ struct args {
 	uint64_t handle;
 	bool has_pid;
 	bool then_account;	/* +account */
+	const char *wait_file;	/* wait=FILE: account only once it exists */
 };
 
 static uint32_t exchange(const struct args *a, enum idg_op op, uint32_t method,
@@ -93,6 +95,8 @@ authed(const struct args *a, uint32_t st)
 {
 	if (st != IDG_ST_OK || !a->then_account)
 		return (int)st;
+	for (int i = 0; a->wait_file && access(a->wait_file, F_OK) != 0 && i < 600; i++)
+		usleep(50000);
 	return (int)exchange(a, IDG_OP_PAM_ACCOUNT, 0, "account ", NULL, NULL);
 }
 
@@ -243,6 +247,8 @@ main(int argc, char **argv)
 			a.handle = strtoull(argv[i] + 7, NULL, 10);
 		else if (strcmp(argv[i], "+account") == 0)
 			a.then_account = true;
+		else if (strncmp(argv[i], "wait=", 5) == 0)
+			a.wait_file = argv[i] + 5;
 		else
 			usage();
 	}

@@ -45,9 +45,13 @@ add("frank.real", "frank@example.com", ["staff"], "3");
 add("frank.evil", "frank@evil.example", ["visitors"], "4");
 add("frank.org", "frank@example.org", ["staff"], "5");
 add("gina", "gina@example.com", ["staff"], "6");
+add("hank", "hank@example.com", ["staff"], "7");
+add("hank.org", "hank@example.org", ["staff"], "8");
+add("ivan", "ivan@example.com", ["staff"], "9");
+add("ivan.org", "ivan@example.org", ["staff"], "10");
 fs.writeFileSync(process.argv[2], JSON.stringify(f, null, 2));' \
 	"$IDP_DIR/fixtures.json" "$T_DIR/fixtures.json"
-ok "test set-up: fixtures with erin, Erin@attacker.example, three franks and gina" test -s "$T_DIR/fixtures.json"
+ok "test set-up: fixtures with erin, Erin@attacker.example, three franks, gina, two hanks, two ivans" test -s "$T_DIR/fixtures.json"
 ok "the test IdP (Okta shape) starts" idp_start okta okta --fixtures "$T_DIR/fixtures.json" --device-interval 1
 
 # ---------- folding only for listed domains ----------
@@ -165,6 +169,16 @@ is "... the wait ends OK, then account OK" \
 is "... gina is pinned to her" "$(sql "SELECT principal || ' ' || sub FROM users WHERE name = 'gina'")" \
 	"user:gina@example.com 00unames6"
 
+# Recorded by subject only: any username that maps to the name, but only that subject.
+run ctl user add hank --subject 00unames7
+is "user add hank --subject 00unames7" "$RC" 0
+pam_secret "$(idt hank@example.org pw-hank.org)" token hank +account
+is "hank@example.org (another subject) as hank: refused" "$RC:$(line error)" \
+	"1:login refused: login name 'hank' was pre-provisioned for another IdP subject than \"hank@example.org\"'s"
+pam_secret "$(idt hank@example.com pw-hank)" token hank +account
+is "hank@example.com (subject 00unames7) as hank: OK, pinned" \
+	"$RC:$(line 'account status'):$(sql "SELECT sub FROM users WHERE name = 'hank'")" "0:ok:00unames7"
+
 # ---------- two IdP usernames never fold into one name silently ----------
 pam_secret "$(idt frank@example.org pw-frank.org)" token frank +account
 is "frank@example.org (example.org folds too) as frank: refused" "$RC:$(line error)" \
@@ -172,6 +186,27 @@ is "frank@example.org (example.org folds too) as frank: refused" "$RC:$(line err
 like "... audited (the target: the name's owner)" "$(audited '"action":"pam.auth","target":"user:frank@example.com"')" \
 	'"result":"denied","reason":"login refused: login name .frank. already belongs to another IdP identity \(this is IdP user ..frank@example.org..\)"'
 is "... frank stays frank@example.com's" "$(sql "SELECT sub FROM users WHERE name = 'frank'")" "00unames3"
+
+# Two first logins folding into ivan at once, both let in by the login rule: each account is
+# its own process's, and the one that comes second finds the name taken.
+printf '%s\n' "$(idt ivan@example.org pw-ivan.org)" >"$T_DIR/ivan-org.tok"
+"$PROBE" "$PAM" token ivan +account "wait=$T_DIR/go" <"$T_DIR/ivan-org.tok" >"$T_DIR/ivan-org.out" &
+IP=$!
+for _i in $(seq 1 200); do
+	grep -q '^status' "$T_DIR/ivan-org.out" && break
+	sleep 0.05
+done
+is "ivan@example.org authenticates as ivan (account held back)" "$(sed -n 's/^status //p' "$T_DIR/ivan-org.out")" ok
+pam_secret "$(idt ivan@example.com pw-ivan)" token ivan +account
+is "ivan@example.com authenticates meanwhile; his account pins ivan to him" \
+	"$RC:$(line 'account status'):$(sql "SELECT sub FROM users WHERE name = 'ivan'")" "0:ok:00unames9"
+touch "$T_DIR/go"
+wait "$IP"
+is "ivan@example.org's account then: refused, the name is taken" \
+	"$?:$(sed -n 's/^account error //p' "$T_DIR/ivan-org.out")" "1:login refused"
+like "... audited with the reason" "$(audited '"action":"pam.account","target":"user:ivan@example.org"')" \
+	'"result":"denied","reason":"login refused: login name .ivan. already belongs to another IdP identity'
+is "... ivan stays ivan@example.com's" "$(sql "SELECT sub FROM users WHERE name = 'ivan'")" "00unames9"
 
 ok "idgated stops cleanly" daemon_stop
 done_testing
