@@ -1,9 +1,11 @@
 /* Logins through the identity provider: 'idgatectl login test' (api.sock, root) and the
  * parts PAM's requests share (api_pam.c): the connector child does the IdP work; here the
- * answer it gives is checked again, mapped to names (idmap), checked against local accounts
- * and the identities already pinned, and only then stored: the user's pin and its IdP group
- * memberships, in one change. A refused login stores nothing. Device logins live here for
- * both callers. */
+ * answer it gives is checked again, mapped to names (idmap), checked against local accounts,
+ * the identities already pinned and what a pre-provisioned name was recorded for, and only
+ * then stored: the user's pin and its IdP group memberships, in one change. A refused login
+ * stores nothing; a PAM login that would pin a name waits here (pending) until PAM account
+ * lets it in; a test stores nothing unless asked to. Device logins live here for both
+ * callers. */
 #include "config.h"
 
 #include <stdio.h>
