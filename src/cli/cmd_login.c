@@ -75,7 +75,7 @@ print_identity(const struct cli *c, const cJSON *j)
 }
 
 static int
-device_login(struct cli *c, const char *user)
+device_login(struct cli *c, const char *user, bool record)
 {
 	struct req r;
 	struct reply rep;
@@ -86,6 +86,8 @@ device_login(struct cli *c, const char *user)
 	req_init(&r, IDG_OP_DEVICE_START);
 	if (user)
 		req_str(&r, IDG_T_NAME, user);
+	if (record)
+		req_u32(&r, IDG_T_FLAGS, IDG_F_RECORD);
 	if ((rc = call(c, &r, &rep)) != EXIT_OK) {
 		fprintf(stderr, "%s\n", rep.error);
 		reply_free(&rep);
@@ -127,9 +129,10 @@ device_login(struct cli *c, const char *user)
 static int
 cmd_login_test(struct cli *c, int argc, char **argv)
 {
-	bool pw = false, dev = false, tok = false;
+	bool pw = false, dev = false, tok = false, record = false;
 	const struct cmdopt o[] = {
 		{ "password", 0, false, NULL, &pw, NULL, NULL },
+		{ "record", 0, false, NULL, &record, NULL, NULL },
 		{ "device", 0, false, NULL, &dev, NULL, NULL },
 		{ "token", 0, false, NULL, &tok, NULL, NULL },
 		{ NULL } };
@@ -152,7 +155,7 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 	if (pw && user == NULL)
 		return usage_error(c, "name the IdP user to log in as");
 	if (dev)
-		return device_login(c, user);
+		return device_login(c, user, record);
 	if ((secret = read_secret(pw ? "Password: " : "Token: ")) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", c->prog);
 		return EXIT_FAIL;
@@ -165,6 +168,8 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 	req_u32(&r, IDG_T_METHOD, pw ? IDG_LOGIN_PASSWORD : IDG_LOGIN_TOKEN);
 	if (user)
 		req_str(&r, IDG_T_NAME, user);
+	if (record)
+		req_u32(&r, IDG_T_FLAGS, IDG_F_RECORD);
 	req_str(&r, IDG_T_SECRET, secret);
 	wipe_free(secret);
 	rc = call(c, &r, &rep);	/* wipes the request */
@@ -177,21 +182,26 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 }
 
 const struct command cmds_login[] = {
-	{ { "login", "test" }, cmd_login_test, "login test [--password|--device|--token] [USER]",
+	{ { "login", "test" }, cmd_login_test,
+	  "login test [--password|--device|--token] [--record] [USER]",
 	  "Try an IdP login as pam_idgate would; print the identity (root only).",
 	  "\nLogs in to the identity provider configured in idgate.conf(5) [idp] and prints\n"
 	  "what the node makes of the answer: the user: principal, the POSIX login name, the\n"
-	  "groups (and any group refused, with why), the issuer and subject. A successful\n"
-	  "login is recorded as a real one would be: the login name is pinned to the IdP\n"
-	  "identity and the user's IdP group memberships are brought up to date. A refused\n"
-	  "login records nothing.\n\n"
+	  "groups (and any group refused, with why), the issuer and subject. It changes\n"
+	  "nothing: a test never pins a login name (only a real login that PAM account lets\n"
+	  "in does), so trying a login cannot take a name from the person it belongs to.\n"
+	  "With --record, root records the login as an administrator's act: the login name\n"
+	  "is pinned to the IdP identity (after the same checks as a real login: local\n"
+	  "accounts, pins, what 'user add' recorded, [idmap] fold_domains) and the user's\n"
+	  "IdP group memberships are brought up to date; the login rule is not asked.\n\n"
 	  "  --password  (the default) resource-owner password login as USER; the password is\n"
 	  "              read from the terminal without echo, or as one line of standard input\n"
 	  "  --device    device-code login (RFC 8628): prints the URL and code to open in a\n"
 	  "              browser, then waits for the approval; USER, if given, must be the\n"
 	  "              login name the IdP user maps to\n"
 	  "  --token     an ID token or access token, read from standard input, validated\n"
-	  "              locally against the IdP's keys; USER as for --device\n\n"
+	  "              locally against the IdP's keys; USER as for --device\n"
+	  "  --record    store what the login yields (see above)\n\n"
 	  "Exit status: 0 logged in; 1 refused (wrong credentials, an invalid token, a name\n"
 	  "that cannot be mapped or belongs to a local account); 2 usage; 3 idgated or the\n"
 	  "IdP unreachable.\n\n"

@@ -16,6 +16,9 @@ user_add_text(const struct cli *c, const cJSON *j)
 	(void)c;
 	printf("added user %s (%s): uid %.0f, gid %.0f\n", jstr(j, "user"), jstr(j, "principal"),
 	    jnum(j, "uid"), jnum(j, "gid"));
+	if (jstr(j, "idp_user")[0] || jstr(j, "subject")[0])
+		printf("for IdP user %s%s%s\n", jstr(j, "idp_user")[0] ? jstr(j, "idp_user") : "(any)",
+		    jstr(j, "subject")[0] ? ", subject " : "", jstr(j, "subject"));
 	if (jlist(cJSON_GetObjectItemCaseSensitive(j, "groups"), ", ", "", "", groups,
 	    sizeof(groups))[0])
 		printf("groups: %s\n", groups);
@@ -24,11 +27,13 @@ user_add_text(const struct cli *c, const cJSON *j)
 static int
 cmd_user_add(struct cli *c, int argc, char **argv)
 {
-	const char **groups = NULL, *gecos = NULL;
+	const char **groups = NULL, *gecos = NULL, *idp_user = NULL, *subject = NULL;
 	size_t ngroups = 0;
 	const struct cmdopt o[] = {
 		{ "group", 'g', true, NULL, NULL, &groups, &ngroups },
 		{ "gecos", 'c', true, &gecos, NULL, NULL, NULL },
+		{ "idp-user", 'u', true, &idp_user, NULL, NULL, NULL },
+		{ "subject", 's', true, &subject, NULL, NULL, NULL },
 		{ NULL },
 	};
 	struct req r;
@@ -46,6 +51,10 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 		req_str(&r, IDG_T_MEMBER, groups[k]);
 	if (gecos)
 		req_str(&r, IDG_T_DESC, gecos);
+	if (idp_user)
+		req_str(&r, IDG_T_IDP_USER, idp_user);
+	if (subject)
+		req_str(&r, IDG_T_SUBJECT, subject);
 	rc = call_simple(c, &r, user_add_text);
 out:
 	free(groups);
@@ -115,13 +124,19 @@ cmd_user_list(struct cli *c, int argc, char **argv)
 }
 
 const struct command cmds_user[] = {
-	{ { "user", "add" }, cmd_user_add, "user add NAME [--group GROUP[,GROUP...]]... [--gecos TEXT]",
+	{ { "user", "add" }, cmd_user_add, "user add NAME [--idp-user USERNAME] [--subject SUB] "
+	  "[--group GROUP[,GROUP...]]... [--gecos TEXT]",
 	  "Add an IdP user before its first login, so it can own files now.",
 	  "\nNAME is the POSIX login name the user will have (as [idmap] name_rule derives it\n"
 	  "from the IdP's username). The user gets its uid now: a hash of NAME into [idmap]\n"
-	  "id_min..id_max, recorded and never changed. Its first login pins NAME to the IdP\n"
-	  "account (issuer and subject) that logs in, and from then on its groups are what the\n"
-	  "IdP says at each login.\n"
+	  "id_min..id_max, recorded and never changed.\n"
+	  "\nNAME is kept for one IdP identity: the IdP username given with --idp-user (matched\n"
+	  "exactly: no case or e-mail folding), the subject given with --subject, or both;\n"
+	  "with neither, the IdP username must be NAME itself. Only a login of that identity\n"
+	  "may take NAME, and only once PAM account lets it in: that first login pins NAME to\n"
+	  "the IdP account (issuer and subject), and from then on its groups are what the IdP\n"
+	  "says at each login. With --idp-user the user's principal is user:USERNAME, as if\n"
+	  "it had logged in; otherwise user:NAME.\n"
 	  "\nRefused: a NAME that is a local account or group in /etc/passwd or /etc/group, the\n"
 	  "name of idgate's own POSIX groups, a NAME whose hashed id is a local id, an existing\n"
 	  "user. Refusals are logged and audited.\n"
@@ -129,8 +144,13 @@ const struct command cmds_user[] = {
 	  "  -g, --group GROUP   an IdP group the user is in (repeat, or a comma list); a group\n"
 	  "                      idgate does not know yet is created as an IdP group with a gid\n"
 	  "  -c, --gecos TEXT    the passwd comment field (no ':' or newline)\n"
+	  "  -u, --idp-user USERNAME\n"
+	  "                      the IdP username (the configured username claim) NAME is\n"
+	  "                      for, e.g. alice@example.com\n"
+	  "  -s, --subject SUB   the IdP subject (the sub claim) NAME is for\n"
 	  "\nNeeds CLUSTER_AUTH_MODIFY_GROUP_MEMBERS.\n"
-	  "\nExample:\n  idgatectl user add alice --group data-scientists --gecos 'Alice Liddell'\n" },
+	  "\nExample:\n  idgatectl user add alice --idp-user alice@example.com \\\n"
+	  "      --group data-scientists --gecos 'Alice Liddell'\n" },
 	{ { "user", "delete" }, cmd_user_delete, "user delete NAME",
 	  "Delete an IdP user from the directory ('user del' is an alias).",
 	  "\nThe user leaves the POSIX view and its groups; its bindings stay. Its uid stays held\n"

@@ -1,9 +1,11 @@
 /* Logins through the identity provider: 'idgatectl login test' (api.sock, root) and the
  * parts PAM's requests share (api_pam.c): the connector child does the IdP work; here the
- * answer it gives is checked again, mapped to names (idmap), checked against local accounts
- * and the identities already pinned, and only then stored: the user's pin and its IdP group
- * memberships, in one change. A refused login stores nothing. Device logins live here for
- * both callers. */
+ * answer it gives is checked again, mapped to names (idmap), checked against local accounts,
+ * the identities already pinned and what a pre-provisioned name was recorded for, and only
+ * then stored: the user's pin and its IdP group memberships, in one change. A refused login
+ * stores nothing; a PAM login that would pin a name waits here (pending) until PAM account
+ * lets it in; a test stores nothing unless asked to. Device logins live here for both
+ * callers. */
 #include "config.h"
 
 #include <stdio.h>
@@ -46,10 +48,34 @@ struct device {
 	char detail[IDG_LOGIN_DETAIL_MAX];	/* PAM: the audit detail (service, rhost) */
 	bool polling;		/* a poll is with the connector */
 	bool pam;		/* started on pam.sock: only PAM_DEVICE_* may use it */
+	bool record;		/* idgatectl login test --device --record */
+	pid_t waiter_pid;	/* the process of the last DEVICE_WAIT */
+};
+
+#define PENDING_MAX 128
+
+/* A first login PAM auth accepted, waiting for PAM account (idg_login_pending_*). */
+struct idg_pending {
+	char name[IDG_POSIX_NAME_MAX + 1];
+	char method[16];
+	char detail[IDG_LOGIN_DETAIL_MAX];
+	pid_t pid;		/* the process that authenticated; 0: unknown (SAML) */
+	int64_t expires;	/* monotonic ms */
+	uint32_t uid;		/* what the passwd reply said */
+	char gecos[256];
+	struct idg_field *fields;	/* the connector's identity, checked again at account */
+	size_t n;
+	uint8_t *buf;
+};
+
+/* The logins waiting for PAM account: a small table. */
+struct pending_tab {
+	struct idg_pending *p[PENDING_MAX];
 };
 
 struct idg_logins {
 	struct device devs[DEVICES_MAX];
+	struct pending_tab pending;
 };
 
 static struct idg_logins *
@@ -67,6 +93,8 @@ idg_logins_free(struct idg_daemon *d)
 {
 	for (size_t i = 0; d->logins && i < DEVICES_MAX; i++)
 		device_forget(&d->logins->devs[i]);
+	for (size_t i = 0; d->logins && i < PENDING_MAX; i++)
+		idg_login_pending_free(d->logins->pending.p[i]);
 	free(d->logins);
 	d->logins = NULL;
 }
@@ -146,6 +174,8 @@ finish(struct idg_daemon *d, const struct idg_login_req *pl, struct idg_reply *r
 		log_info("login for %s finished after its caller left", target);
 }
 
+static const struct idg_pending *pending_of(struct idg_daemon *d, const char *name);
+
 bool
 idg_login_pam_reply(struct idg_daemon *d, const char *name, struct idg_reply *rp)
 {
@@ -153,8 +183,15 @@ idg_login_pam_reply(struct idg_daemon *d, const char *name, struct idg_reply *rp
 
 	cJSON_Delete(rp->json);
 	rp->json = NULL;
-	if (u == NULL || u->uid == 0)
-		return api_fail(rp, IDG_ST_ERROR, "the login was not recorded");
+	if (u == NULL || u->uid == 0) {
+		/* A first login waiting for PAM account: what it will be. */
+		const struct idg_pending *p = pending_of(d, name);
+
+		if (p == NULL)
+			return api_fail(rp, IDG_ST_ERROR, "the login was not recorded");
+		return idg_dir_passwd_reply(d, rp, name, p->uid, idg_dir_gid_of_uid(d, p->uid),
+		    p->gecos);
+	}
 	return idg_dir_passwd_reply(d, rp, u->name, u->uid, idg_dir_primary_gid(d, u), u->gecos);
 }
 
@@ -189,14 +226,38 @@ identity_names(struct idg_daemon *d, const struct idg_login_req *pl,
 	if (idg_subject_check(id->principal, &kind, why, sizeof(why)) < 0)
 		return api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
 	snprintf(target, tlen, "%s", id->principal);
-	if (idg_idmap_posix_name((enum idg_idmap_rule)d->cfg.idmap_name_rule,
-	    (size_t)d->cfg.idmap_name_max, id->username, id->posix, sizeof(id->posix), why,
-	    sizeof(why)) < 0)
+	if (idg_idmap_login_name((enum idg_idmap_rule)d->cfg.idmap_name_rule,
+	    (size_t)d->cfg.idmap_name_max, d->cfg.idmap_fold_domains, id->username, id->posix,
+	    sizeof(id->posix), why, sizeof(why)) < 0)
 		return api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
 	if (pl->expect[0] && strcmp(pl->expect, id->posix) != 0)
 		return api_fail(rp, IDG_ST_DENIED, "login refused: the IdP user maps to login name "
 		    "'%s', not '%s'", id->posix, pl->expect);
 	idg_dir_gecos(id->name, id->gecos, sizeof(id->gecos));
+	return true;
+}
+
+/* Is the pre-provisioned (not pinned) user u meant for this identity? What 'idgatectl user
+ * add' recorded: the IdP username exactly (no folding: 'Erin@attacker.example' is not
+ * 'erin@example.com'), the subject, or both; nothing recorded (a row from before they were)
+ * means the IdP username must be the name itself. */
+static bool
+meant_for(const struct idg_user *u, const struct login_id *id, char *why, size_t whylen)
+{
+	const char *want = u->want_user ? u->want_user : u->want_sub ? NULL : u->name;
+	char q[256];
+
+	idg_quote(id->username, q, sizeof(q));
+	if (want && strcmp(want, id->username) != 0) {
+		snprintf(why, whylen, "login name '%s' was pre-provisioned for IdP user '%s', not "
+		    "for \"%s\"", u->name, want, q);
+		return false;
+	}
+	if (u->want_sub && strcmp(u->want_sub, id->sub) != 0) {
+		snprintf(why, whylen, "login name '%s' was pre-provisioned for another IdP subject "
+		    "than \"%s\"'s", u->name, q);
+		return false;
+	}
 	return true;
 }
 
@@ -206,20 +267,26 @@ identity_user(struct idg_daemon *d, struct idg_reply *rp, struct login_id *id,
     struct idg_dir_batch *b, struct idg_change *c, int64_t now)
 {
 	struct idg_user *other;
-	char why[512];
+	char why[512], q[256];
 	int rc;
 
 	id->u = idg_state_user(d->st, id->posix);
 	if ((rc = idg_dir_user_check(d, id->posix, id->u, why, sizeof(why))) < 0)
 		return api_fail(rp, rc == IDG_ERR_DENIED ? IDG_ST_DENIED : IDG_ST_ERROR,
 		    "login refused: %s", why);
+	/* Two IdP usernames folding into one name: the first pinned keeps it, and the audit
+	 * names the one refused. */
 	if (id->u && id->u->key && (strcmp(id->u->iss, id->iss) != 0 ||
-	    strcmp(id->u->sub, id->sub) != 0))
+	    strcmp(id->u->sub, id->sub) != 0)) {
+		idg_quote(id->username, q, sizeof(q));
 		return api_fail(rp, IDG_ST_DENIED, "login refused: login name '%s' already belongs "
-		    "to another IdP identity", id->posix);
+		    "to another IdP identity (this is IdP user \"%s\")", id->posix, q);
+	}
 	if ((other = idg_state_user_by_sub(d->st, id->iss, id->sub)) != NULL && other != id->u)
 		return api_fail(rp, IDG_ST_DENIED, "login refused: this IdP identity is already "
 		    "known as '%s'", other->name);
+	if (id->u && id->u->key == NULL && !meant_for(id->u, id, why, sizeof(why)))
+		return api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
 	id->member = id->u ? id->u->principal : id->principal;
 	id->uid = id->u ? id->u->uid : 0;
 	if (id->uid == 0 && (rc = idg_dir_user_uid(d, b, c, id->posix, &id->uid, why,
@@ -318,11 +385,21 @@ identity_reply(struct idg_daemon *d, const struct idg_login_req *pl, const struc
 	cJSON_AddStringToObject(o, "method", pl->method);
 }
 
-/* Map, check and store the identity in v; fill rp and the audit target. One change holds
- * the user (new, pinned now, or updated), its new groups and its memberships. */
+enum accept_mode {
+	ACCEPT_AUTO,	/* by the request: PAM, login test, login test --record */
+	ACCEPT_STORE,	/* PAM account allowed a pending login: store it */
+};
+
+static void pending_add(struct idg_daemon *d, const struct idg_login_req *pl,
+    const struct idg_msgview *v, const struct login_id *id, struct idg_reply *rp);
+
+/* Map and check the identity in v; fill rp and the audit target; store it or keep it pending
+ * as idg_login_accept says. One change holds the user (new, pinned now, or updated), its new
+ * groups and its memberships. */
 static void
 accept_identity(struct idg_daemon *d, const struct idg_login_req *pl,
-    const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen)
+    const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen,
+    enum accept_mode mode)
 {
 	struct login_id id;
 	struct idg_dir_batch b;
@@ -330,6 +407,7 @@ accept_identity(struct idg_daemon *d, const struct idg_login_req *pl,
 	char why[512];
 	cJSON *o, *groups, *skipped;
 	int64_t now = time(NULL);
+	bool store;
 
 	memset(&id, 0, sizeof(id));
 	snprintf(target, tlen, "IdP login");
@@ -343,6 +421,16 @@ accept_identity(struct idg_daemon *d, const struct idg_login_req *pl,
 	groups = cJSON_AddArrayToObject(o, "groups");
 	skipped = cJSON_AddArrayToObject(o, "skipped_groups");
 	identity_groups(d, &id, v, &b, &c, groups, skipped, now);
+	/* A name is pinned only once the login is allowed in: PAM account decides (a refused
+	 * login must not take or keep a name), and a test by root never does. */
+	store = mode == ACCEPT_STORE || (pl->pam ? id.u != NULL && id.u->key != NULL :
+	    pl->record);
+	if (pl->pam && !store) {
+		pending_add(d, pl, v, &id, rp);
+		goto out;
+	}
+	if (!store)
+		goto out;
 	if (c.n > 0 && idg_state_commit(d->st, &c, why, sizeof(why)) < 0) {
 		cJSON_Delete(rp->json);
 		rp->json = NULL;
@@ -359,7 +447,252 @@ void
 idg_login_accept(struct idg_daemon *d, const struct idg_login_req *lr,
     const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen)
 {
-	accept_identity(d, lr, v, rp, target, tlen);
+	accept_identity(d, lr, v, rp, target, tlen, ACCEPT_AUTO);
+}
+
+/* ---------- logins waiting for PAM account ---------- */
+
+#define PENDING_PER_NAME 4	/* a name's pending logins at most: the oldest makes way */
+#define PENDING_TTL_MS 120000	/* sshd asks account right after auth: this is generous */
+#define PENDING_FIELDS_MAX 1100	/* identity fields kept (groups are cut at 1024 anyway) */
+
+
+void
+idg_login_pending_free(struct idg_pending *p)
+{
+	if (p == NULL)
+		return;
+	free(p->fields);
+	free(p->buf);
+	free(p);
+}
+
+static struct pending_tab *
+pendings(struct idg_daemon *d)
+{
+	struct idg_logins *l = logins(d);
+
+	return l ? &l->pending : NULL;
+}
+
+static void
+pending_expire(struct pending_tab *t, int64_t now)
+{
+	for (size_t i = 0; t && i < PENDING_MAX; i++)
+		if (t->p[i] && t->p[i]->expires <= now) {
+			log_info("pending login of %s expired before PAM account asked",
+			    t->p[i]->name);
+			idg_login_pending_free(t->p[i]);
+			t->p[i] = NULL;
+		}
+}
+
+/* A copy of the identity fields of v (field values point into one buffer). */
+static struct idg_pending *
+pending_copy(const struct idg_msgview *v)
+{
+	struct idg_pending *p = calloc(1, sizeof(*p));
+	size_t total = 0, n = 0, off = 0;
+
+	if (p == NULL)
+		return NULL;
+	for (size_t i = 0; i < v->n && n < PENDING_FIELDS_MAX; i++, n++)
+		total += v->fields[i].len;
+	if ((p->fields = calloc(n ? n : 1, sizeof(*p->fields))) == NULL ||
+	    (p->buf = malloc(total ? total : 1)) == NULL) {
+		idg_login_pending_free(p);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p->buf + off, v->fields[i].val, v->fields[i].len);
+		p->fields[i] = (struct idg_field){ .tag = v->fields[i].tag,
+			.len = v->fields[i].len, .val = p->buf + off };
+		off += v->fields[i].len;
+	}
+	p->n = n;
+	return p;
+}
+
+static void
+pending_add(struct idg_daemon *d, const struct idg_login_req *pl,
+    const struct idg_msgview *v, const struct login_id *id, struct idg_reply *rp)
+{
+	struct pending_tab *t = pendings(d);
+	struct idg_pending *p = NULL;
+	size_t slot = PENDING_MAX, mine = PENDING_MAX, old_same = PENDING_MAX;
+	size_t oldest = PENDING_MAX, same = 0;
+	int64_t now = idg_now_ms();
+
+	pending_expire(t, now);
+	for (size_t i = 0; t && i < PENDING_MAX; i++) {
+		const struct idg_pending *q = t->p[i];
+
+		if (q == NULL) {
+			if (slot == PENDING_MAX)
+				slot = i;
+			continue;
+		}
+		if (oldest == PENDING_MAX || q->expires < t->p[oldest]->expires)
+			oldest = i;
+		if (strcmp(q->name, id->posix) != 0)
+			continue;
+		same++;
+		if (q->pid != 0 && q->pid == pl->who.pid)
+			mine = i;	/* the same process authenticated again */
+		if (old_same == PENDING_MAX || q->expires < t->p[old_same]->expires)
+			old_same = i;
+	}
+	/* Full: the oldest makes way (of this name first), rather than refusing: a refusal would
+	 * let one IdP account that folds into a name block that name's first logins. */
+	if (mine != PENDING_MAX)
+		slot = mine;
+	else if (same >= PENDING_PER_NAME)
+		slot = old_same;
+	else if (slot == PENDING_MAX)
+		slot = oldest;
+	if (t == NULL || slot == PENDING_MAX || (p = pending_copy(v)) == NULL) {
+		cJSON_Delete(rp->json);
+		rp->json = NULL;
+		api_fail(rp, IDG_ST_ERROR, "login not kept: out of memory");
+		return;
+	}
+	if (t->p[slot] != NULL) {
+		if (slot != mine)
+			log_notice("pending login of %s makes way for a newer one",
+			    t->p[slot]->name);
+		idg_login_pending_free(t->p[slot]);
+		t->p[slot] = NULL;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", id->posix);
+	snprintf(p->method, sizeof(p->method), "%s", pl->method);
+	snprintf(p->detail, sizeof(p->detail), "%s", pl->detail);
+	snprintf(p->gecos, sizeof(p->gecos), "%s", id->u ? id->u->gecos : id->gecos);
+	p->pid = pl->who.pid;
+	p->uid = id->uid;
+	p->expires = now + PENDING_TTL_MS;
+	t->p[slot] = p;
+	log_info("login of %s as %s accepted; pinned only when PAM account allows it",
+	    id->principal, id->posix);
+}
+
+/* Was p authenticated with this origin ("service=S[ rhost=H]")? Its detail is the origin of
+ * its auth request, then " pid=", " method=" and the like. */
+static bool
+origin_matches(const char *detail, const char *origin)
+{
+	size_t n = strlen(origin);
+
+	return strncmp(detail, origin, n) == 0 && (detail[n] == '\0' ||
+	    strncmp(detail + n, " pid=", 5) == 0 || strncmp(detail + n, " method=", 8) == 0);
+}
+
+struct idg_pending *
+idg_login_pending_take(struct idg_daemon *d, const char *name, pid_t pid, const char *origin)
+{
+	struct pending_tab *t = d->logins ? &d->logins->pending : NULL;
+	struct idg_pending *p;
+	size_t best = PENDING_MAX;
+
+	pending_expire(t, idg_now_ms());
+	for (size_t i = 0; t && i < PENDING_MAX; i++) {
+		p = t->p[i];
+		if (p == NULL || strcmp(p->name, name) != 0 || (p->pid != 0 && p->pid != pid) ||
+		    !origin_matches(p->detail, origin))
+			continue;
+		if (best == PENDING_MAX || p->expires > t->p[best]->expires)
+			best = i;
+	}
+	if (best == PENDING_MAX)
+		return NULL;
+	p = t->p[best];
+	t->p[best] = NULL;
+	return p;
+}
+
+static struct idg_login_req
+pending_req(const struct idg_pending *p)
+{
+	struct idg_login_req lr = { .op = IDG_OP_PAM_ACCOUNT, .pam = true };
+
+	lr.who.uid = 0;
+	lr.who.root = true;
+	lr.who.pam = true;
+	lr.who.pid = p->pid;
+	snprintf(lr.who.name, sizeof(lr.who.name), "root");
+	snprintf(lr.expect, sizeof(lr.expect), "%s", p->name);
+	snprintf(lr.method, sizeof(lr.method), "%s", p->method);
+	snprintf(lr.detail, sizeof(lr.detail), "%s", p->detail);
+	return lr;
+}
+
+bool
+idg_login_pending_subjects(struct idg_daemon *d, const struct idg_pending *p,
+    char *principal, size_t plen, idg_pid *groups, size_t *ngroups, char *why, size_t whylen)
+{
+	struct idg_msgview v = { .fields = p->fields, .n = p->n };
+	struct idg_login_req lr = pending_req(p);
+	struct idg_reply rp = { .fd = -1 };
+	struct login_id id;
+	char target[IDG_SUBJECT_MAX + 32], gname[IDG_SUBJECT_NAME_MAX + 1];
+	char subject[IDG_SUBJECT_MAX + 1];
+	const struct idg_user *u;
+	size_t n = 0;
+
+	memset(&id, 0, sizeof(id));
+	if (!identity_names(d, &lr, &v, &rp, &id, target, sizeof(target))) {
+		snprintf(why, whylen, "%s", rp.error);
+		idg_reply_clear(&rp);
+		return false;
+	}
+	u = idg_state_user(d->st, id.posix);
+	/* A name someone else pinned meanwhile is not this login's: its own principal is judged
+	 * (and named in the audit); the commit refuses it anyway. */
+	if (u && u->key && (strcmp(u->iss, id.iss) != 0 || strcmp(u->sub, id.sub) != 0))
+		u = NULL;
+	snprintf(principal, plen, "%s", u ? u->principal : id.principal);
+	for (size_t i = 0; i < v.n && n < IDG_PENDING_GROUPS_MAX; i++) {
+		const struct idg_group *g;
+		const char *raw;
+		idg_pid gp;
+		char gwhy[512];
+
+		if (v.fields[i].tag != IDG_CT_ID_GROUP || idg_field_str(&v.fields[i], &raw) < 0 ||
+		    idg_idmap_group_name(raw, gname, sizeof(gname), gwhy, sizeof(gwhy)) < 0 ||
+		    ((g = idg_state_group(d->st, gname)) != NULL && !g->idp))
+			continue;
+		snprintf(subject, sizeof(subject), "group:%s", gname);
+		if ((gp = idg_rbac_principal_find(d->st->rbac, subject)) != IDG_PID_NONE)
+			groups[n++] = gp;
+	}
+	*ngroups = n;
+	idg_reply_clear(&rp);
+	return true;
+}
+
+void
+idg_login_pending_commit(struct idg_daemon *d, const struct idg_pending *p,
+    struct idg_reply *rp, char *target, size_t tlen)
+{
+	struct idg_msgview v = { .fields = p->fields, .n = p->n };
+	struct idg_login_req lr = pending_req(p);
+
+	accept_identity(d, &lr, &v, rp, target, tlen, ACCEPT_STORE);
+	cJSON_Delete(rp->json);
+	rp->json = NULL;
+}
+
+/* The newest pending login of name, for its passwd reply. */
+static const struct idg_pending *
+pending_of(struct idg_daemon *d, const char *name)
+{
+	struct pending_tab *t = d->logins ? &d->logins->pending : NULL;
+	const struct idg_pending *best = NULL;
+
+	for (size_t i = 0; t && i < PENDING_MAX; i++)
+		if (t->p[i] && strcmp(t->p[i]->name, name) == 0 &&
+		    (best == NULL || t->p[i]->expires > best->expires))
+			best = t->p[i];
+	return best;
 }
 
 static void
@@ -372,7 +705,7 @@ on_login(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *
 
 	snprintf(target, sizeof(target), "IdP login");
 	if (status == 0 && v != NULL)
-		accept_identity(d, pl, v, &rp, target, sizeof(target));
+		accept_identity(d, pl, v, &rp, target, sizeof(target), ACCEPT_AUTO);
 	else
 		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
 		    err && *err ? err : "login failed");
@@ -385,6 +718,7 @@ static struct idg_login_req *
 pending_new(const struct idg_req *rq, const char *method, const char *expect)
 {
 	struct idg_login_req *pl = calloc(1, sizeof(*pl));
+	uint32_t flags = 0;
 
 	if (pl == NULL)
 		return NULL;
@@ -392,6 +726,9 @@ pending_new(const struct idg_req *rq, const char *method, const char *expect)
 	pl->op = rq->op;
 	pl->who = rq->who;
 	snprintf(pl->method, sizeof(pl->method), "%s", method);
+	/* login test --record (root on api.sock) stores what the login yields; nothing else. */
+	pl->record = !rq->who.pam && idg_msg_get_u32(rq->v, IDG_T_FLAGS, &flags) == 0 &&
+	    (flags & IDG_F_RECORD);
 	if (expect)
 		snprintf(pl->expect, sizeof(pl->expect), "%s", expect);
 	return pl;
@@ -578,6 +915,7 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 	dv->starting = false;
 	dv->expires = (int64_t)expires;
 	dv->interval = interval && interval <= 600 ? interval : 5;
+	dv->record = pl->record;
 	if (!device_started_reply(dv, pl->pam, code, uri, uric, &rp))
 		device_forget(dv);
 out:
@@ -758,7 +1096,11 @@ on_device_poll(struct idg_daemon *d, void *ctx, int status, const struct idg_msg
 
 		snprintf(pl.expect, sizeof(pl.expect), "%s", dv->expect);
 		snprintf(pl.method, sizeof(pl.method), "device");
-		accept_identity(d, &pl, v, &rp, target, sizeof(target));
+		snprintf(pl.detail, sizeof(pl.detail), "%s", dv->detail);
+		pl.pam = dv->pam;
+		pl.record = dv->record;
+		pl.who.pid = dv->waiter_pid;
+		accept_identity(d, &pl, v, &rp, target, sizeof(target), ACCEPT_AUTO);
 	} else {
 		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
 		    err && *err ? err : "device login failed");
@@ -817,6 +1159,7 @@ idg_device_wait(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply
 	slice = pam ? (int64_t)dv->interval * 1000 + PAM_SLICE_SLACK_MS : WAIT_SLICE_MS;
 	left = (dv->expires - (int64_t)time(NULL)) * 1000 + 1000;
 	dv->waiter = rq->conn_serial;
+	dv->waiter_pid = rq->who.pid;
 	dv->wait_until = now + (slice < left ? slice : left);
 	if (!dv->polling && dv->next_poll <= now)
 		dv->next_poll = now;	/* the tick polls now */

@@ -32,15 +32,48 @@ struct idg_login_req {
 	char expect[IDG_POSIX_NAME_MAX + 1];	/* the login name the identity must map to, or "" */
 	char method[16];
 	char detail[IDG_LOGIN_DETAIL_MAX];	/* the audit record's detail ("": the method) */
-	bool pam;		/* for pam.sock: replies carry wire fields, never JSON */
+	bool pam;		/* for pam.sock: replies carry wire fields, never JSON; a name not
+				 * pinned yet is only kept pending until PAM account allows it */
+	bool record;		/* idgatectl login test --record: store what the login yields
+				 * (without it a test changes nothing) */
 };
 
-/* Map, check and store the identity the connector returned in v, as idgatectl's logins do:
- * the POSIX name (it must be lr->expect when that is set), never a local account, the pin,
- * the uid, the IdP groups replacing the user's old ones, all in one change. rp is OK with
- * JSON describing the identity, or a refusal with its reason; target gets the principal. */
+/* Map and check the identity the connector returned in v: the POSIX name (it must be
+ * lr->expect when that is set; an e-mail address folds only for [idmap] fold_domains), never
+ * a local account, the pin, what a pre-provisioned name requires (its IdP username or
+ * subject), the uid, the IdP groups replacing the user's old ones. Then, by who asks:
+ *  - PAM (lr->pam), a user pinned to this identity already: stored at once, in one change;
+ *  - PAM, a name not pinned yet (new or pre-provisioned): nothing is stored; the identity
+ *    is kept pending (idg_login_pending_*) until PAM account allows the login;
+ *  - idgatectl login test: nothing is stored, unless lr->record.
+ * rp is OK with JSON describing the identity, or a refusal with its reason; target gets the
+ * principal. */
 void idg_login_accept(struct idg_daemon *d, const struct idg_login_req *lr,
     const struct idg_msgview *v, struct idg_reply *rp, char *target, size_t tlen);
+
+/* A login PAM auth accepted for a name not pinned yet, waiting for PAM account (sshd runs
+ * both in one process, right after each other): in memory only, for a short time. */
+struct idg_pending;
+
+#define IDG_PENDING_GROUPS_MAX 256
+
+/* Take the pending login of name authenticated by process pid (when the login knows its
+ * process) from origin (the account request's "service=S[ rhost=H]" audit detail), the
+ * newest if several; NULL: none. Taken out: one account step per authentication. */
+struct idg_pending *idg_login_pending_take(struct idg_daemon *d, const char *name, pid_t pid,
+    const char *origin);
+/* The principal the login would have (the user's own when the name is pre-provisioned or
+ * pinned to this identity, else user:USERNAME) and
+ * the group principals ("group:G") it would be a member of through its IdP groups, for the
+ * login rule: a group that is not a role-engine principal yet is left out (no binding can
+ * name it). false when the identity no longer maps (why). */
+bool idg_login_pending_subjects(struct idg_daemon *d, const struct idg_pending *p,
+    char *principal, size_t plen, idg_pid *groups, size_t *ngroups, char *why, size_t whylen);
+/* Store the pending login (pin, uid, groups), every check of idg_login_accept made again
+ * against the state as it is now. rp: OK, or the refusal; target gets the principal. */
+void idg_login_pending_commit(struct idg_daemon *d, const struct idg_pending *p,
+    struct idg_reply *rp, char *target, size_t tlen);
+void idg_login_pending_free(struct idg_pending *p);
 
 /* The reply status for an IdP or connector error: DENIED for a refused credential, UNAVAIL
  * for an unreachable IdP (IDG_ERR_UNAVAIL, IDG_ERR_TIMEOUT), ERROR otherwise. */

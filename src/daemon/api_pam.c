@@ -485,14 +485,26 @@ api_pam_saml_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 
 /* ---------- PAM_ACCOUNT: the login rule ---------- */
 
-/* A role bound to pid or one of its groups, anywhere; bindings to allClusterUsers (which
- * activation gives projectCreator) do not count. how: which one, for the audit. */
+/* Is s one of the extra groups (a first login's IdP groups, not stored yet)? */
 static bool
-any_role(const struct idg_daemon *d, idg_pid pid, char *how, size_t howlen)
+in_extra(idg_pid s, const idg_pid *extra, size_t nextra)
+{
+	for (size_t i = 0; i < nextra; i++)
+		if (extra[i] == s)
+			return true;
+	return false;
+}
+
+/* A role bound to pid, one of its groups or one of extra, anywhere; bindings to
+ * allClusterUsers (which activation gives projectCreator) do not count. how: which one, for
+ * the audit. pid may be IDG_PID_NONE (a principal no binding names yet). */
+static bool
+any_role(const struct idg_daemon *d, idg_pid pid, const idg_pid *extra, size_t nextra,
+    char *how, size_t howlen)
 {
 	const struct idg_rbac *r = d->st->rbac;
 
-	if (pid == IDG_PID_NONE)
+	if (pid == IDG_PID_NONE && nextra == 0)
 		return false;
 	for (idg_rid rid = 0; rid < idg_rbac_resource_limit(r); rid++) {
 		if (!idg_rbac_resource_live(r, rid))
@@ -504,8 +516,10 @@ any_role(const struct idg_daemon *d, idg_pid pid, char *how, size_t howlen)
 			char target[256];
 
 			idg_rbac_binding_at(r, rid, i, &s, &roles, &n);
-			if (n == 0 || !(s == pid || (idg_rbac_principal_kind(r, s) == IDG_PK_GROUP &&
-			    idg_rbac_is_member(r, s, pid))))
+			if (n == 0 || !((pid != IDG_PID_NONE && s == pid) ||
+			    (idg_rbac_principal_kind(r, s) == IDG_PK_GROUP &&
+			    ((pid != IDG_PID_NONE && idg_rbac_is_member(r, s, pid)) ||
+			    in_extra(s, extra, nextra)))))
 				continue;
 			api_target(d, rid, target, sizeof(target));
 			snprintf(how, howlen, "%s on %s%s%s", idg_rbac_role_name(r, roles[0]), target,
@@ -518,80 +532,152 @@ any_role(const struct idg_daemon *d, idg_pid pid, char *how, size_t howlen)
 
 /* "group:a, group:b" (at most len bytes), or "no groups". */
 static void
-groups_text(const struct idg_daemon *d, idg_pid pid, char *buf, size_t len)
+groups_text(const struct idg_daemon *d, idg_pid pid, const idg_pid *extra, size_t nextra,
+    char *buf, size_t len)
 {
 	const idg_pid *groups;
-	size_t n = 0, off = 0;
+	size_t n = 0, off = 0, k = 0;
 
 	snprintf(buf, len, "no groups");
 	if (pid != IDG_PID_NONE)
 		idg_rbac_groups_of(d->st->rbac, pid, &groups, &n);
 	for (size_t i = 0; i < n && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", k++ ? ", " : "",
 		    idg_rbac_principal_name(d->st->rbac, groups[i]));
+	for (size_t i = 0; i < nextra && off < len; i++)
+		if (!in_extra(extra[i], groups, n))
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", k++ ? ", " : "",
+			    idg_rbac_principal_name(d->st->rbac, extra[i]));
 }
 
-/* Does the rule let u in? short_out: the line the user sees when not; why: the whole
- * reason either way. */
+/* Does the rule let name (principal, also a member of the extra groups) in? short_out: the
+ * line the user sees when not; why: the whole reason either way. */
 static bool
-login_allowed(const struct idg_daemon *d, const struct idg_user *u, char *short_out,
-    size_t shortlen, char *why, size_t whylen)
+login_allowed(const struct idg_daemon *d, const char *name, const char *principal,
+    const idg_pid *extra, size_t nextra, char *short_out, size_t shortlen, char *why,
+    size_t whylen)
 {
 	struct idg_login_rule rule;
-	idg_pid pid = idg_rbac_principal_find(d->st->rbac, u->principal);
+	idg_pid pid = idg_rbac_principal_find(d->st->rbac, principal);
 	char how[512], groups[600], target[256];
+	bool held = false;
 	idg_rid rid;
 
 	if (idg_config_login_rule(d->cfg.pam_login_rule, &rule, why, whylen) < 0) {
 		snprintf(short_out, shortlen, "login refused: this host's login rule is invalid");
 		return false;	/* the loaded config was checked: should not happen */
 	}
-	groups_text(d, pid, groups, sizeof(groups));
+	groups_text(d, pid, extra, nextra, groups, sizeof(groups));
 	if (rule.kind == IDG_LOGIN_ANY_ROLE) {
-		if (any_role(d, pid, how, sizeof(how))) {
+		if (any_role(d, pid, extra, nextra, how, sizeof(how))) {
 			snprintf(why, whylen, "login rule any_role: %s", how);
 			return true;
 		}
-		snprintf(short_out, shortlen, "%s holds no role on this cluster", u->name);
+		snprintf(short_out, shortlen, "%s holds no role on this cluster", name);
 		snprintf(why, whylen, "login rule any_role: no role is bound to %s or to its groups "
 		    "(%s) on the cluster, a project or a repo (bindings to allClusterUsers do not "
-		    "count)", u->principal, groups);
+		    "count)", principal, groups);
 		return false;
 	}
 	rid = rule.rtype == IDG_RT_CLUSTER ? IDG_RID_CLUSTER :
 	    idg_rbac_resource_find(d->st->rbac, (enum idg_rtype)rule.rtype, rule.resource);
 	if (rid == IDG_RID_NONE) {
 		snprintf(short_out, shortlen, "%s may not log in here: the login rule names a %s "
-		    "that does not exist", u->name, idg_rtype_lower((enum idg_rtype)rule.rtype));
+		    "that does not exist", name, idg_rtype_lower((enum idg_rtype)rule.rtype));
 		snprintf(why, whylen, "login rule '%s': %s %s does not exist",
 		    d->cfg.pam_login_rule, idg_rtype_lower((enum idg_rtype)rule.rtype),
 		    rule.resource);
 		return false;
 	}
 	api_target(d, rid, target, sizeof(target));
-	if (idg_rbac_check(d->st->rbac, pid, rule.perm, rid, IDG_CHECK_SKIP_ALL)) {
+	/* Permissions are the union over the principal and its groups: each extra group's own
+	 * bindings are checked as the group. */
+	held = pid != IDG_PID_NONE && idg_rbac_check(d->st->rbac, pid, rule.perm, rid,
+	    IDG_CHECK_SKIP_ALL);
+	for (size_t i = 0; i < nextra && !held; i++)
+		held = idg_rbac_check(d->st->rbac, extra[i], rule.perm, rid, IDG_CHECK_SKIP_ALL);
+	if (held) {
 		snprintf(why, whylen, "login rule '%s': %s holds %s on %s", d->cfg.pam_login_rule,
-		    u->principal, idg_perm_name(rule.perm), target);
+		    principal, idg_perm_name(rule.perm), target);
 		return true;
 	}
-	snprintf(short_out, shortlen, "%s may not log in here: needs %s on %s", u->name,
+	snprintf(short_out, shortlen, "%s may not log in here: needs %s on %s", name,
 	    idg_perm_name(rule.perm), target);
 	snprintf(why, whylen, "login rule '%s': neither %s nor its groups (%s) hold %s on %s "
-	    "(bindings to allClusterUsers do not count)", d->cfg.pam_login_rule, u->principal,
+	    "(bindings to allClusterUsers do not count)", d->cfg.pam_login_rule, principal,
 	    groups, idg_perm_name(rule.perm), target);
 	return false;
+}
+
+/* The first login of a name (new, or pre-provisioned and not pinned yet) that PAM auth
+ * accepted: the login rule decides on the identity it would be, and only when it allows the
+ * login is the name pinned and the identity stored. A refused login leaves nothing behind,
+ * so it cannot lock out the person the name belongs to. */
+static void
+account_first(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp,
+    struct pam_args *a, const struct idg_pending *p)
+{
+	static idg_pid extra[IDG_PENDING_GROUPS_MAX];
+	char principal[IDG_SUBJECT_MAX + 1], why[1600], msg[300], target[TARGET_MAX];
+	size_t nextra = 0;
+
+	if (!idg_login_pending_subjects(d, p, principal, sizeof(principal), extra, &nextra, why,
+	    sizeof(why))) {
+		api_fail(rp, IDG_ST_DENIED, "login refused");
+		audit(d, rq, a->target, IDG_ST_DENIED, why, a->detail);
+		return;
+	}
+	snprintf(a->target, sizeof(a->target), "%s", principal);
+	if (!login_allowed(d, a->name, principal, extra, nextra, msg, sizeof(msg), why,
+	    sizeof(why))) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, sizeof(why) - n, "; a first login: '%s' is not pinned, nothing "
+		    "stored", a->name);
+		api_fail(rp, IDG_ST_DENIED, "%s", msg);
+		audit(d, rq, a->target, IDG_ST_DENIED, why, a->detail);
+		return;
+	}
+	idg_login_pending_commit(d, p, rp, target, sizeof(target));
+	if (rp->status != IDG_ST_OK) {
+		char reason[sizeof(rp->error) + 64];
+
+		snprintf(reason, sizeof(reason), "%s", rp->error);
+		api_fail(rp, rp->status, "%s", rp->status == IDG_ST_DENIED ? "login refused" :
+		    "the login could not be recorded");
+		audit(d, rq, a->target, rp->status, reason, a->detail);
+		return;
+	}
+	strncat(why, "; first login: the name is pinned to this IdP identity now",
+	    sizeof(why) - strlen(why) - 1);
+	audit(d, rq, a->target, IDG_ST_OK, why, a->detail);
 }
 
 void
 api_pam_account(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
+	struct idg_pending *p;
 	struct pam_args a;
 	struct idg_user *u;
 	char why[1600], msg[300];
 
-	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, true) || !pam_ours(d, rq, rp, &a, true, &u))
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, true))
 		return;
-	if (login_allowed(d, u, msg, sizeof(msg), why, sizeof(why))) {
+	/* A login this process authenticated and nobody has pinned for it yet: decided on the
+	 * identity it brings, even if someone else pinned the name meanwhile (then the commit
+	 * refuses it). */
+	p = idg_login_pending_take(d, a.name, rq->who.pid, a.detail);
+	if (!pam_ours(d, rq, rp, &a, p == NULL, &u)) {
+		idg_login_pending_free(p);
+		return;
+	}
+	if (p != NULL) {
+		account_first(d, rq, rp, &a, p);
+		idg_login_pending_free(p);
+		return;
+	}
+	if (login_allowed(d, u->name, u->principal, NULL, 0, msg, sizeof(msg), why,
+	    sizeof(why))) {
 		audit(d, rq, a.target, IDG_ST_OK, why, a.detail);
 		return;
 	}

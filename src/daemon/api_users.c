@@ -20,6 +20,8 @@
 
 struct user_args {
 	const char *name;
+	const char *idp_user;	/* the IdP username NAME is for, or NULL */
+	const char *subject;	/* the subject NAME is for, or NULL */
 	char principal[IDG_SUBJECT_MAX + 1];
 	char gecos[GECOS_MAX + 1];
 	char (*groups)[IDG_SUBJECT_NAME_MAX + 1];
@@ -54,6 +56,41 @@ name_arg(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
 		    "a-z, 0-9, '_', '.', '-', starting with a letter or '_'", q,
 		    d->cfg.idmap_name_max);
 	}
+	return true;
+}
+
+/* --idp-user and --subject: the identity NAME is kept for. The IdP username must map to
+ * NAME by the configured rule (and [idmap] fold_domains), or its logins could never have it;
+ * with neither, the IdP username must be NAME itself. */
+static bool
+identity_args(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    struct user_args *a)
+{
+	char posix[IDG_POSIX_NAME_MAX + 1], why[512], q[256];
+	enum idg_pkind kind;
+
+	if (!api_opt_str(rq, rp, IDG_T_IDP_USER, "IdP username", IDG_SUBJECT_NAME_MAX,
+	    &a->idp_user) || !api_opt_str(rq, rp, IDG_T_SUBJECT, "subject", 255, &a->subject))
+		return false;
+	if (a->subject && (a->subject[0] == '\0' || !idg_str_printable(a->subject)))
+		return api_fail(rp, IDG_ST_INPUT, "the subject must be printable text");
+	if (a->idp_user == NULL) {
+		snprintf(a->principal, sizeof(a->principal), "user:%s", a->name);
+		return true;
+	}
+	snprintf(a->principal, sizeof(a->principal), "user:%s", a->idp_user);
+	idg_quote(a->idp_user, q, sizeof(q));
+	if (a->idp_user[0] == '\0' || idg_subject_check(a->principal, &kind, why,
+	    sizeof(why)) < 0)
+		return api_fail(rp, IDG_ST_INPUT, "\"%s\" cannot be an IdP username here", q);
+	if (idg_idmap_login_name((enum idg_idmap_rule)d->cfg.idmap_name_rule,
+	    (size_t)d->cfg.idmap_name_max, d->cfg.idmap_fold_domains, a->idp_user, posix,
+	    sizeof(posix), why, sizeof(why)) < 0)
+		return api_fail(rp, IDG_ST_INPUT, "IdP user \"%s\" can never log in as %s: %s", q,
+		    a->name, why);
+	if (strcmp(posix, a->name) != 0)
+		return api_fail(rp, IDG_ST_INPUT, "IdP user \"%s\" logs in as %s, not %s ([idmap] "
+		    "name_rule)", q, posix, a->name);
 	return true;
 }
 
@@ -133,6 +170,10 @@ build_add(struct idg_daemon *d, const struct user_args *a, struct idg_change *c,
 		goto out;
 	idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_USER_ADD, .a = a->name,
 	    .b = a->principal, .e = a->gecos, .u = *uid_out, .t1 = now });
+	/* Recorded even when it is the default (the IdP username is NAME): what the row says is
+	 * what a login must match. */
+	idg_change_add(c, &(struct idg_mut){ .kind = IDG_MUT_USER_EXPECT, .a = a->name,
+	    .b = a->idp_user ? a->idp_user : a->subject ? NULL : a->name, .c = a->subject });
 	for (size_t i = 0; i < a->ngroups; i++) {
 		const char *g = a->groups[i];
 		char gwhy[512];
@@ -175,9 +216,9 @@ api_user_add(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	int rc;
 
 	if (!name_arg(d, rq, rp, &a.name) || !group_args(rq, rp, &a) || !gecos_arg(rq, rp, &a) ||
-	    !api_require1(d, rq, rp, IDG_RID_CLUSTER, IDG_P_CLUSTER_AUTH_MODIFY_GROUP_MEMBERS))
+	    !api_require1(d, rq, rp, IDG_RID_CLUSTER, IDG_P_CLUSTER_AUTH_MODIFY_GROUP_MEMBERS) ||
+	    !identity_args(d, rq, rp, &a))
 		return;
-	snprintf(a.principal, sizeof(a.principal), "user:%s", a.name);
 	if (idg_state_user(d->st, a.name) || principal_taken(d, a.principal)) {
 		api_fail(rp, IDG_ST_INPUT, "user %s already exists", a.name);
 		return;
@@ -199,6 +240,10 @@ api_user_add(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 		idg_dir_provisional_forget(d, a.name);
 		cJSON_AddStringToObject(o, "user", a.name);
 		cJSON_AddStringToObject(o, "principal", a.principal);
+		cJSON_AddStringToObject(o, "idp_user", a.idp_user ? a.idp_user : a.subject ? "" :
+		    a.name);
+		if (a.subject)
+			cJSON_AddStringToObject(o, "subject", a.subject);
 		cJSON_AddNumberToObject(o, "uid", uid);
 		cJSON_AddNumberToObject(o, "gid", idg_dir_gid_of_uid(d, uid));
 		cJSON_AddItemToObject(o, "groups", garr);
@@ -257,6 +302,12 @@ user_json(struct idg_daemon *d, const struct idg_user *u)
 	if (u->key) {
 		cJSON_AddStringToObject(o, "issuer", u->iss);
 		cJSON_AddStringToObject(o, "subject", u->sub);
+	} else {
+		/* What the first login must be (meant_for in api_login.c). */
+		cJSON_AddStringToObject(o, "for_idp_user", u->want_user ? u->want_user :
+		    u->want_sub ? "" : u->name);
+		if (u->want_sub)
+			cJSON_AddStringToObject(o, "for_subject", u->want_sub);
 	}
 	cJSON_AddStringToObject(o, "gecos", u->gecos);
 	cJSON_AddStringToObject(o, "home", home);

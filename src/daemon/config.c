@@ -200,6 +200,10 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "the login shell of IdP users" },
 	{ "idmap", "users_group", IDG_CONF_STR, "idgate-users", false, 0, 32, NULL,
 	  O(idmap_users_group), "a POSIX group every IdP user is a member of; empty: none" },
+	{ "idmap", "fold_domains", IDG_CONF_STR, NULL, false, 0, 4096, NULL, O(idmap_fold_domains),
+	  "e-mail domains whose addresses the auto and email_local rules may cut to their local "
+	  "part (alice@example.com -> alice), separated by spaces; empty: none (such a login is "
+	  "refused)" },
 	{ "nss", "snapshot", IDG_CONF_PATH, IDG_NSS_SNAPSHOT, false, 0, 0, NULL, O(nss_snapshot),
 	  "the snapshot file libnss_idgate.so.2 reads (its directory is created 0755)" },
 	{ "nss", "enumerate", IDG_CONF_BOOL, "no", false, 0, 0, NULL, O(nss_enumerate),
@@ -325,7 +329,18 @@ posix_group_ok(const char *name, bool empty_ok)
 	return idg_idmap_posix_group(name, why, sizeof(why)) == 0;
 }
 
-/* [idmap]: the id range, the groups named, paths the snapshot can carry. */
+/* Domain names only: a '@' or a wildcard would make the list mean something else. */
+static bool
+fold_domains_ok(const char *list)
+{
+	for (const char *p = list ? list : ""; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr(".- ,\t", *p) != NULL))
+			return false;
+	return true;
+}
+
+/* [idmap]: the id range, the groups named, paths the snapshot can carry, the fold domains. */
 static int
 check_idmap(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
 {
@@ -352,6 +367,11 @@ check_idmap(const char *path, const struct idg_config *cfg, struct idg_buf *errs
 	if (strpbrk(cfg->idmap_home_base, ":,") || strpbrk(cfg->idmap_shell, ":,")) {
 		idg_buf_printf(errs, "%s: home_base and shell in [idmap] cannot hold ':' or ','\n",
 		    path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (!fold_domains_ok(cfg->idmap_fold_domains)) {
+		idg_buf_printf(errs, "%s: fold_domains in [idmap] must be domain names (letters, "
+		    "digits, '.' and '-') separated by spaces or commas\n", path);
 		rc = IDG_ERR_CONFIG;
 	}
 	return rc;

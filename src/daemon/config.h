@@ -97,6 +97,7 @@ struct idg_config {
 	char *idmap_home_base;
 	char *idmap_shell;
 	char *idmap_users_group;	/* "": none */
+	char *idmap_fold_domains;	/* e-mail domains folded to their local part; NULL: none */
 	/* [nss] */
 	char *nss_snapshot;
 	bool nss_enumerate;

@@ -313,6 +313,7 @@ reload(struct idg_daemon *d)
 		    "changes take effect only after a restart");
 	swap_str(&d->cfg.idmap_home_base, &nc.idmap_home_base);
 	swap_str(&d->cfg.idmap_shell, &nc.idmap_shell);
+	swap_str(&d->cfg.idmap_fold_domains, &nc.idmap_fold_domains);	/* read at each login */
 	d->cfg.nss_enumerate = nc.nss_enumerate;
 	d->cfg.nss_provisional = nc.nss_provisional;
 	d->cfg.nss_provisional_ttl = nc.nss_provisional_ttl;

@@ -265,6 +265,8 @@ user_free(struct idg_user *u)
 	free(u->sub);
 	free(u->key);
 	free(u->gecos);
+	free(u->want_user);
+	free(u->want_sub);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -303,6 +305,20 @@ apply_user_set(struct idg_state *st, const struct idg_mut *m)
 			return 0;
 		u->uid = m->u;
 		return ids_put(st, u->uid, IDG_IDO_USER, index);
+	case IDG_MUT_USER_EXPECT: {
+		char *wu = m->b ? strdup(m->b) : NULL, *ws = m->c ? strdup(m->c) : NULL;
+
+		if ((m->b && wu == NULL) || (m->c && ws == NULL)) {
+			free(wu);
+			free(ws);
+			return IDG_ERR_NOMEM;
+		}
+		free(u->want_user);
+		free(u->want_sub);
+		u->want_user = wu;
+		u->want_sub = ws;
+		return 0;
+	}
 	default:
 		if ((g = strdup(m->e ? m->e : "")) == NULL)
 			return IDG_ERR_NOMEM;
@@ -583,6 +599,7 @@ apply_mut(void *ctx, const struct idg_mut *m)
 	case IDG_MUT_USER_PIN:
 	case IDG_MUT_USER_UID:
 	case IDG_MUT_USER_GECOS:
+	case IDG_MUT_USER_EXPECT:
 		rc = apply_user_set(st, m);
 		break;
 	case IDG_MUT_GROUP_GID:

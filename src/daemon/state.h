@@ -42,6 +42,9 @@ struct idg_user {
 	char *iss, *sub;	/* NULL: not pinned yet */
 	char *key;		/* iss "\n" sub: the key of usersub; NULL when not pinned */
 	char *gecos;		/* never NULL */
+	char *want_user;	/* the IdP username a login must have to pin it, or NULL */
+	char *want_sub;		/* the subject a login must have to pin it, or NULL (both NULL:
+				 * the IdP username must be the name itself) */
 	uint32_t uid;		/* 0: none yet (a row from before schema 3, until start-up gives one) */
 	int64_t created;
 	char *offline;		/* the offline credential's verifier (daemon/offline.h), or NULL;

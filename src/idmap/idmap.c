@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/err.h"
 #include "idmap/idmap.h"
@@ -69,6 +70,48 @@ idg_idmap_posix_name(enum idg_idmap_rule rule, size_t max, const char *username,
 	    rule == IDG_IDMAP_USERNAME ? "username" : rule == IDG_IDMAP_EMAIL_LOCAL ?
 	    "email_local" : "auto", max);
 	return IDG_ERR_INVAL;
+}
+
+bool
+idg_idmap_domain_listed(const char *list, const char *domain, size_t n)
+{
+	const char *p = list ? list : "";
+
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " ,\t");
+		len = strcspn(p, " ,\t");
+		if (len > 0 && len == n && strncasecmp(p, domain, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+int
+idg_idmap_login_name(enum idg_idmap_rule rule, size_t max, const char *fold_domains,
+    const char *username, char *out, size_t outlen, char *why, size_t whylen)
+{
+	char cand[IDG_POSIX_NAME_MAX + 1], q[256];
+	const char *at = strchr(username, '@');
+	int rc;
+
+	if ((rc = idg_idmap_posix_name(rule, max, username, cand, sizeof(cand), why,
+	    whylen)) < 0)
+		return rc;
+	/* '@' is never in a POSIX name: a name from a username with one was cut there. */
+	if (at != NULL && !idg_idmap_domain_listed(fold_domains, at + 1, strlen(at + 1))) {
+		idg_quote(username, q, sizeof(q));
+		snprintf(why, whylen, "IdP username \"%s\" would fold to login name '%s', but its "
+		    "domain is not one [idmap] fold_domains lets fold (%s)", q, cand,
+		    fold_domains && *fold_domains ? fold_domains : "none is listed");
+		return IDG_ERR_DENIED;
+	}
+	if (strlen(cand) >= outlen)
+		return IDG_ERR_INVAL;
+	memcpy(out, cand, strlen(cand) + 1);
+	return 0;
 }
 
 int

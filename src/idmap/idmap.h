@@ -4,6 +4,7 @@
 #ifndef IDG_IDMAP_IDMAP_H
 #define IDG_IDMAP_IDMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum idg_idmap_rule {
@@ -18,6 +19,18 @@ enum idg_idmap_rule {
  * [a-z_][a-z0-9_.-]* and be at most max bytes. IDG_ERR_INVAL with a reason otherwise. */
 int idg_idmap_posix_name(enum idg_idmap_rule rule, size_t max, const char *username, char *out,
     size_t outlen, char *why, size_t whylen);
+
+/* The POSIX login name for an IdP user's login: idg_idmap_posix_name, and an e-mail address
+ * is cut to its local part only when its domain (after the first '@', compared without case)
+ * is one of fold_domains: names separated by spaces or commas; NULL or "" folds none. Two
+ * people at different domains then never fold into one name unless the administrator says
+ * those domains are one organisation. IDG_ERR_DENIED with a reason when the domain is not
+ * listed; IDG_ERR_INVAL as idg_idmap_posix_name. */
+int idg_idmap_login_name(enum idg_idmap_rule rule, size_t max, const char *fold_domains,
+    const char *username, char *out, size_t outlen, char *why, size_t whylen);
+
+/* Is domain (n bytes) in the list (as idg_idmap_login_name reads it)? */
+bool idg_idmap_domain_listed(const char *list, const char *domain, size_t n);
 
 /* The group principal's name for an IdP group: a leading '/' (a Keycloak path) is dropped
  * and each further '/' becomes '.'; the result must then be 1 to 255 of [A-Za-z0-9._@+-].

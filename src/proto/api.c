@@ -21,7 +21,7 @@ tag_type(uint16_t tag)
 	case IDG_T_INPUT: case IDG_T_OUTPUT: case IDG_T_PATH: case IDG_T_DESC: case IDG_T_RTYPES:
 	case IDG_T_ERROR: case IDG_T_JSON: case IDG_T_SECRET: case IDG_T_GECOS: case IDG_T_HOME:
 	case IDG_T_SHELL: case IDG_T_SERVICE: case IDG_T_RHOST: case IDG_T_USER_CODE:
-	case IDG_T_VERIFY_URI: case IDG_T_VERIFY_URI_COMPLETE:
+	case IDG_T_VERIFY_URI: case IDG_T_VERIFY_URI_COMPLETE: case IDG_T_IDP_USER:
 		return F_STR;
 	}
 	return F_NONE;

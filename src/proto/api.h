@@ -129,6 +129,7 @@ enum idg_tag {
 	IDG_T_VERIFY_URI_COMPLETE = 33,	/* str: the same URL with the code in it */
 	IDG_T_INTERVAL = 34,	/* u32 seconds: how often to ask again */
 	IDG_T_EXPIRES = 35,	/* u32 seconds from now */
+	IDG_T_IDP_USER = 36,	/* str: the IdP username a pre-provisioned user is meant for */
 
 	IDG_T_STATUS = 100,	/* reply: u32 IDG_ST_* */
 	IDG_T_ERROR = 101,	/* reply: str, a short reason */
@@ -138,6 +139,7 @@ enum idg_tag {
 enum idg_flag {
 	IDG_F_YES = 1u << 0,	/* confirmation for destructive operations */
 	IDG_F_FORCE = 1u << 1,
+	IDG_F_RECORD = 1u << 2,	/* login test: store what the login yields */
 };
 
 /* Reply statuses; idgatectl's exit code follows them (see idgatectl(1)). */

@@ -91,6 +91,11 @@ static const char *const migrations[] = {
 	"CREATE TABLE offline_creds (name TEXT PRIMARY KEY"
 	"  REFERENCES users(name) ON DELETE CASCADE,"
 	"  verifier TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 4 -> 5: the IdP identity a pre-provisioned name is meant for (its IdP username, its
+	 * subject, or both): a login pins the name only when it matches. Rows from before have
+	 * neither: the daemon then requires the IdP username to be the name itself. */
+	"ALTER TABLE users ADD COLUMN want_user TEXT;"
+	"ALTER TABLE users ADD COLUMN want_sub TEXT;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IDG_STORE_SCHEMA_VERSION,
@@ -102,7 +107,7 @@ enum stmt_id {
 	S_MEMBER_DEL, S_BINDING_PUT, S_BINDING_DEL, S_TOKEN_ADD, S_TOKEN_DEL, S_PIPELINE_ADD,
 	S_PIPELINE_INPUT, S_PIPELINE_DEL, S_RESET_BINDINGS, S_RESET_TOKENS, S_RESET_MEMBERS,
 	S_USER_ADD, S_USER_DEL, S_USER_PIN, S_USER_UID, S_USER_GECOS, S_GROUP_GID, S_HOLD_ADD,
-	S_HOLD_DEL, S_OFFLINE_SET, S_OFFLINE_DEL, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_HOLD_DEL, S_OFFLINE_SET, S_OFFLINE_DEL, S_USER_EXPECT, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -146,6 +151,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " ON CONFLICT(name) DO UPDATE SET verifier = excluded.verifier,"
 	    " created = excluded.created",
 	[S_OFFLINE_DEL] = "DELETE FROM offline_creds WHERE name = ?1",
+	[S_USER_EXPECT] = "UPDATE users SET want_user = ?2, want_sub = ?3 WHERE name = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -477,6 +483,9 @@ apply_one(struct idg_store *s, const struct idg_mut *m)
 	case IDG_MUT_OFFLINE_DEL:
 		rc = run(s, S_OFFLINE_DEL, "t", m->a);
 		break;
+	case IDG_MUT_USER_EXPECT:
+		rc = run_one(s, S_USER_EXPECT, "tTT", m->a, m->b, m->c);
+		break;
 	case IDG_MUT_AUTH_RESET:
 		if ((rc = run(s, S_RESET_BINDINGS, "")) == SQLITE_OK &&
 		    (rc = run(s, S_RESET_TOKENS, "")) == SQLITE_OK)
@@ -597,6 +606,11 @@ load_query(struct idg_store *s, const char *sql, enum idg_mut_kind kind, idg_sto
 			m.b = col(st, 1);
 			m.t1 = sqlite3_column_int64(st, 2);
 			break;
+		case IDG_MUT_USER_EXPECT:
+			m.a = col(st, 0);
+			m.b = col_null(st, 1);
+			m.c = col_null(st, 2);
+			break;
 		case IDG_MUT_ID_HOLD:
 			m.u = (unsigned)sqlite3_column_int64(st, 0);
 			m.a = col(st, 1);
@@ -699,6 +713,8 @@ sq_load(struct idg_store *s, idg_store_row_fn fn, void *ctx, char *err, size_t e
 		{ IDG_MUT_PIPELINE_ADD, "SELECT name, output, creator, created FROM pipelines ORDER BY name" },
 		{ IDG_MUT_USER_ADD, "SELECT name, principal, iss, sub, created, uid, gecos FROM users"
 		    " ORDER BY name" },
+		{ IDG_MUT_USER_EXPECT, "SELECT name, want_user, want_sub FROM users"
+		    " WHERE want_user IS NOT NULL OR want_sub IS NOT NULL ORDER BY name" },
 		{ IDG_MUT_ID_HOLD, "SELECT id, name, kind, created FROM id_holds ORDER BY id" },
 		{ IDG_MUT_OFFLINE_SET, "SELECT name, verifier, created FROM offline_creds"
 		    " ORDER BY name" },

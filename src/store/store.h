@@ -42,6 +42,9 @@ enum idg_mut_kind {
 				 * the user's one offline credential, replaced */
 	IDG_MUT_OFFLINE_DEL,	/* a = POSIX name: its offline credential goes (a user's deletion
 				 * takes it too) */
+	IDG_MUT_USER_EXPECT,	/* a = POSIX name, b = the IdP username, c = the subject (either
+				 * NULL: not required): the IdP identity a pre-provisioned name
+				 * is meant for; a login pins it only when it matches */
 };
 
 struct idg_mut {
@@ -91,6 +94,6 @@ struct idg_store_ops {
 
 extern const struct idg_store_ops idg_store_sqlite;
 
-#define IDG_STORE_SCHEMA_VERSION 4
+#define IDG_STORE_SCHEMA_VERSION 5
 
 #endif

@@ -117,6 +117,8 @@ synchronous = normal
 root = $T_DIR/repos
 [nss]
 snapshot = ${T_SNAPSHOT:-$T_DIR/nss/nss.snapshot}
+[idmap]
+fold_domains = ${T_FOLD_DOMAINS-example.com}
 CONF
 	[ $# -gt 0 ] && printf '%s\n' "$@" >>"$T_DIR/idgate.conf"
 	chmod 0644 "$T_DIR/idgate.conf"

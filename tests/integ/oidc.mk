@@ -7,12 +7,13 @@ OIDC_TESTS = \
 	tests/integ/t_oidc_resilience.sh \
 	tests/integ/t_directory.sh \
 	tests/integ/t_pam_daemon.sh \
-	tests/integ/t_login_load.sh
+	tests/integ/t_login_load.sh \
+	tests/integ/t_names.sh
 TESTS += $(OIDC_TESTS)
 EXTRA_DIST += $(OIDC_TESTS) tests/integ/t_oidc_lib.sh
 
-# t_pam_daemon.sh: PAM's requests on pam.sock, through pamprobe, a client that speaks them as
-# pam_idgate.so does.
+# t_pam_daemon.sh and t_names.sh: PAM's requests on pam.sock, through pamprobe, a client that
+# speaks them as pam_idgate.so does.
 check_PROGRAMS += tests/integ/pamprobe
 tests_integ_pamprobe_SOURCES = tests/integ/pamprobe.c
 tests_integ_pamprobe_LDADD = libidgcommon.la

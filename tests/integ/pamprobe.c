@@ -4,7 +4,11 @@
  * reply's status number (or 100 and up for its own failures). A secret is read from standard
  * input (one line), never from the command line. 'device' runs a whole device login: start,
  * then waits until the answer is not "pending", printing each answer with its delay.
- * saml-start / saml-wait / saml-cancel: one request each of a SAML login.
+ * saml-start / saml-wait / saml-cancel: one request each of a SAML login. With '+account',
+ * an authentication that succeeds is followed by PAM account from the same process, as sshd
+ * does (idgated pins a first login only then, for the process that authenticated); those
+ * lines start with "account " and the exit status is account's; with 'wait=FILE' too, account
+ * is sent only once FILE exists (at most 30 s), so a test can interleave two logins.
  *
  * As pam_idgate.so does, the connection of a device-start or saml-start stays open while the
  * login goes on (idgated forgets a login whose starting connection closes): 'device' keeps
@@ -39,7 +43,8 @@ static void usage(void) __attribute__((noreturn));
 static void
 usage(void)
 {
-	fputs("usage: pamprobe [-t MS] SOCKET OP NAME [service=S] [rhost=H] [pid=N] [handle=N] [nohold]\n"
+	fputs("usage: pamprobe [-t MS] SOCKET OP NAME [service=S] [rhost=H] [pid=N] [handle=N]"
+	    " [+account [wait=FILE]] [nohold]\n"
 	    "  OP: password | token (the secret on standard input) | device-start |\n"
 	    "      device-wait | device-cancel | saml-start | saml-wait | saml-cancel |\n"
 	    "      account | open | close |\n"
@@ -85,7 +90,23 @@ struct args {
 	uint32_t pid;
 	uint64_t handle;
 	bool has_pid;
+	bool then_account;	/* +account */
+	const char *wait_file;	/* wait=FILE: account only once it exists */
 };
+
+static uint32_t exchange(const struct args *a, enum idg_op op, uint32_t method,
+    const char *prefix, uint64_t *handle_out, uint32_t *interval_out);
+
+/* An authentication's status, followed by account's when +account asks for it. */
+static int
+authed(const struct args *a, uint32_t st)
+{
+	if (st != IDG_ST_OK || !a->then_account)
+		return (int)st;
+	for (int i = 0; a->wait_file && access(a->wait_file, F_OK) != 0 && i < 600; i++)
+		usleep(50000);
+	return (int)exchange(a, IDG_OP_PAM_ACCOUNT, 0, "account ", NULL, NULL);
+}
 
 /* One request, one reply (printed, with prefix before each line); the reply's status. */
 static uint32_t
@@ -258,6 +279,10 @@ main(int argc, char **argv)
 			a.handle = strtoull(argv[i] + 7, NULL, 10);
 		else if (strcmp(argv[i], "nohold") == 0)
 			hold = false;
+		else if (strcmp(argv[i], "+account") == 0)
+			a.then_account = true;
+		else if (strncmp(argv[i], "wait=", 5) == 0)
+			a.wait_file = argv[i] + 5;
 		else
 			usage();
 	}
@@ -269,7 +294,7 @@ main(int argc, char **argv)
 		st = exchange(&a, IDG_OP_PAM_AUTH, op[0] == 'p' ? IDG_LOGIN_PASSWORD :
 		    IDG_LOGIN_TOKEN, "", NULL, NULL);
 		free(secret);
-		return (int)st;
+		return authed(&a, st);
 	}
 	if (strcmp(op, "device-start") == 0 || strcmp(op, "saml-start") == 0) {
 		st = exchange(&a, op[0] == 'd' ? IDG_OP_PAM_DEVICE_START : IDG_OP_PAM_SAML_START, 0,
@@ -283,7 +308,7 @@ main(int argc, char **argv)
 	if (strcmp(op, "device-cancel") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_DEVICE_CANCEL, 0, "", NULL, NULL);
 	if (strcmp(op, "saml-wait") == 0)
-		return (int)exchange(&a, IDG_OP_PAM_SAML_WAIT, 0, "", NULL, NULL);
+		return authed(&a, exchange(&a, IDG_OP_PAM_SAML_WAIT, 0, "", NULL, NULL));
 	if (strcmp(op, "saml-cancel") == 0)
 		return (int)exchange(&a, IDG_OP_PAM_SAML_CANCEL, 0, "", NULL, NULL);
 	if (strcmp(op, "account") == 0)
@@ -302,7 +327,7 @@ main(int argc, char **argv)
 		st = exchange(&a, IDG_OP_PAM_DEVICE_WAIT, 0, "wait ", NULL, NULL);
 		printf("waited %lld ms\n", (long long)(now_ms() - t0));
 		if (st != IDG_ST_PENDING)
-			return (int)st;
+			return authed(&a, st);
 	}
 	return EXIT_LOST;
 }

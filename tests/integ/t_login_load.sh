@@ -35,21 +35,29 @@ idp_config keycloak "connect_timeout = 2s" "timeout = 8s" "[saml]" "idp_metadata
 	"port = $SP_PORT" "tls_cert = $T_DIR/certs/server.pem" "tls_key = $T_DIR/certs/server.key"
 ok "idgated starts with [idp] and [saml]" daemon_start || { done_testing; exit 1; }
 
-# login NAME OP [SECRET]: one pam.sock login (pamprobe); prints "STATUS MS".
+# login NAME OP [SECRET [ARGS...]]: one pam.sock login (pamprobe); prints "STATUS MS".
 login() {
+	_n=$1 _op=$2 _s=$3
+	shift 3
 	_t0=$(now_ms)
-	printf '%s\n' "$3" | "$PROBE" "$T_DIR/run/pam.sock" "$2" "$1" >/dev/null 2>&1
+	printf '%s\n' "$_s" | "$PROBE" "$T_DIR/run/pam.sock" "$_op" "$_n" "$@" >/dev/null 2>&1
 	echo "$? $(( $(now_ms) - _t0 ))"
 }
 
 # ---------- ten slow password logins at once, and a token meanwhile ----------
-is "alice logs in (her offline credential is kept)" "$(login alice password alice-password | cut -d' ' -f1)" 0
+# First logins are pinned when account lets them in (a role through their IdP group); the
+# second keeps an offline credential.
+run ctl auth set project default repoReader group:engineering
+is "alice's first login (auth and account)" "$(login alice password alice-password +account | cut -d' ' -f1)" 0
+is "alice logs in again (her offline credential is kept)" "$(login alice password alice-password | cut -d' ' -f1)" 0
 for _i in $(seq 1 100); do
 	[ "$(sqlite3 "$T_DIR/state/state.db" "SELECT count(*) FROM offline_creds WHERE name = 'alice'")" = 1 ] && break
 	sleep 0.1
 done
 TOKEN=$(mint '{"user": "carol"}')
 is "carol's token logs in (the keys are cached)" "$(login carol token "$TOKEN" | cut -d' ' -f1)" 0
+ok "alice has an offline credential (for an old password to be refused)" \
+	test "$(sqlite3 "$T_DIR/state/state.db" "SELECT count(*) FROM offline_creds WHERE name = 'alice'")" = 1
 ctl_post /mode '{"mode": "slow", "seconds": 3, "endpoints": ["token"]}' >/dev/null
 T0=$(now_ms)
 SLOW=

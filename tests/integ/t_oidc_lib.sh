@@ -135,21 +135,24 @@ run_in() {
 	rm -f "$_in"
 }
 
+# These logins record what they yield (login test --record: pinned, groups stored), as the
+# tests of the IdP side expect; a plain 'login test' changes nothing.
+
 # login_pw USER PASSWORD [CTL OPTIONS...]: a password login; sets RC, OUT, ERR.
 login_pw() {
 	_u=$1 _pw=$2
 	shift 2
-	run_in "$_pw" ctl "$@" login test "$_u"
+	run_in "$_pw" ctl "$@" login test --record "$_u"
 }
 
 # login_token TOKEN [USER]: token as password; sets RC, OUT, ERR.
 login_token() {
-	run_in "$1" ctl login test --token ${2:+"$2"}
+	run_in "$1" ctl login test --record --token ${2:+"$2"}
 }
 
 # login_token_file FILE: token as password read from FILE (for tokens too large for argv).
 login_token_file() {
-	run ctl login test --token <"$1"
+	run ctl login test --record --token <"$1"
 }
 
 # device_login USER PASSWORD [approve|deny|abort|none] [-- CTL LOGIN ARGS...]: start 'idgatectl login test
@@ -163,7 +166,7 @@ device_login() {
 	_o=$T_DIR/dev.out _e=$T_DIR/dev.err
 	: >"$_o"
 	: >"$_e"
-	ctl login test --device "$@" >"$_o" 2>"$_e" &
+	ctl login test --record --device "$@" >"$_o" 2>"$_e" &
 	_dp=$!
 	DEV_CODE=
 	for _i in $(seq 1 200); do

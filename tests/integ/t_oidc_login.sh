@@ -205,10 +205,10 @@ ok "idgated restarts on the Okta-pinned store, configured for the Keycloak IdP" 
 B4=$(store_dump)
 login_pw alice alice-password
 is "alice from another IdP identity is refused" "$RC:$ERR" \
-	"1:login refused: login name 'alice' already belongs to another IdP identity"
+	"1:login refused: login name 'alice' already belongs to another IdP identity (this is IdP user \"alice\")"
 same_store "... and nothing is stored" "$B4"
 AUDIT=$(cat "$T_DIR/log/audit.log")
 like "the audit log records the refusal" "$AUDIT" \
-	'"action":"login","target":"user:alice","result":"denied","reason":"login refused: login name .alice. already belongs to another IdP identity","detail":"password"'
+	'"action":"login","target":"user:alice","result":"denied","reason":"login refused: login name .alice. already belongs to another IdP identity \(this is IdP user ..alice..\)","detail":"password"'
 ok "idgated stops cleanly" daemon_stop
 done_testing

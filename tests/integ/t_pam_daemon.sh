@@ -82,8 +82,15 @@ pam account nobody-here
 is "account for a name idgate does not know: UNKNOWN" "$RC:$(line error)" "6:not an idgate user"
 
 # ---------- password ----------
-pam_secret alice-password password alice rhost=192.0.2.7 pid=4242
+# A first login is pinned (and its groups stored) only when PAM account lets it in, asked
+# by the process that authenticated (+account): alice gets a role through her group first.
+run ctl auth set project default repoReader group:engineering
+pam_secret alice-password password alice rhost=192.0.2.7 pid=4242 +account
 is "alice's password: OK" "$RC:$(line status)" "0:ok"
+is "... and account lets her in (her first login: now pinned)" "$(line 'account status')" "ok"
+like "... account's audit says the first login is pinned" \
+	"$(audited '"action":"pam.account","target":"user:alice"')" \
+	'"result":"ok","reason":"login rule any_role: repoReader on PROJECT default through group:engineering; first login: the name is pinned to this IdP identity now","detail":"service=sshd rhost=192.0.2.7 pid=4242"'
 ALICE_UID=$(line uid)
 is "... with her passwd fields" "$(line gid) $(line home) $(line shell) $(line gecos)" \
 	"$ALICE_UID $T_DIR/home/alice /bin/bash Alice Anderson"
@@ -106,6 +113,9 @@ pam_secret "" password alice
 is "an empty password: DENIED, not sent" "$RC:$(line error)" "1:wrong username or password"
 
 # ---------- offline credential kept after an online password login ----------
+# (a first login keeps none: the name is not pinned before account)
+pam_secret alice-password password alice
+is "alice's second password login: OK" "$RC:$(line status)" "0:ok"
 for _i in $(seq 1 100); do
 	[ "$(sql "SELECT count(*) FROM offline_creds WHERE name = 'alice'")" = 1 ] && break
 	sleep 0.05
@@ -118,9 +128,11 @@ AGE=$(( $(date +%s) - $(sql "SELECT created FROM offline_creds WHERE name = 'ali
 ok "... with the time of the login ($AGE s ago)" test "$AGE" -ge 0 -a "$AGE" -le 30
 
 # ---------- tokens ----------
+run ctl create repo r1
+run ctl auth set repo default/r1 repoWriter user:carol
 IDT=$(idp_tokens carol carol-password | jval d.id_token)
-pam_secret "$IDT" token carol
-is "carol's ID token as password: OK" "$RC:$(line status)" "0:ok"
+pam_secret "$IDT" token carol +account
+is "carol's ID token as password: OK (and account: her first login)" "$RC:$(line status):$(line 'account status')" "0:ok:ok"
 like "... audited as a token login" "$(audited '"action":"pam.auth","target":"user:carol"')" \
 	'"result":"ok","reason":"token login","detail":"service=sshd method=token( idp_ms=[0-9.]+)?"'
 pam_secret "$IDT" token bob
@@ -196,6 +208,12 @@ is "alice's device login approved by carol at the IdP" "$(approve carol carol-pa
 pam_device_end
 is "... DENIED: the identity is not alice" "$RC:$(printf '%s\n' "$OUT" | sed -n 's/^wait error //p' | tail -n 1)" \
 	"1:login refused: the IdP user maps to login name 'carol', not 'alice'"
+
+# bob's device login above was not followed by account: nothing is pinned for it. Root
+# records bob's identity (login test --record) for the login rule's tests below.
+is "bob's device login pinned nothing without account" "$(sql "SELECT count(*) FROM users WHERE name = 'bob'")" 0
+login_pw bob 'b0b & co=+%/ pw'
+is "root records bob (login test --record)" "$RC" 0
 
 pam device-start alice
 H=$(line handle)
@@ -346,8 +364,9 @@ kill -HUP "$T_PID"
 sleep 0.5
 pam open bob
 is "the same base, root's alone now: bob's home is made" "$RC:$(stat -c '%a' "$T_DIR/real-home/bob")" "0:700"
-pam_secret mallory-password password mallory
-is "mallory logs in" "$RC" 0
+run ctl auth set repo default/r1 repoReader user:mallory
+pam_secret mallory-password password mallory +account
+is "mallory logs in (a reader of default/r1: account pins her first login)" "$RC" 0
 chmod 0777 "$SKEL"
 pam open mallory
 is "a skeleton others may write to: mallory's home is made" "$RC:$(stat -c '%a' "$T_DIR/real-home/mallory")" "0:700"

@@ -44,9 +44,13 @@ cp "$T_DIR/saml_response" "$T_DIR/alice_response"
 browser_post
 is "ACS: accepted (200)" "$ACS_CODE" 200
 like "ACS: the browser is told" "$ACS_BODY" "Signed in as alice"
-probe saml-wait alice "handle=$HANDLE"
+# A first login is stored only when PAM account lets it in: alice gets a role through one of
+# her IdP groups, and account follows the wait (+account), as in sshd.
+run ctl auth set project default repoReader group:data-scientists
+probe saml-wait alice "handle=$HANDLE" +account
 like "SAML_WAIT: ok" "$OUT" "^status ok"
 like "SAML_WAIT: the passwd fields" "$OUT" "^uid [0-9]+"
+like "account: ok (her first login is pinned now)" "$OUT" "^account status ok"
 run ctl user list
 like "alice is stored" "$OUT" "^alice "
 like "with her IdP groups" "$OUT" "data-scientists"

@@ -77,6 +77,12 @@ tests_unit_idmap_check_ids_SOURCES = tests/unit/idmap/check_ids.c
 tests_unit_idmap_check_ids_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_idmap_check_ids_LDADD = libidgidmap.la libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/idmap/check_idmap
+TESTS += tests/unit/idmap/check_idmap
+tests_unit_idmap_check_idmap_SOURCES = tests/unit/idmap/check_idmap.c
+tests_unit_idmap_check_idmap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_idmap_check_idmap_LDADD = libidgidmap.la libidgrbac.la libidgcommon.la $(CMOCKA_LIBS)
+
 # --- store ---
 check_PROGRAMS += tests/unit/store/check_sqlite
 TESTS += tests/unit/store/check_sqlite

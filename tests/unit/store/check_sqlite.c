@@ -791,7 +791,8 @@ offline_credentials_round_trip_are_replaced_and_go_with_their_user(void **state)
 	assert_dir(f, want3, IDG_ARRAY_SIZE(want3));
 }
 
-/* A schema 3 database (as the previous release left it) is migrated to 4 with its rows. */
+/* A schema 3 database (as an earlier release left it) is migrated to the newest with its
+ * rows. */
 static void
 schema_3_database_is_migrated_with_its_users(void **state)
 {
@@ -799,23 +800,103 @@ schema_3_database_is_migrated_with_its_users(void **state)
 	sqlite3 *db;
 	char v[64];
 
-	/* Schema 3 is schema 4 without offline_creds: made so, with a user in it. */
+	/* Schema 3 is schema 5 without offline_creds and the users' want_ columns: made so,
+	 * with a user in it. */
 	open_store(f);
 	ops->close(f->s);
 	f->s = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE offline_creds;"
+	    "ALTER TABLE users DROP COLUMN want_user; ALTER TABLE users DROP COLUMN want_sub;"
 	    "INSERT INTO users(name, principal, iss, sub, created, uid, gecos)"
 	    "  VALUES ('alice', 'user:alice', 'https://idp', 's', 1, 300000, '');"
 	    "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	open_store(f);
 	pragma(f->path, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "4");
+	assert_string_equal(v, "5");
 	pragma(f->path, "SELECT count(*) FROM offline_creds", v, sizeof(v));
 	assert_string_equal(v, "0");
 	pragma(f->path, "SELECT name || ' ' || uid FROM users", v, sizeof(v));
 	assert_string_equal(v, "alice 300000");
+}
+
+/* ---------- schema 5: the identity a pre-provisioned name is meant for ---------- */
+
+/* Expectations as rows, for the test below. */
+static int
+collect_expect(void *ctx, const struct idg_mut *m)
+{
+	struct rows *r = ctx;
+	char buf[1024];
+
+	if (m->kind != IDG_MUT_USER_EXPECT)
+		return collect_dir(ctx, m);
+	snprintf(buf, sizeof(buf), "EXPECT|%s|%s|%s", m->a, m->b ? m->b : "(null)",
+	    m->c ? m->c : "(null)");
+	if (r->n < IDG_ARRAY_SIZE(r->row))
+		r->row[r->n++] = strdup(buf);
+	return 0;
+}
+
+static void
+assert_expect(struct fx *f, const char *const *want, size_t nwant)
+{
+	struct rows r = { .last_rank = -1 };
+
+	if (ops->load(f->s, collect_expect, &r, f->err, sizeof(f->err)) != 0)
+		fail_msg("load: %s", f->err);
+	assert_int_equal(r.n, nwant);
+	for (size_t i = 0; i < nwant; i++)
+		if (strcmp(r.row[i], want[i]) != 0)
+			fail_msg("row %zu: got %s, want %s", i, r.row[i], want[i]);
+	rows_free(&r);
+}
+
+static void
+user_expectations_round_trip_and_a_schema_4_database_is_migrated(void **state)
+{
+	struct fx *f = *state;
+	struct idg_change c;
+	sqlite3 *db;
+	char v[64];
+	static const char *const want[] = {
+		"USER|erin|user:erin@example.com|(null)|(null)|1500|300000|",
+		"USER|frank|user:frank|(null)|(null)|1501|300001|",
+		"USER|old|user:old|(null)|(null)|1|300002|",
+		"EXPECT|erin|erin@example.com|(null)",
+		"EXPECT|frank|(null)|sub-f",
+	};
+
+	/* Schema 4: users without the want_ columns, a pre-provisioned user in it. */
+	open_store(f);
+	ops->close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE users DROP COLUMN want_user;"
+	    "ALTER TABLE users DROP COLUMN want_sub;"
+	    "INSERT INTO users(name, principal, created, uid, gecos)"
+	    "  VALUES ('old', 'user:old', 1, 300002, '');"
+	    "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	open_store(f);
+	pragma(f->path, "PRAGMA user_version", v, sizeof(v));
+	assert_string_equal(v, "5");
+	pragma(f->path, "SELECT count(*) FROM users WHERE want_user IS NULL AND want_sub IS NULL",
+	    v, sizeof(v));
+	assert_string_equal(v, "1");	/* the old row: no expectation, nothing invented */
+
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_USER_ADD, "erin", "user:erin@example.com", NULL, NULL, NULL, 300000, 1500);
+	dadd(&c, IDG_MUT_USER_EXPECT, "erin", "erin@example.com", NULL, NULL, NULL, 0, 0);
+	dadd(&c, IDG_MUT_USER_ADD, "frank", "user:frank", NULL, NULL, NULL, 300001, 1501);
+	dadd(&c, IDG_MUT_USER_EXPECT, "frank", NULL, "sub-f", NULL, NULL, 0, 0);
+	if (apply(f, &c) != 0)
+		fail_msg("expectations: %s", f->err);
+	reopen_store(f);
+	assert_expect(f, want, IDG_ARRAY_SIZE(want));
+	/* An expectation of nobody is refused whole. */
+	refused(f, IDG_MUT_USER_EXPECT, "nosuch", "x", 0, "does not exist");
 }
 
 static void
@@ -960,6 +1041,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(directory_rows_round_trip_and_ids_are_given_once, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    user_expectations_round_trip_and_a_schema_4_database_is_migrated, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_is_refused_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_file_is_refused_with_a_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_database_is_refused_or_fails_cleanly, setup,
