@@ -88,6 +88,7 @@ struct web {
 /* One HTTP request (libmicrohttpd's con_cls): a POST /saml/acs's body. */
 struct req {
 	bool acs;
+	bool limited;		/* past the per-address rate: the body is read and dropped */
 	char *body;
 	size_t len, cap;
 };
@@ -580,10 +581,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			    "Content-Length")) && strtoull(cl, NULL, 10) > w->body_max)
 				return page(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "Sign-in refused: "
 				    "the response is too large");
+			/* Answered once the body (bounded) is read: a connection closed with
+			 * unread data is reset, and the browser would never see why. */
 			source_of(c, src, sizeof(src));
-			if (!rate_ok(w, src))
-				return page(c, MHD_HTTP_TOO_MANY_REQUESTS, NULL, "Too many sign-ins "
-				    "from your address; wait a minute and try again.");
+			r->limited = !rate_ok(w, src);
 			return MHD_YES;
 		}
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/saml/metadata") == 0) {
@@ -609,6 +610,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if (r->len + *upload_size > w->body_max)
 			return page(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "Sign-in refused: the "
 			    "response is too large");
+		if (r->limited) {
+			r->len += *upload_size;
+			*upload_size = 0;
+			return MHD_YES;
+		}
 		if (r->len + *upload_size + 1 > r->cap) {
 			size_t cap = r->cap ? r->cap : 16384;
 			char *nb;
@@ -626,6 +632,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->limited)
+		return page(c, MHD_HTTP_TOO_MANY_REQUESTS, NULL, "Too many sign-ins from your "
+		    "address; wait a minute and try again.");
 	return do_acs(w, c, r);
 }
 

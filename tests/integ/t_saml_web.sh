@@ -1,0 +1,156 @@
+#!/bin/sh
+# The SAML endpoint's own process (issue 13, items 1 and 6). Slowloris: 40 connections from
+# four addresses trickle a byte every 2 s (half inside TLS, half still in the handshake);
+# GET /saml/metadata answers within a second meanwhile, and every trickling connection is
+# closed by the whole-request deadline ([saml] request_timeout), not kept alive by its bytes.
+# A 330 KB upload on loopback takes well under a second. Privilege separation: the process
+# holding the TLS sessions is the unprivileged web process (user _idgate, no capabilities,
+# NoNewPrivs, a lower priority), not idgated; killed, it is restarted, and a PAM SAML login in
+# progress in idgated survives it and completes; it dies with idgated.
+. "$top_srcdir/tests/integ/t_saml_lib.sh"
+saml_require
+command -v ss >/dev/null 2>&1 || { echo "1..0 # SKIP ss (iproute2) is not installed"; exit 0; }
+saml_enter_netns "$@"
+
+saml_setup
+saml_config "login_ttl = 120s" "request_timeout = 5s"
+ok "idgated starts" daemon_start || { done_testing; exit 1; }
+
+# web_pid: the pid of idgated's web process (a child whose argv[0] is idgated-web).
+web_pid() {
+	for _c in $(cat /proc/"$T_PID"/task/*/children 2>/dev/null); do
+		if [ "$(tr '\0' '\n' 2>/dev/null <"/proc/$_c/cmdline" | head -n 1)" = idgated-web ]; then
+			echo "$_c"
+			return 0
+		fi
+	done
+	return 1
+}
+status_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+nice_of() { awk '{ print $19 }' "/proc/$1/stat"; }
+metadata_time() {
+	curl -sS --cacert "$CA" --max-time 20 -o "$T_DIR/md.out" -w '%{http_code} %{time_total}' \
+		"$SP_BASE/saml/metadata" 2>/dev/null
+}
+
+# ---------- slowloris ----------
+cat >"$T_DIR/slow.mjs" <<'JS'
+// node slow.mjs PORT SECONDS: 40 connections from 127.0.0.2-5, a byte every 2 s; prints
+// "closed N AFTER_MS" as the server closes each, and "left N" at the end.
+import tls from 'node:tls';
+import net from 'node:net';
+const port = +process.argv[2], secs = +process.argv[3], t0 = Date.now();
+let left = 0;
+for (let i = 0; i < 40; i++) {
+	const localAddress = `127.0.0.${2 + (i % 4)}`;
+	const raw = i % 2 === 1;
+	const s = raw ? net.connect({ host: '127.0.0.1', port, localAddress })
+		: tls.connect({ host: '127.0.0.1', port, localAddress, rejectUnauthorized: false });
+	left++;
+	let timer = null, n = 0, closed = false;
+	const hdr = [0x16, 3, 1, 0x10, 0];
+	const drip = () => {
+		// inside TLS: a request line and headers that never end; raw: the header of a
+		// 4 KB handshake record, then its body, a byte at a time
+		const b = raw ? Buffer.from(n < 5 ? [hdr[n]] : [0x78])
+			: Buffer.from(n === 0 ? 'GET /saml/metadata HTTP/1.1\r\nHost: x\r\nX-A: ' : 'a');
+		n++;
+		s.write(b);
+	};
+	s.on(raw ? 'connect' : 'secureConnect', () => { drip(); timer = setInterval(drip, 2000); });
+	s.on('error', () => {});
+	s.on('data', () => {});	// read, so the server's FIN is seen when it comes
+	s.on('close', () => {
+		if (closed) return;
+		closed = true; left--;
+		clearInterval(timer);
+		console.log(`closed ${i} ${Date.now() - t0}`);
+	});
+}
+setTimeout(() => { console.log(`left ${left}`); process.exit(0); }, secs * 1000);
+JS
+node "$T_DIR/slow.mjs" "$SP_PORT" 12 >"$T_DIR/slow.out" 2>&1 &
+_slow=$!
+sleep 2
+_worst=0 _codes=
+for _i in 1 2 3 4 5; do
+	_r=$(metadata_time)
+	_codes="$_codes ${_r%% *}"
+	_t=$(printf '%s\n' "${_r#* }" | awk '{ printf "%d", $1 * 1000 }')
+	[ "$_t" -gt "$_worst" ] && _worst=$_t
+	sleep 0.5
+done
+is "during the slowloris, GET /saml/metadata answers" "$_codes" " 200 200 200 200 200"
+ok "... each within a second (slowest: $_worst ms)" test "$_worst" -lt 1000
+wait "$_slow"
+_closed=$(grep -c '^closed ' "$T_DIR/slow.out")
+_late=$(awk '$1 == "closed" && $3 > 8000 { n++ } END { print n + 0 }' "$T_DIR/slow.out")
+is "every trickling connection was closed by the 5 s request deadline" "$_closed" 40
+is "... none later than 8 s" "$_late" 0
+diag "$(grep -v '^closed ' "$T_DIR/slow.out" | head -c 1000)" \
+	"first and last closed: $(sort -k3 -n "$T_DIR/slow.out" | awk '$1 == "closed" { print $3 " ms" }' | sed -n '1p;$p' | tr '\n' ' ')"
+
+# ---------- a 330 KB upload is read at once ----------
+{ printf 'SAMLResponse='; head -c 330000 /dev/zero | tr '\0' 'A'; printf '%%21'; } >"$T_DIR/big.form"
+_r=$(curl -sS --cacert "$CA" --max-time 60 -o "$T_DIR/big.out" -w '%{http_code} %{time_total}' \
+	--data-binary "@$T_DIR/big.form" "$SP_BASE/saml/acs")
+_t=$(printf '%s\n' "${_r#* }" | awk '{ printf "%d", $1 * 1000 }')
+is "a 330 KB POST is read whole and answered (400: not base64)" "${_r%% *}" 400
+ok "... in well under a second ($_t ms)" test "$_t" -lt 800
+
+# ---------- who holds the TLS sessions ----------
+WPID=$(web_pid)
+ok "idgated has a web process" test -n "$WPID"
+WPID=${WPID:-0}
+_uid=$(id -u _idgate)
+is "it runs as _idgate (real, effective, saved, fs uid)" "$(status_field "$WPID" Uid)" \
+	"$(printf '%s\t%s\t%s\t%s' "$_uid" "$_uid" "$_uid" "$_uid")"
+is "... with no supplementary groups" "$(status_field "$WPID" Groups)" ""
+is "... no effective capabilities" "$(status_field "$WPID" CapEff)" 0000000000000000
+is "... no permitted capabilities" "$(status_field "$WPID" CapPrm)" 0000000000000000
+is "... NoNewPrivs" "$(status_field "$WPID" NoNewPrivs)" 1
+ok "... a lower priority than idgated ($(nice_of "$WPID") > $(nice_of "$T_PID"))" \
+	test "$(nice_of "$WPID")" -gt "$(nice_of "$T_PID")"
+(sleep 3 | openssl s_client -quiet -connect "127.0.0.1:$SP_PORT" >/dev/null 2>&1) &
+_hold=$!
+sleep 1
+_est=$(ss -Htnp state established "( sport = :$SP_PORT )")
+like "the TLS session is held by the web process" "$_est" "pid=$WPID,"
+unlike "... and not by idgated" "$_est" "pid=$T_PID,"
+wait "$_hold"
+
+# ---------- killed, it is restarted; the PAM login in idgated survives ----------
+saml_start alice
+A_HANDLE=$HANDLE A_LINK=$LINK
+kill -KILL "$WPID"
+_new=
+for _i in $(seq 1 100); do
+	_new=$(web_pid) && [ "$_new" != "$WPID" ] && metadata_time | grep -q '^200 ' && break
+	_new=
+	sleep 0.1
+done
+ok "the web process is restarted" test -n "$_new"
+like "... and idgated says why" "$(cat "$T_DIR/daemon.log")" "SAML web process: it exited; restarting it"
+probe saml-wait alice "handle=$A_HANDLE"
+like "alice's login, started before, still waits" "$OUT" "^status pending"
+browser_open "$A_LINK"
+is "... its link still opens (303 to the IdP)" "$OPEN_CODE" 303
+browser_signin alice alice-pw-7c1e
+browser_post
+is "... the ACS takes the response" "$ACS_CODE" 200
+probe saml-wait alice "handle=$A_HANDLE"
+like "... and alice's login is done" "$OUT" "^status ok"
+like "the audit names the browser's address" "$(cat "$T_DIR/log/audit.log")" \
+	'"result":"ok".*src=127\.0\.0\.1'
+
+# ---------- it dies with idgated ----------
+_new=$(web_pid)
+daemon_kill
+_gone=1
+for _i in $(seq 1 50); do
+	kill -0 "${_new:-0}" 2>/dev/null || { _gone=0; break; }
+	sleep 0.1
+done
+is "SIGKILL to idgated ends its web process too (the death signal survives the uid change)" \
+	"$_gone" 0
+done_testing
