@@ -10,7 +10,9 @@
  * address (the library's own caps), a deadline for the whole of each request (a reaper thread
  * shuts down the socket of a connection past it), the body size, a per-address rate for
  * POST /saml/acs, and a bound on the requests waiting for the parent (beyond it: 503 at
- * once). */
+ * once). When the connections are all taken, a new one evicts the oldest that has not sent a
+ * whole request yet: a slow client holds a place only until someone needs it, so trickling
+ * connections from many addresses cannot lock browsers out. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -61,7 +63,8 @@ struct slot {
 struct conn {
 	int fd;
 	int64_t start_ms;	/* its current request began: accepted, or the last one ended */
-	bool cut;
+	bool cut;		/* shut down: past its deadline, or evicted */
+	bool answering;		/* its request is whole and being answered: not evicted */
 	struct conn *prev, *next;
 };
 
@@ -78,6 +81,7 @@ struct web {
 	pthread_mutex_t mu;		/* conns, slots, counts, rates */
 	pthread_mutex_t send_mu;	/* one frame at a time to the parent */
 	struct conn *conns;
+	unsigned live;			/* conns not cut */
 	struct slot *slots;		/* acs_max + IDG_WEB_OPEN_MAX */
 	size_t nslots;
 	unsigned acs_busy, open_busy;
@@ -262,7 +266,29 @@ take_reply(struct web *w, const struct idg_msgview *v)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* ---------- connections: the whole-request deadline ---------- */
+/* ---------- connections: the whole-request deadline, eviction ---------- */
+
+static void
+cut(struct web *w, struct conn *e)
+{
+	/* Its thread's next read or write fails and the library closes it. */
+	(void)shutdown(e->fd, SHUT_RDWR);
+	e->cut = true;
+	w->live--;
+}
+
+/* Room for one more: cut the oldest connection still sending its request. */
+static void
+evict(struct web *w)
+{
+	struct conn *old = NULL;
+
+	for (struct conn *e = w->conns; e; e = e->next)
+		if (!e->cut && !e->answering && (old == NULL || e->start_ms < old->start_ms))
+			old = e;
+	if (old)
+		cut(w, old);
+}
 
 /* libmicrohttpd tells CLOSED before it closes the socket (daemon.c, both in the connection
  * clean-up and in a failed start), and the entry leaves the list under w->mu: so the reaper,
@@ -287,10 +313,13 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		e->fd = ci->connect_fd;
 		e->start_ms = now_ms();
 		pthread_mutex_lock(&w->mu);
+		if (w->live >= w->max_conn)
+			evict(w);
 		e->next = w->conns;
 		if (w->conns)
 			w->conns->prev = e;
 		w->conns = e;
+		w->live++;
 		pthread_mutex_unlock(&w->mu);
 		*socket_context = e;
 		return;
@@ -298,6 +327,8 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (e == NULL)
 		return;
 	pthread_mutex_lock(&w->mu);
+	if (!e->cut)
+		w->live--;
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -318,9 +349,9 @@ conn_of(struct MHD_Connection *c)
 	return ci ? ci->socket_context : NULL;
 }
 
-/* When the request on c must have been answered (monotonic ms). */
+/* The request on c is whole and is being answered: when must it have been (monotonic ms)? */
 static int64_t
-deadline_of(struct web *w, struct MHD_Connection *c)
+answering(struct web *w, struct MHD_Connection *c)
 {
 	struct conn *e = conn_of(c);
 	int64_t start;
@@ -329,6 +360,7 @@ deadline_of(struct web *w, struct MHD_Connection *c)
 		return now_ms();
 	pthread_mutex_lock(&w->mu);
 	start = e->start_ms;
+	e->answering = true;
 	pthread_mutex_unlock(&w->mu);
 	return start + w->request_ms;
 }
@@ -346,11 +378,8 @@ reaper(void *arg)
 		now = now_ms();
 		pthread_mutex_lock(&w->mu);
 		for (struct conn *e = w->conns; e; e = e->next)
-			if (!e->cut && now - e->start_ms > (int64_t)w->request_ms) {
-				/* Its thread's next read or write fails and the library closes it. */
-				(void)shutdown(e->fd, SHUT_RDWR);
-				e->cut = true;
-			}
+			if (!e->cut && now - e->start_ms > (int64_t)w->request_ms)
+				cut(w, e);
 		pthread_mutex_unlock(&w->mu);
 	}
 	return NULL;
@@ -461,7 +490,7 @@ do_open(struct web *w, struct MHD_Connection *c, const char *code)
 		return page(c, MHD_HTTP_GONE, NULL, "This sign-in link has expired or was used "
 		    "already; start the login again.");
 	source_of(c, src, sizeof(src));
-	if ((rc = ask(w, false, code, NULL, src, deadline_of(w, c) - ANSWER_MARGIN_MS, &http,
+	if ((rc = ask(w, false, code, NULL, src, answering(w, c) - ANSWER_MARGIN_MS, &http,
 	    text, sizeof(text), &loc)) < 0)
 		return not_answered(c, rc);
 	ret = page(c, http, loc, "%s", text);
@@ -552,7 +581,7 @@ do_acs(struct web *w, struct MHD_Connection *c, struct req *r)
 		return page(c, MHD_HTTP_BAD_REQUEST, NULL, "Sign-in refused: the SAMLResponse is "
 		    "not base64");
 	source_of(c, src, sizeof(src));
-	if ((rc = ask(w, true, NULL, resp, src, deadline_of(w, c) - ANSWER_MARGIN_MS, &http,
+	if ((rc = ask(w, true, NULL, resp, src, answering(w, c) - ANSWER_MARGIN_MS, &http,
 	    text, sizeof(text), &loc)) < 0)
 		return not_answered(c, rc);
 	ret = page(c, http, loc, "%s", text);
@@ -594,6 +623,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 			if (resp == NULL)
 				return MHD_NO;
+			(void)answering(w, c);
 			(void)MHD_add_response_header(resp, "Content-Type",
 			    "application/samlmetadata+xml");
 			ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
@@ -651,6 +681,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (e) {
 		pthread_mutex_lock(&w->mu);
 		e->start_ms = now_ms();
+		e->answering = false;
 		pthread_mutex_unlock(&w->mu);
 	}
 	if (r == NULL)
@@ -770,7 +801,8 @@ idg_web_child_main(int fd, int listen_fd, uid_t uid, gid_t gid, pid_t parent)
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_HTTPS_MEM_CERT, w->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, w->key,
-	    MHD_OPTION_CONNECTION_LIMIT, w->max_conn,
+	    /* above our own cap: the connection past it evicts one (on_connection) */
+	    MHD_OPTION_CONNECTION_LIMIT, w->max_conn + w->max_conn / 2 + 1,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, w->max_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(w->request_ms / 1000),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEM,
