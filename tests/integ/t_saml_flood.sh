@@ -6,7 +6,8 @@
 # unprivileged process: with its bounds opened wide (every POST reaches idgated and the
 # connector) idgated does not crash, logs no sanitizer report, still answers api.sock, and a
 # normal SAML login works afterwards. With the default bounds the same flood is mostly turned
-# away by the web process itself (429 past the per-address rate, 503 past the ACS bound).
+# away by the web process itself (429 past the per-address rate), and past [saml]
+# max_acs_pending it answers 503 without asking idgated.
 . "$top_srcdir/tests/integ/t_saml_lib.sh"
 saml_require
 saml_enter_netns "$@"
@@ -28,9 +29,11 @@ ok "the flood response is ~254 KB with 20,000 attributes ($_sz bytes)" \
 	test "$_sz" -gt 240000 -a "$_sz" -lt 262144
 
 # flood N P [SECONDS]: N POSTs of it, P at once, each given up after SECONDS (90); the HTTP
-# codes, sorted and counted, in FLOOD.
+# codes, sorted and counted, in FLOOD; the pages in $T_DIR/fl/.
 flood() {
-	seq 1 "$1" | xargs -P "$2" -I{} curl -sS --cacert "$CA" --max-time "${3:-90}" -o /dev/null \
+	rm -rf "$T_DIR/fl"
+	mkdir "$T_DIR/fl"
+	seq 1 "$1" | xargs -P "$2" -I{} curl -sS --cacert "$CA" --max-time "${3:-90}" -o "$T_DIR/fl/{}" \
 		-w '%{http_code}\n' --data-urlencode "SAMLResponse@$T_DIR/flood.b64" \
 		"$SP_BASE/saml/acs" >"$T_DIR/flood.codes" 2>/dev/null
 	FLOOD=$(sort "$T_DIR/flood.codes" | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
@@ -40,6 +43,13 @@ asan_clean() {
 	grep -Eq "$SAN_RE" "$T_DIR/daemon.log" || return 0
 	diag "$(grep -E -A12 "$SAN_RE" "$T_DIR/daemon.log" | head -n 16)"
 	return 1
+}
+# connectors: the pids of idgated's connector children.
+connectors() {
+	for _c in $(cat /proc/"$T_PID"/task/*/children 2>/dev/null); do
+		[ "$(tr '\0' '\n' 2>/dev/null <"/proc/$_c/cmdline" | head -n 1)" = idgated-connector ] &&
+			echo "$_c"
+	done
 }
 
 # a normal login, start to end: alice's SAML login is done.
@@ -63,6 +73,22 @@ unlike "every POST was answered" "$FLOOD" "000:"
 ok "idgated is still up" ping_quiet
 daemon_stop
 
+# ---------- the bound on SAML responses with idgated: past it, 503 at once ----------
+saml_config "max_acs_pending = 1"
+ok "idgated starts with max_acs_pending = 1" daemon_start || { done_testing; exit 1; }
+_conn=$(connectors)
+# shellcheck disable=SC2086
+kill -STOP $_conn
+flood 8 8 20
+# shellcheck disable=SC2086
+kill -CONT $_conn 2>/dev/null
+_busy=$(grep -l "The sign-in service is busy" "$T_DIR"/fl/* 2>/dev/null | wc -l)
+diag "max_acs_pending = 1, connector stopped: $FLOOD($_busy busy)"
+ok "with one response already at idgated, the others are told at once it is busy" \
+	test "$_busy" -ge 4
+ok "idgated is still up" ping_quiet
+daemon_stop
+
 # ---------- the bounds opened: every POST reaches idgated and the connector ----------
 saml_config "acs_per_minute = 10000" "max_acs_pending = 64" "request_timeout = 120s" \
 	"max_connections = 128" "max_connections_per_ip = 128"
@@ -78,12 +104,6 @@ ok "... nor log a sanitizer report" asan_clean
 # restarted while POSTs wait for it, and every one of them is failed at once; browsers give
 # up meanwhile. That is where the root daemon once re-entered its HTTP library from inside it
 # and wrote into a request the nested run had freed.
-connectors() {
-	for _c in $(cat /proc/"$_pid"/task/*/children 2>/dev/null); do
-		[ "$(tr '\0' '\n' 2>/dev/null <"/proc/$_c/cmdline" | head -n 1)" = idgated-connector ] &&
-			echo "$_c"
-	done
-}
 _seen=0
 for _round in 1 2 3; do
 	for _i in $(seq 1 40); do _conn=$(connectors); [ -n "$_conn" ] && break; sleep 0.1; done
