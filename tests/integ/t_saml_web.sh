@@ -111,6 +111,8 @@ is "... with no supplementary groups" "$(status_field "$WPID" Groups)" ""
 is "... no effective capabilities" "$(status_field "$WPID" CapEff)" 0000000000000000
 is "... no permitted capabilities" "$(status_field "$WPID" CapPrm)" 0000000000000000
 is "... NoNewPrivs" "$(status_field "$WPID" NoNewPrivs)" 1
+unlike "... holding no descriptor of idgated's (store, audit log, sockets, TLS key file)" \
+	"$(ls -l "/proc/$WPID/fd/" 2>&1)" "state\.db|audit\.log|api\.sock|pam\.sock|server\.key|No such"
 ok "... a lower priority than idgated ($(nice_of "$WPID") > $(nice_of "$T_PID"))" \
 	test "$(nice_of "$WPID")" -gt "$(nice_of "$T_PID")"
 (sleep 3 | openssl s_client -quiet -connect "127.0.0.1:$SP_PORT" >/dev/null 2>&1) &
