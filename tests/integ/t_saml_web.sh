@@ -7,7 +7,8 @@
 # A 330 KB upload on loopback takes well under a second. Privilege separation: the process
 # holding the TLS sessions is the unprivileged web process (user _idgate, no capabilities,
 # NoNewPrivs, a lower priority), not idgated; killed, it is restarted, and a PAM SAML login in
-# progress in idgated survives it and completes; it dies with idgated.
+# progress in idgated survives it and completes; a frame out of the protocol written into its
+# socket ends it (as a compromised web process would be); it dies with idgated.
 . "$top_srcdir/tests/integ/t_saml_lib.sh"
 saml_require
 command -v ss >/dev/null 2>&1 || { echo "1..0 # SKIP ss (iproute2) is not installed"; exit 0; }
@@ -146,6 +147,63 @@ probe saml-wait alice "handle=$A_HANDLE"
 like "... and alice's login is done" "$OUT" "^status ok"
 like "the audit names the browser's address" "$(cat "$T_DIR/log/audit.log")" \
 	'"result":"ok".*src=127\.0\.0\.1'
+
+# ---------- idgated does not trust it: any frame out of the protocol ends it ----------
+# Frames are written into the web process's own end of the socketpair (pidfd_getfd, as root),
+# as a compromised web process could. A well-formed question first: answered, nothing ended.
+cat >"$T_DIR/inject.py" <<'PY'
+import ctypes, os, struct, sys
+def field(tag, val): return struct.pack('>HI', tag, len(val)) + val
+def u32(tag, v): return field(tag, struct.pack('>I', v))
+def u64(tag, v): return field(tag, struct.pack('>Q', v))
+def st(tag, v): return field(tag, v.encode() + b'\0')
+code, src = '0123456789abcdef' * 2, '127.0.0.1'
+bodies = {
+	'good_open': u32(1, 3) + u64(2, 7001) + st(20, code) + st(21, src),
+	'garbage': struct.pack('>HI', 1, 9) + b'\0',
+	'unknown_op': u32(1, 99) + u64(2, 7002),
+	'bad_base64': u32(1, 4) + u64(2, 7003) + st(22, 'PHNhbWw+!!!!') + st(21, src),
+	'bad_src': u32(1, 3) + u64(2, 7004) + st(20, code) + st(21, 'evil.example'),
+	'bad_code': u32(1, 3) + u64(2, 7005) + st(20, '../../etc/passwd' * 2) + st(21, src),
+	'extra_field': u32(1, 3) + u64(2, 7006) + st(20, code) + st(21, src) + st(31, 'hi'),
+	'oversized': b'',
+}
+body = bodies[sys.argv[2]]
+frame = struct.pack('>I', 64 << 20 if sys.argv[2] == 'oversized' else len(body)) + body
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = libc.syscall(434, int(sys.argv[1]), 0)		# pidfd_open
+fd = libc.syscall(438, pidfd, 3, 0) if pidfd >= 0 else -1	# pidfd_getfd: its fd 3
+if fd < 0:
+	sys.exit(2)
+os.write(fd, frame)
+PY
+# wait_new_web OLD: a web process other than OLD serves (sets WPID); false after 10 s.
+wait_new_web() {
+	for _i in $(seq 1 100); do
+		WPID=$(web_pid) && [ "$WPID" != "$1" ] && metadata_time | grep -q '^200 ' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+WPID=$(web_pid)
+if command -v python3 >/dev/null 2>&1 && python3 "$T_DIR/inject.py" "$WPID" good_open; then
+	sleep 1
+	is "a well-formed question from the web process is answered; it is not ended" \
+		"$(web_pid)" "$WPID"
+	_n=0
+	for _kind in garbage unknown_op bad_base64 bad_src bad_code extra_field oversized; do
+		_old=$WPID
+		python3 "$T_DIR/inject.py" "$_old" "$_kind"
+		ok "a frame out of the protocol ($_kind): the web process is ended and restarted" \
+			wait_new_web "$_old"
+		_n=$((_n + 1))
+	done
+	is "... idgated says so each time" \
+		"$(grep -Ec "SAML web process: it sent (a malformed or unexpected|an oversized) frame" "$T_DIR/daemon.log")" "$_n"
+	ok "idgated is still up" ping_quiet
+else
+	pass "# SKIP python3 or pidfd_getfd is not available: no frames injected"
+fi
 
 # ---------- it dies with idgated ----------
 _new=$(web_pid)
