@@ -215,4 +215,18 @@ for _i in $(seq 1 50); do
 done
 is "SIGKILL to idgated ends its web process too (the death signal survives the uid change)" \
 	"$_gone" 0
+
+# ---------- a privileged port: idgated binds it, the unprivileged process serves it ----------
+if [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; then
+	saml_config
+	sed -i -e "s|^port = .*|port = 443|" -e "s|^base_url = .*|base_url = https://127.0.0.1|" \
+		"$T_DIR/idgate.conf"
+	ok "idgated starts with [saml] port = 443" daemon_start
+	run curl -sS --cacert "$CA" --max-time 10 "https://127.0.0.1/saml/metadata"
+	like "... and its web process serves it" "$OUT" "Location=\"https://127.0.0.1/saml/acs\""
+	is "... as _idgate" "$(status_field "$(web_pid)" Uid | cut -f1)" "$_uid"
+	daemon_stop
+else
+	pass "# SKIP not in a network namespace of our own: port 443 is not ours to take"
+fi
 done_testing
