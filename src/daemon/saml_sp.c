@@ -793,8 +793,11 @@ web_spawn(struct idg_saml_sp *sp, bool wait, char *err, size_t errlen)
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return IDG_ERR_IO;
 	}
-	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
-		(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* Both ways: our answers never wait, and its questions (up to a whole response each)
+	 * wait for us only while the event loop is busy elsewhere. */
+	for (int i = 0; i < 2; i++)
+		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+			(void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	snprintf(uidarg, sizeof(uidarg), "%u", (unsigned)sp->uid);
 	snprintf(gidarg, sizeof(gidarg), "%u", (unsigned)sp->gid);
 	snprintf(ppidarg, sizeof(ppidarg), "%ld", (long)self);

@@ -137,7 +137,8 @@ send_msg(struct web *w, struct idg_msg *m)
 
 	frame = idg_msg_frame(m, &len);
 	pthread_mutex_lock(&w->send_mu);
-	rc = idg_wire_send(w->fd, frame, len, -1, 5000);
+	/* idgated reads whenever its event loop turns; 10 s without room means it is stuck. */
+	rc = idg_wire_send(w->fd, frame, len, -1, 10000);
 	pthread_mutex_unlock(&w->send_mu);
 	return rc;
 }
