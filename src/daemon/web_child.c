@@ -405,8 +405,11 @@ page(struct MHD_Connection *c, unsigned status, const char *location, const char
 	n = vsnprintf(text, sizeof(text) - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		text[0] = '\0';
-	strcat(text, "\n");
+		n = 0;
+	if ((size_t)n > sizeof(text) - 2)
+		n = (int)sizeof(text) - 2;	/* cut: the page ends with its newline all the same */
+	text[n] = '\n';
+	text[n + 1] = '\0';
 	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
