@@ -168,6 +168,18 @@ const struct idg_conf_key idg_config_schema[] = {
 	  O(saml_max_response), "largest SAML response read (decoded)" },
 	{ "saml", "max_connections", IDG_CONF_INT, "64", false, 1, 4096, NULL,
 	  O(saml_max_connections), "open HTTPS connections at most" },
+	{ "saml", "max_connections_per_ip", IDG_CONF_INT, "16", false, 1, 4096, NULL,
+	  O(saml_max_connections_per_ip), "open HTTPS connections from one address at most" },
+	{ "saml", "request_timeout", IDG_CONF_DURATION, "10s", false, 3, 300, NULL,
+	  O(saml_request_timeout), "time a browser has for the whole of one request (sending it, "
+	  "its answer); a connection past it is closed" },
+	{ "saml", "acs_per_minute", IDG_CONF_INT, "30", false, 1, 100000, NULL,
+	  O(saml_acs_per_minute), "SAML responses one address may post a minute (beyond: 429)" },
+	{ "saml", "max_acs_pending", IDG_CONF_INT, "8", false, 1, 1024, NULL,
+	  O(saml_max_acs_pending), "SAML responses being verified at once (beyond: 503 at once)" },
+	{ "saml", "web_user", IDG_CONF_STR, NULL, false, 0, 32, NULL, O(saml_web_user),
+	  "the unprivileged system user the HTTPS endpoint's process runs as; unset: the "
+	  "[connector] user" },
 	{ "connector", "user", IDG_CONF_STR, "_idgate", false, 0, 32, NULL, O(connector_user),
 	  "the unprivileged system user the IdP connector process runs as" },
 	{ "connector", "max_logins", IDG_CONF_INT, "16", false, 1, 64, NULL,

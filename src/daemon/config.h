@@ -83,6 +83,11 @@ struct idg_config {
 	int64_t saml_leeway;
 	uint64_t saml_max_response;
 	long long saml_max_connections;
+	long long saml_max_connections_per_ip;
+	int64_t saml_request_timeout;	/* the whole of one HTTPS request */
+	long long saml_acs_per_minute;	/* POST /saml/acs per source address */
+	long long saml_max_acs_pending;	/* ACS requests the web process has with idgated */
+	char *saml_web_user;		/* NULL: the [connector] user */
 	/* [connector] */
 	char *connector_user;
 	long long connector_max_logins;	/* the grant pool's processes at most */

@@ -23,6 +23,7 @@
 #include "daemon/conn_child.h"
 #include "daemon/connector.h"
 #include "daemon/saml_sp.h"
+#include "daemon/web_child.h"
 #include "daemon/daemon.h"
 #include "daemon/directory.h"
 #include "daemon/enforce.h"
@@ -200,7 +201,12 @@ saml_changed(const struct idg_config *a, const struct idg_config *b)
 	    a->saml_login_ttl != b->saml_login_ttl || a->saml_leeway != b->saml_leeway ||
 	    a->saml_max_response != b->saml_max_response ||
 	    a->saml_metadata_refresh != b->saml_metadata_refresh ||
-	    a->saml_max_connections != b->saml_max_connections;
+	    a->saml_max_connections != b->saml_max_connections ||
+	    a->saml_max_connections_per_ip != b->saml_max_connections_per_ip ||
+	    a->saml_request_timeout != b->saml_request_timeout ||
+	    a->saml_acs_per_minute != b->saml_acs_per_minute ||
+	    a->saml_max_acs_pending != b->saml_max_acs_pending ||
+	    !same(a->saml_web_user, b->saml_web_user);
 }
 
 /* [idp] and [connector]: the connector child is configured once, when it starts. */
@@ -362,6 +368,30 @@ connector_child(int argc, char **argv)
 	return idg_conn_child_main((int)fd, (uid_t)uid, (gid_t)gid);
 }
 
+/* idgated re-executed as its SAML web process (saml_sp.c starts it so): argv =
+ * idgated-web --web-child FD LISTEN_FD UID GID PARENT_PID stderr|syslog LEVEL. */
+static int
+web_child(int argc, char **argv)
+{
+	unsigned long fd, lfd, uid, gid, ppid, level;
+	char *end;
+
+	if (argc != 9)
+		return 2;
+	fd = strtoul(argv[2], &end, 10);
+	lfd = strtoul(argv[3], &end, 10);
+	uid = strtoul(argv[4], &end, 10);
+	gid = strtoul(argv[5], &end, 10);
+	ppid = strtoul(argv[6], &end, 10);
+	level = strtoul(argv[8], &end, 10);
+	if (fd < 3 || fd > 1024 || lfd < 3 || lfd > 1024 || fd == lfd || uid == 0 || gid == 0 ||
+	    uid > 0xfffffffe || gid > 0xfffffffe || ppid < 1 || ppid > 0x7fffffff)
+		return 2;
+	idg_log_open("idgated-web", strcmp(argv[7], "stderr") == 0 ? IDG_LOG_STDERR :
+	    IDG_LOG_SYSLOG, level <= LOG_DEBUG ? (int)level : LOG_INFO);
+	return idg_web_child_main((int)fd, (int)lfd, (uid_t)uid, (gid_t)gid, (pid_t)ppid);
+}
+
 /* A PAM login's process went away: the device or SAML login it started goes too. */
 static void
 pam_closed(struct idg_daemon *d, uint64_t serial)
@@ -397,6 +427,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--connector-child") == 0)
 		return connector_child(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "--web-child") == 0)
+		return web_child(argc, argv);
 	struct idg_buf errs;
 	char err[1024], pidpath[4200], *audit_dir = NULL;
 	bool check_only = false, debug = false;
@@ -513,7 +545,7 @@ out:
 	idg_offline_stop(&d);
 	if (report_fd >= 0)
 		report(report_fd, "failed to start (see the system log)");
-	idg_connector_stop(&d);	/* first: its failed requests resume suspended HTTPS ones */
+	idg_connector_stop(&d);	/* first: its failed requests answer the web process */
 	idg_saml_sp_stop(&d);
 	idg_logins_free(&d);
 	idg_enforce_free(&d);

@@ -1,29 +1,45 @@
-/* idgated as a SAML SP (saml_sp.h). libmicrohttpd runs inside the daemon's one event loop
- * (its epoll fd is watched; MHD_run is called when it is readable and once a second), TLS
- * only, with bounded connections, time and body. A request that needs the connector child
- * suspends its connection and is resumed by the child's answer.
+/* idgated as a SAML SP (saml_sp.h): the parent's side. The HTTPS endpoint itself runs in the
+ * unprivileged web process (web_child.c), a fresh exec of idgated started here with a
+ * socketpair and the listening socket already bound (so it needs no privilege for a low
+ * port); it is handed the TLS certificate and key and the SP metadata, parses TLS, HTTP and
+ * the form, and asks this side only LOGIN_OPEN and ACS (web_proto.h). It is not trusted:
+ * each of its frames is read without blocking and checked field by field, its questions are
+ * bounded, and anything out of the protocol kills it; it is restarted with back-off. No HTTP
+ * library runs in this process.
  *
  * A SAML login: PAM_SAML_START makes a login with a one-time code (128 random bits) that
  * expires after [saml] login_ttl; the user opens BASE/saml/login/CODE, which can be opened
- * once: it asks the child for an AuthnRequest and redirects the browser to the IdP. The IdP's
- * response, posted to BASE/saml/acs, goes unparsed to the child; the identity it verified
- * carries the ID of the AuthnRequest it answers, which names the login; the identity must map
- * to the login's own name (idg_login_accept). PAM_SAML_WAIT then returns the outcome. */
+ * once: it asks the connector child for an AuthnRequest and redirects the browser to the IdP.
+ * The IdP's response, posted to BASE/saml/acs, goes unparsed (base64, as the web process
+ * checked it) to the connector child; the identity it verified carries the ID of the
+ * AuthnRequest it answers, which names the login; the identity must map to the login's own
+ * name (idg_login_accept). PAM_SAML_WAIT then returns the outcome. The logins live here, so
+ * a restarted web process loses none of them. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -32,14 +48,21 @@
 #include "daemon/api_login.h"
 #include "daemon/connector.h"
 #include "daemon/saml_sp.h"
+#include "daemon/web_proto.h"
 
 #define LOGINS_MAX 64		/* SAML logins in progress at once */
 #define CODE_BYTES 16
 #define CODE_LEN (CODE_BYTES * 2)
 #define INTERVAL_S 2		/* PAM asks again this often */
-#define CONN_TIMEOUT_S 15	/* an HTTPS connection idle this long is closed */
 #define TLS_FILE_MAX (64 * 1024)
 #define CONNECTOR_MSG_MAX (1024u * 1024u)
+#define READY_TIMEOUT_MS 10000	/* the first web process has this long to say it serves */
+#define RESTART_MIN_MS 1000
+#define RESTART_MAX_MS 60000
+#define SNDBUF (4 * 1024 * 1024)	/* answers queued to the web process before it is
+					 * judged not to read them */
+
+_Static_assert(CODE_LEN == IDG_WEB_CODE_LEN, "the web process checks the code's length");
 
 enum lstate { L_FREE = 0, L_NEW, L_AT_IDP, L_DONE };
 
@@ -55,26 +78,41 @@ struct login {
 	char reason[256];		/* L_DONE and refused: what the user sees */
 };
 
-/* One HTTP request's state (MHD's con_cls). */
-struct http_req {
+/* A question of the web process, while the connector child works on it. The connector's
+ * callback owns it and frees it. */
+struct web_req {
 	struct idg_saml_sp *sp;
-	struct MHD_Connection *conn;
-	uint64_t login;			/* GET /saml/login/CODE: the login's handle */
-	bool post;
-	char *body;
-	size_t len, cap;
-	bool suspended, answered;
-	unsigned status;		/* the answer, once known */
-	char *location;
-	char page[600];
+	uint64_t gen;			/* the web process that asked (a restarted one is another) */
+	uint64_t reqid;
+	bool acs;
+	uint64_t login;			/* LOGIN_OPEN: the login's handle */
+	char src[IDG_WEB_SRC_MAX];
+};
+
+struct inflight {
+	uint64_t reqid;			/* 0: free */
+	bool acs;
 };
 
 struct idg_saml_sp {
 	struct idg_daemon *d;
-	struct MHD_Daemon *mhd;
-	struct idg_watch *watch;
 	char *metadata;			/* our SP metadata document */
-	size_t body_max;
+	int listen_fd;			/* bound and listening; only the web process accepts */
+	uid_t uid;
+	gid_t gid;
+	unsigned acs_max;
+	/* the web process */
+	pid_t pid;
+	int fd;
+	struct idg_watch *watch;
+	struct idg_buf in;
+	uint64_t gen;
+	bool ready;
+	struct inflight *inflight;	/* acs_max + IDG_WEB_OPEN_MAX */
+	size_t ninflight;
+	unsigned acs_busy, open_busy;
+	int64_t restart_at;		/* 0: running or not wanted */
+	int64_t backoff_ms;
 	struct login logins[LOGINS_MAX];
 };
 
@@ -224,153 +262,216 @@ idg_saml_sp_login_cancel(struct idg_daemon *d, uint64_t handle, const char *name
 		login_drop(l);
 }
 
-/* ---------- HTTP ---------- */
+/* ---------- the web process ---------- */
 
-static void
-answer(struct http_req *r, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void on_web_readable(void *ctx, uint32_t events);
 
+/* Kill the web process (if any) and plan a restart. Its questions still with the connector
+ * are answered into the void (their generation is gone). */
 static void
-answer(struct http_req *r, unsigned status, const char *fmt, ...)
+web_lost(struct idg_saml_sp *sp, const char *why)
 {
-	va_list ap;
-
-	r->status = status;
-	r->answered = true;
-	va_start(ap, fmt);
-	vsnprintf(r->page, sizeof(r->page), fmt, ap);
-	va_end(ap);
-}
-
-static void
-resume(struct http_req *r)
-{
-	if (r->suspended) {
-		r->suspended = false;
-		MHD_resume_connection(r->conn);
-		(void)MHD_run(r->sp->mhd);
+	if (sp->watch) {
+		idg_server_unwatch(sp->d->srv, sp->watch);
+		sp->watch = NULL;
 	}
+	if (sp->fd >= 0) {
+		close(sp->fd);
+		sp->fd = -1;
+	}
+	if (sp->pid > 0) {
+		kill(sp->pid, SIGKILL);
+		(void)waitpid(sp->pid, NULL, 0);
+		sp->pid = -1;
+	}
+	idg_buf_reset(&sp->in);
+	memset(sp->inflight, 0, sp->ninflight * sizeof(*sp->inflight));
+	sp->acs_busy = sp->open_busy = 0;
+	sp->gen++;
+	sp->ready = false;
+	sp->backoff_ms = sp->backoff_ms ? sp->backoff_ms * 2 : RESTART_MIN_MS;
+	if (sp->backoff_ms > RESTART_MAX_MS)
+		sp->backoff_ms = RESTART_MAX_MS;
+	sp->restart_at = idg_now_ms() + sp->backoff_ms;
+	log_warn("SAML web process: %s; restarting it in %" PRId64 " ms", why, sp->backoff_ms);
 }
 
-static enum MHD_Result
-send_answer(struct http_req *r)
+/* Send without ever waiting: the socket's buffer holds every answer the bounds allow, so a
+ * full one means the web process does not read. */
+static int
+web_send(struct idg_saml_sp *sp, struct idg_msg *m)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	char page[sizeof(r->page) + 2];
+	const uint8_t *frame;
+	size_t len, off = 0;
 
-	snprintf(page, sizeof(page), "%s\n", r->page);
-	resp = MHD_create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	(void)MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
-	(void)MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (r->location)
-		(void)MHD_add_response_header(resp, "Location", r->location);
-	ret = MHD_queue_response(r->conn, r->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	frame = idg_msg_frame(m, &len);
+	while (off < len) {
+		ssize_t n = send(sp->fd, frame + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return IDG_ERR_IO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static struct inflight *
+inflight_find(struct idg_saml_sp *sp, uint64_t reqid)
+{
+	for (size_t i = 0; i < sp->ninflight; i++)
+		if (sp->inflight[i].reqid == reqid)
+			return &sp->inflight[i];
+	return NULL;
+}
+
+/* Answer a question of the web process, and free it. Nothing is re-entered: the answer is
+ * one frame on a socket. */
+static void
+reply(struct web_req *wr, unsigned http, const char *location, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+reply(struct web_req *wr, unsigned http, const char *location, const char *fmt, ...)
+{
+	struct idg_saml_sp *sp = wr->sp;
+	struct inflight *f;
+	struct idg_msg m;
+	char page[IDG_WEB_PAGE_MAX];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(page, sizeof(page), fmt, ap);
+	va_end(ap);
+	if (wr->gen != sp->gen || sp->fd < 0 || (f = inflight_find(sp, wr->reqid)) == NULL) {
+		free(wr);	/* the web process that asked is gone */
+		return;
+	}
+	if (f->acs)
+		sp->acs_busy--;
+	else
+		sp->open_busy--;
+	f->reqid = 0;
+	if ((rc = idg_msg_init(&m, IDG_WEB_LOCATION_MAX + 4096)) == 0) {
+		rc = idg_msg_add_u32(&m, IDG_WT_OP, IDG_WEB_REPLY);
+		rc = rc ? rc : idg_msg_add_u64(&m, IDG_WT_REQID, wr->reqid);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_HTTP, http);
+		rc = rc ? rc : idg_msg_add_str(&m, IDG_WT_PAGE, page);
+		if (rc == 0 && location)
+			rc = idg_msg_add_str(&m, IDG_WT_LOCATION, location);
+		if (rc == 0 && web_send(sp, &m) < 0)
+			web_lost(sp, "it does not read its answers");
+		idg_msg_free(&m);
+	}
+	if (rc < 0)
+		log_err("SAML web process: an answer could not be built: %s", idg_strerror(rc));
+	free(wr);
+}
+
+static void
+web_audit_detail(const struct login *l, const char *src, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.440s src=%s", l ? l->detail : "method=saml", src);
 }
 
 static void
 on_saml_start(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
     const char *err)
 {
-	struct http_req *r = ctx;
+	struct web_req *wr = ctx;
 	struct idg_saml_sp *sp = SP(d);
 	const char *url = NULL, *rid = NULL;
 	struct login *l = NULL;
-	char target[64];
+	char target[64], detail[IDG_LOGIN_DETAIL_MAX], why[600];
 
 	/* The login whose code the URL held (it may have been cancelled meanwhile). */
 	for (size_t i = 0; sp && i < LOGINS_MAX; i++)
-		if (sp->logins[i].state == L_AT_IDP && sp->logins[i].handle == r->login)
+		if (sp->logins[i].state == L_AT_IDP && sp->logins[i].handle == wr->login)
 			l = &sp->logins[i];
 	if (status != 0 || v == NULL || idg_msg_get_str(v, IDG_CT_URI, &url) < 0 ||
 	    idg_msg_get_str(v, IDG_CT_SAML_REQID, &rid) < 0 || strlen(rid) > IDG_SAML_ID_MAX ||
-	    strncmp(url, "https://", 8) != 0 || strlen(url) > 16384 || !idg_str_printable(url)) {
-		answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "The sign-in cannot start now: %s",
+	    strncmp(url, "https://", 8) != 0 || strlen(url) > IDG_WEB_LOCATION_MAX ||
+	    !idg_str_printable(url)) {
+		snprintf(why, sizeof(why), "The sign-in cannot start now: %s",
 		    status < 0 && err ? err : "the SAML connector gave no usable answer");
 		if (l) {
 			login_target(l, target, sizeof(target));
-			audit(d, IDG_OP_PAM_SAML_START, target, "error", r->page, l->detail);
+			web_audit_detail(l, wr->src, detail, sizeof(detail));
+			audit(d, IDG_OP_PAM_SAML_START, target, "error", why, detail);
 		}
-		resume(r);
+		reply(wr, 503, NULL, "%s", why);
 		return;
 	}
 	if (l == NULL) {
-		answer(r, MHD_HTTP_GONE, "This sign-in link has expired; start the login again.");
-	} else {
-		snprintf(l->request_id, sizeof(l->request_id), "%s", rid);
-		r->location = strdup(url);
-		answer(r, r->location ? MHD_HTTP_SEE_OTHER : MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "Continue at your identity provider.");
+		reply(wr, 410, NULL, "This sign-in link has expired; start the login again.");
+		return;
 	}
-	resume(r);
+	snprintf(l->request_id, sizeof(l->request_id), "%s", rid);
+	reply(wr, 303, url, "Continue at your identity provider.");
 }
 
-/* GET /saml/login/CODE: once, within its lifetime. */
+/* LOGIN_OPEN: GET /saml/login/CODE, once, within its lifetime. */
 static void
-do_login(struct idg_saml_sp *sp, struct http_req *r, const char *code)
+do_login(struct idg_saml_sp *sp, struct web_req *wr, const char *code)
 {
 	struct login *l = login_by_code(sp, code);
 	struct idg_msg m;
-	char err[512], target[64];
+	char err[512], target[64], detail[IDG_LOGIN_DETAIL_MAX];
 	int rc;
 
 	if (l == NULL || l->state != L_NEW || l->expires < time(NULL)) {
 		if (l) {
 			login_target(l, target, sizeof(target));
+			web_audit_detail(l, wr->src, detail, sizeof(detail));
 			audit(sp->d, IDG_OP_PAM_SAML_START, target, "denied", l->state != L_NEW ?
 			    "SAML login link opened again (it is one-time)" : "SAML login link "
-			    "opened after it expired", l->detail);
+			    "opened after it expired", detail);
 		}
-		answer(r, MHD_HTTP_GONE, "This sign-in link has expired or was used already; start "
+		reply(wr, 410, NULL, "This sign-in link has expired or was used already; start "
 		    "the login again.");
 		return;
 	}
 	l->state = L_AT_IDP;	/* used, whatever happens next */
-	r->login = l->handle;
+	wr->login = l->handle;
 	if ((rc = idg_msg_init(&m, 256)) < 0) {
-		answer(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		reply(wr, 500, NULL, "out of memory");
 		return;
 	}
 	rc = idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_SAML_START);
 	if (rc == 0)
-		rc = idg_connector_call(sp->d, &m, idg_login_idp_wait_ms(sp->d), on_saml_start, r,
-		    err, sizeof(err));
+		rc = idg_connector_call(sp->d, &m, idg_login_idp_wait_ms(sp->d), on_saml_start,
+		    wr, err, sizeof(err));
 	else
 		snprintf(err, sizeof(err), "the request could not be built");
 	idg_msg_free(&m);
-	if (rc < 0) {
-		answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "The sign-in cannot start now: %s", err);
-		return;
-	}
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
+	if (rc < 0)
+		reply(wr, 503, NULL, "The sign-in cannot start now: %s", err);
 }
 
 static void
 on_acs(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
     const char *err)
 {
-	struct http_req *r = ctx;
+	struct web_req *wr = ctx;
 	struct idg_saml_sp *sp = SP(d);
 	struct idg_reply rp = { .status = IDG_ST_OK, .fd = -1 };
 	struct idg_login_req lr = { .op = IDG_OP_PAM_SAML_WAIT, .pam = true };
-	char target[IDG_SUBJECT_MAX + 32], reason[600];
+	char target[IDG_SUBJECT_MAX + 32], reason[600], detail[IDG_LOGIN_DETAIL_MAX];
 	const char *rid = NULL;
 	struct login *l;
 
+	web_audit_detail(NULL, wr->src, detail, sizeof(detail));
 	if (status != 0 || v == NULL) {
 		snprintf(reason, sizeof(reason), "SAML response refused: %s", err && *err ? err :
 		    idg_strerror(status < 0 ? status : IDG_ERR_INTERNAL));
 		audit(d, IDG_OP_PAM_SAML_WAIT, "saml:acs", status == IDG_ERR_UNAVAIL ||
-		    status == IDG_ERR_TIMEOUT ? "unavailable" : "denied", reason, "method=saml");
-		answer(r, MHD_HTTP_FORBIDDEN, "Sign-in refused: %s", err && *err ? err :
-		    "the SAML connector failed");
-		resume(r);
+		    status == IDG_ERR_TIMEOUT || status == IDG_ERR_BUSY ? "unavailable" : "denied",
+		    reason, detail);
+		reply(wr, status == IDG_ERR_UNAVAIL || status == IDG_ERR_TIMEOUT ||
+		    status == IDG_ERR_BUSY ? 503 : 403, NULL, "Sign-in refused: %s",
+		    err && *err ? err : "the SAML connector failed");
 		return;
 	}
 	if (idg_msg_get_str(v, IDG_CT_SAML_REQID, &rid) < 0 || sp == NULL ||
@@ -379,216 +480,393 @@ on_acs(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
 		 * (connectors/saml.h requests_elsewhere): a login waiting at the IdP, once. */
 		audit(d, IDG_OP_PAM_SAML_WAIT, "saml:acs", "denied", "SAML response refused: it "
 		    "answers no login of ours (InResponseTo names no login waiting at the IdP: "
-		    "unknown, expired, cancelled or answered already)", "method=saml");
-		answer(r, MHD_HTTP_FORBIDDEN, "Sign-in refused: the response answers no login of "
-		    "ours (it expired, was cancelled or was answered already); start it again.");
-		resume(r);
+		    "unknown, expired, cancelled or answered already)", detail);
+		reply(wr, 403, NULL, "Sign-in refused: the response answers no login of ours (it "
+		    "expired, was cancelled or was answered already); start it again.");
 		return;
 	}
+	web_audit_detail(l, wr->src, detail, sizeof(detail));
 	lr.who.root = true;
 	lr.who.pam = true;
 	snprintf(lr.who.name, sizeof(lr.who.name), "root");
 	snprintf(lr.expect, sizeof(lr.expect), "%s", l->name);
 	snprintf(lr.method, sizeof(lr.method), "saml");
-	snprintf(lr.detail, sizeof(lr.detail), "%s", l->detail);
+	snprintf(lr.detail, sizeof(lr.detail), "%s", detail);
 	idg_login_accept(d, &lr, v, &rp, target, sizeof(target));
 	l->state = L_DONE;
 	l->result = rp.status == IDG_ST_OK ? IDG_ST_OK : IDG_ST_DENIED;
 	if (rp.status == IDG_ST_OK) {
-		audit(d, IDG_OP_PAM_SAML_WAIT, target, "ok", "saml login", l->detail);
-		answer(r, MHD_HTTP_OK, "Signed in as %s. Go back to your terminal (press Enter if it "
+		audit(d, IDG_OP_PAM_SAML_WAIT, target, "ok", "saml login", detail);
+		reply(wr, 200, NULL, "Signed in as %s. Go back to your terminal (press Enter if it "
 		    "asks).", l->name);
 	} else {
 		snprintf(l->reason, sizeof(l->reason), "%.250s", rp.error);
 		login_target(l, target, sizeof(target));
-		audit(d, IDG_OP_PAM_SAML_WAIT, target, "denied", rp.error, l->detail);
-		answer(r, MHD_HTTP_FORBIDDEN, "Sign-in refused: %s", l->reason);
+		audit(d, IDG_OP_PAM_SAML_WAIT, target, "denied", rp.error, detail);
+		reply(wr, 403, NULL, "Sign-in refused: %s", l->reason);
 	}
 	idg_reply_clear(&rp);
-	resume(r);
 }
 
-/* The value of one field of an application/x-www-form-urlencoded body, decoded in place
- * into out (at most outlen - 1 bytes). */
-static int
-form_field(char *body, const char *name, char **out)
-{
-	size_t nl = strlen(name);
-
-	for (char *p = body; p && *p; ) {
-		char *amp = strchr(p, '&');
-
-		if (amp)
-			*amp = '\0';
-		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			char *w = p + nl + 1, *o = w;
-
-			for (const char *q = w; *q; q++) {
-				if (*q == '+') {
-					*o++ = ' ';
-				} else if (*q == '%' && isxdigit((unsigned char)q[1]) &&
-				    isxdigit((unsigned char)q[2])) {
-					char hex[3] = { q[1], q[2], 0 };
-
-					*o++ = (char)strtol(hex, NULL, 16);
-					q += 2;
-				} else if (*q == '%') {
-					return IDG_ERR_INVAL;
-				} else {
-					*o++ = *q;
-				}
-			}
-			*o = '\0';
-			*out = w;
-			return 0;
-		}
-		p = amp ? amp + 1 : NULL;
-	}
-	return IDG_ERR_NOTFOUND;
-}
-
-/* POST /saml/acs: the whole body is here. */
+/* ACS: the response as the web process checked it (base64); verified by the connector. */
 static void
-do_acs(struct idg_saml_sp *sp, struct http_req *r)
+do_acs(struct idg_saml_sp *sp, struct web_req *wr, const char *resp)
 {
 	struct idg_msg m;
-	char err[512], *resp = NULL;
+	char err[512];
 	int rc;
 
-	if (r->body == NULL || form_field(r->body, "SAMLResponse", &resp) < 0 || *resp == '\0' ||
-	    memchr(resp, '\0', strlen(resp)) != NULL) {
-		audit(sp->d, IDG_OP_PAM_SAML_WAIT, "saml:acs", "denied", "SAML response refused: "
-		    "no SAMLResponse form field", "method=saml");
-		answer(r, MHD_HTTP_BAD_REQUEST, "Sign-in refused: no SAMLResponse in the form");
-		return;
-	}
 	if ((rc = idg_msg_init(&m, CONNECTOR_MSG_MAX)) < 0) {
-		answer(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		reply(wr, 500, NULL, "out of memory");
 		return;
 	}
 	rc = idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_SAML_RESPONSE);
 	rc = rc ? rc : idg_msg_add_str(&m, IDG_CT_SAML_RESPONSE, resp);
 	if (rc == 0)
-		rc = idg_connector_call(sp->d, &m, idg_login_idp_wait_ms(sp->d), on_acs, r, err,
+		rc = idg_connector_call(sp->d, &m, idg_login_idp_wait_ms(sp->d), on_acs, wr, err,
 		    sizeof(err));
 	else
 		snprintf(err, sizeof(err), "the response is too large");
 	idg_msg_free(&m);
-	if (rc < 0) {
-		answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "Sign-in cannot be checked now: %s", err);
-		return;
-	}
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
+	if (rc < 0)
+		reply(wr, 503, NULL, "Sign-in cannot be checked now: %s", err);
 }
 
-static enum MHD_Result
-too_big(struct http_req *r)
+/* ---------- checking what the web process sends ---------- */
+
+/* Exactly these tags, each once. */
+static bool
+only_fields(const struct idg_msgview *v, const uint16_t *tags, size_t n)
 {
-	audit(r->sp->d, IDG_OP_PAM_SAML_WAIT, "saml:acs", "denied", "SAML response refused: "
-	    "the request body is larger than allowed", "method=saml");
-	answer(r, 413, "Sign-in refused: the response is too large");
-	return send_answer(r);
+	if (v->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (idg_msg_count(v, tags[i]) != 1)
+			return false;
+	return true;
 }
 
-static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+static bool
+src_ok(const char *s)
 {
-	struct idg_saml_sp *sp = cls;
-	struct http_req *r = *con_cls;
+	unsigned char a[sizeof(struct in6_addr)];
 
-	(void)version;
-	if (r == NULL) {
-		const char *cl;
+	return strlen(s) < IDG_WEB_SRC_MAX && (inet_pton(AF_INET, s, a) == 1 ||
+	    inet_pton(AF_INET6, s, a) == 1);
+}
 
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return MHD_NO;
-		r->sp = sp;
-		r->conn = conn;
-		*con_cls = r;
-		r->post = strcmp(method, "POST") == 0;
-		if (r->post && strcmp(url, "/saml/acs") == 0 &&
-		    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length")) &&
-		    strtoull(cl, NULL, 10) > sp->body_max)
-			return too_big(r);
-		return MHD_YES;
+static bool
+base64_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s), pad = 0;
+
+	if (n == 0 || n > max || n % 4 != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '=')
+			pad++;
+		else if (pad || !(isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '/'))
+			return false;
 	}
-	if (r->answered && !r->suspended)
-		return send_answer(r);
-	if (r->suspended)
-		return MHD_YES;
-	if (r->post && *upload_data_size > 0) {
-		if (strcmp(url, "/saml/acs") != 0) {
-			*upload_data_size = 0;
-			return MHD_YES;
-		}
-		if (r->len + *upload_data_size > sp->body_max)
-			return too_big(r);
-		if (r->len + *upload_data_size + 1 > r->cap) {
-			size_t cap = r->cap ? r->cap : 16384;
-			char *nb;
+	return pad <= 2;
+}
 
-			while (cap < r->len + *upload_data_size + 1)
-				cap *= 2;
-			if ((nb = realloc(r->body, cap)) == NULL)
-				return MHD_NO;
-			r->body = nb;
-			r->cap = cap;
-		}
-		memcpy(r->body + r->len, upload_data, *upload_data_size);
-		r->len += *upload_data_size;
-		r->body[r->len] = '\0';
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	if (strcmp(method, "GET") == 0 && strcmp(url, "/saml/metadata") == 0) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(sp->metadata),
-		    sp->metadata, MHD_RESPMEM_PERSISTENT);
-		enum MHD_Result ret;
+static size_t
+b64_max(const struct idg_config *cfg)
+{
+	return (size_t)(cfg->saml_max_response + 2) / 3 * 4;
+}
 
-		if (resp == NULL)
-			return MHD_NO;
-		(void)MHD_add_response_header(resp, "Content-Type", "application/samlmetadata+xml");
-		ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
-		MHD_destroy_response(resp);
-		return ret;
+/* One frame from the web process; false: it broke the protocol (it is then ended). */
+static bool
+take_frame(struct idg_saml_sp *sp, const struct idg_msgview *v)
+{
+	static const uint16_t open_tags[] = { IDG_WT_OP, IDG_WT_REQID, IDG_WT_CODE, IDG_WT_SRC };
+	static const uint16_t acs_tags[] = { IDG_WT_OP, IDG_WT_REQID, IDG_WT_SAML_RESPONSE,
+		IDG_WT_SRC };
+	const char *code = NULL, *resp = NULL, *src = NULL;
+	struct inflight *slot;
+	struct web_req *wr;
+	uint64_t reqid = 0;
+	uint32_t op = 0;
+	bool acs;
+
+	if (idg_msg_get_u32(v, IDG_WT_OP, &op) < 0)
+		return false;
+	if (op == IDG_WEB_READY) {
+		if (sp->ready || v->n != 1)
+			return false;
+		sp->ready = true;
+		sp->backoff_ms = 0;
+		log_info("SAML web process ready (pid %d)", (int)sp->pid);
+		return true;
 	}
-	if (strcmp(method, "GET") == 0 && strncmp(url, "/saml/login/", 12) == 0)
-		do_login(sp, r, url + 12);
-	else if (r->post && strcmp(url, "/saml/acs") == 0)
-		do_acs(sp, r);
+	acs = op == IDG_WEB_ACS;
+	if (op != IDG_WEB_ACS && op != IDG_WEB_LOGIN_OPEN)
+		return false;
+	if (!only_fields(v, acs ? acs_tags : open_tags, 4) ||
+	    idg_msg_get_u64(v, IDG_WT_REQID, &reqid) < 0 || reqid == 0 ||
+	    idg_msg_get_str(v, IDG_WT_SRC, &src) < 0 || !src_ok(src))
+		return false;
+	if (acs ? idg_msg_get_str(v, IDG_WT_SAML_RESPONSE, &resp) < 0 ||
+	    !base64_ok(resp, b64_max(&sp->d->cfg)) :
+	    idg_msg_get_str(v, IDG_WT_CODE, &code) < 0 || strlen(code) != CODE_LEN ||
+	    strspn(code, "0123456789abcdef") != CODE_LEN)
+		return false;
+	/* It counts its questions as we do (and frees a slot only once answered), so a count
+	 * past the bound, or a request id in use, is not a race: it is not our web process. */
+	if ((acs ? sp->acs_busy >= sp->acs_max : sp->open_busy >= IDG_WEB_OPEN_MAX) ||
+	    inflight_find(sp, reqid) != NULL || (slot = inflight_find(sp, 0)) == NULL)
+		return false;
+	if ((wr = calloc(1, sizeof(*wr))) == NULL) {
+		log_err("SAML web process: out of memory");
+		return false;
+	}
+	slot->reqid = reqid;
+	slot->acs = acs;
+	if (acs)
+		sp->acs_busy++;
 	else
-		answer(r, MHD_HTTP_NOT_FOUND, "Not found.");
-	return r->suspended ? MHD_YES : send_answer(r);
+		sp->open_busy++;
+	wr->sp = sp;
+	wr->gen = sp->gen;
+	wr->reqid = reqid;
+	wr->acs = acs;
+	snprintf(wr->src, sizeof(wr->src), "%s", src);
+	if (acs)
+		do_acs(sp, wr, resp);
+	else
+		do_login(sp, wr, code);
+	return true;
 }
 
+/* Handle every whole frame in sp->in. */
 static void
-on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode why)
+take_frames(struct idg_saml_sp *sp)
 {
-	struct http_req *r = *con_cls;
+	while (sp->fd >= 0 && sp->in.len >= IDG_WIRE_HDR) {
+		uint32_t body = idg_wire_body_len((const uint8_t *)sp->in.data);
+		struct idg_msgview v = { 0 };
+		uint64_t gen = sp->gen;
+		bool ok;
 
-	(void)cls;
-	(void)conn;
-	(void)why;
-	if (r == NULL)
-		return;
-	if (r->body)
-		explicit_bzero(r->body, r->len);
-	free(r->body);
-	free(r->location);
-	free(r);
-	*con_cls = NULL;
+		if (body > IDG_WEB_MSG_MAX) {
+			web_lost(sp, "it sent an oversized frame");
+			return;
+		}
+		if (sp->in.len < IDG_WIRE_HDR + body)
+			return;
+		ok = idg_msg_parse((const uint8_t *)sp->in.data + IDG_WIRE_HDR, body, &v) == 0 &&
+		    take_frame(sp, &v);
+		idg_msgview_free(&v);
+		if (sp->gen != gen)
+			return;		/* it was ended meanwhile (an answer it did not read) */
+		if (!ok) {
+			web_lost(sp, "it sent a malformed or unexpected frame");
+			return;
+		}
+		idg_buf_consume(&sp->in, IDG_WIRE_HDR + body);
+	}
 }
 
 static void
-on_readable(void *ctx, uint32_t events)
+on_web_readable(void *ctx, uint32_t events)
 {
 	struct idg_saml_sp *sp = ctx;
 
 	(void)events;
-	(void)MHD_run(sp->mhd);
+	/* A few reads a turn: the event loop serves PAM and the API between them. */
+	for (int rounds = 0; rounds < 16 && sp->fd >= 0; rounds++) {
+		ssize_t n;
+
+		if (idg_buf_reserve(&sp->in, 65536) < 0) {
+			web_lost(sp, "its frame is too large");
+			return;
+		}
+		n = recv(sp->fd, sp->in.data + sp->in.len, 65536, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			web_lost(sp, n == 0 ? "it exited" : "its socket failed");
+			return;
+		}
+		sp->in.len += (size_t)n;
+		take_frames(sp);
+	}
+}
+
+/* ---------- start and stop ---------- */
+
+/* The web process's user, from /etc/passwd itself (never through NSS, which could be our
+ * own module): [saml] web_user, else the [connector] user. */
+static int
+web_user(const struct idg_config *cfg, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	const char *name = cfg->saml_web_user ? cfg->saml_web_user : cfg->connector_user;
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	int rc = IDG_ERR_NOTFOUND;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read /etc/passwd: %s", strerror(errno));
+		return IDG_ERR_IO;
+	}
+	while ((pw = fgetpwent(f)) != NULL) {
+		if (strcmp(pw->pw_name, name) == 0) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (rc < 0)
+		snprintf(err, errlen, "the SAML web process's user '%s' (%s) does not exist: "
+		    "create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s)",
+		    name, cfg->saml_web_user ? "[saml] web_user" : "[connector] user", name);
+	else if (*uid == 0 || *gid == 0)
+		snprintf(err, errlen, "the SAML web process's user '%s' has uid or gid 0: it must "
+		    "be an unprivileged user", name), rc = IDG_ERR_CONFIG;
+	return rc;
+}
+
+/* START: read the TLS files (root's) now, so a renewed certificate is used by a restart. */
+static int
+send_start(struct idg_saml_sp *sp, char *err, size_t errlen)
+{
+	const struct idg_config *cfg = &sp->d->cfg;
+	char *cert = NULL, *key = NULL;
+	size_t clen = 0, klen = 0;
+	struct idg_msg m;
+	unsigned per_ip = (unsigned)cfg->saml_max_connections_per_ip;
+	int rc;
+
+	if ((rc = idg_read_file(cfg->saml_tls_cert, TLS_FILE_MAX, &cert, &clen)) < 0 ||
+	    (rc = idg_read_file(cfg->saml_tls_key, TLS_FILE_MAX, &key, &klen)) < 0) {
+		snprintf(err, errlen, "cannot read the [saml] TLS %s: %s", cert ? "key" :
+		    "certificate", idg_strerror(rc));
+		free(cert);
+		return rc;
+	}
+	if ((rc = idg_msg_init(&m, IDG_WEB_MSG_MAX)) == 0) {
+		rc = idg_msg_add_u32(&m, IDG_WT_OP, IDG_WEB_START);
+		rc = rc ? rc : idg_msg_add_str(&m, IDG_WT_TLS_CERT, cert);
+		rc = rc ? rc : idg_msg_add_str(&m, IDG_WT_TLS_KEY, key);	/* wiped with m */
+		rc = rc ? rc : idg_msg_add_str(&m, IDG_WT_METADATA, sp->metadata);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_MAX_CONN,
+		    (uint32_t)cfg->saml_max_connections);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_MAX_PER_IP, per_ip);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_REQUEST_MS,
+		    (uint32_t)cfg->saml_request_timeout * 1000);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_BODY_MAX,
+		    (uint32_t)cfg->saml_max_response * 2 + 4096);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_ACS_RATE,
+		    (uint32_t)cfg->saml_acs_per_minute);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_ACS_MAX, sp->acs_max);
+		rc = rc ? rc : idg_msg_add_u32(&m, IDG_WT_B64_MAX, (uint32_t)b64_max(cfg));
+		if (rc == 0) {
+			const uint8_t *frame;
+			size_t len;
+
+			frame = idg_msg_frame(&m, &len);
+			rc = idg_wire_send(sp->fd, frame, len, -1, 2000);
+		}
+		idg_msg_free(&m);
+	}
+	explicit_bzero(key, klen);
+	free(key);
+	free(cert);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot start the SAML web process: %s", idg_strerror(rc));
+	return rc;
+}
+
+/* Start the web process; wait: at start-up, wait for its READY (so a bad certificate stops
+ * idgated, and the endpoint serves once idgated says it is ready). */
+static int
+web_spawn(struct idg_saml_sp *sp, bool wait, char *err, size_t errlen)
+{
+	const struct idg_daemon *d = sp->d;
+	char uidarg[16], gidarg[16], ppidarg[16], logarg[16], levelarg[16];
+	int sv[2], sndbuf = SNDBUF, prio;
+	pid_t pid, self = getpid();
+	int rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return IDG_ERR_IO;
+	}
+	/* Both ways: our answers never wait, and its questions (up to a whole response each)
+	 * wait for us only while the event loop is busy elsewhere. */
+	for (int i = 0; i < 2; i++)
+		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+			(void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	snprintf(uidarg, sizeof(uidarg), "%u", (unsigned)sp->uid);
+	snprintf(gidarg, sizeof(gidarg), "%u", (unsigned)sp->gid);
+	snprintf(ppidarg, sizeof(ppidarg), "%ld", (long)self);
+	snprintf(logarg, sizeof(logarg), "%s", d->log_stderr ? "stderr" : "syslog");
+	snprintf(levelarg, sizeof(levelarg), "%d", LOG_ERR + d->cfg.log_level);
+	/* Below the parent's priority: a flood burns the web process's CPU, not the logins'. */
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, 0);
+	prio = errno ? 10 : prio + 10 > 19 ? 19 : prio + 10;
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return IDG_ERR_IO;
+	}
+	if (pid == 0) {
+		char name[] = "idgated-web", flag[] = "--web-child", fdarg[] = "3", lfdarg[] = "4";
+		char *argv[] = { name, flag, fdarg, lfdarg, uidarg, gidarg, ppidarg, logarg,
+			levelarg, NULL };
+		sigset_t none;
+		int a, b;
+
+		/* A fresh image: nothing of the parent's memory (state, logins) survives. Both
+		 * descriptors are first moved out of the way of 3 and 4. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if ((a = fcntl(sv[1], F_DUPFD_CLOEXEC, 10)) < 0 ||
+		    (b = fcntl(sp->listen_fd, F_DUPFD_CLOEXEC, 10)) < 0 ||
+		    dup2(a, 3) < 0 || dup2(b, 4) < 0)
+			_exit(127);
+		(void)setpriority(PRIO_PROCESS, 0, prio);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	sp->pid = pid;
+	sp->fd = sv[0];
+	if ((rc = send_start(sp, err, errlen)) < 0)
+		return rc;
+	if (wait) {
+		uint8_t *body = NULL;
+		size_t len = 0;
+		struct idg_msgview v = { 0 };
+		uint32_t op = 0;
+
+		rc = idg_wire_recv(sp->fd, 64, &body, &len, NULL, READY_TIMEOUT_MS);
+		if (rc == 0 && (idg_msg_parse(body, len, &v) < 0 ||
+		    idg_msg_get_u32(&v, IDG_WT_OP, &op) < 0 || op != IDG_WEB_READY))
+			rc = IDG_ERR_PROTO;
+		idg_msgview_free(&v);
+		free(body);
+		if (rc < 0) {
+			snprintf(err, errlen, "the SAML web process did not start (a bad [saml] "
+			    "tls_cert or tls_key? see its log): %s", idg_strerror(rc));
+			return rc;
+		}
+		sp->ready = true;
+		log_info("SAML web process ready (pid %d)", (int)sp->pid);
+	}
+	if (idg_server_watch(d->srv, sp->fd, on_web_readable, sp, &sp->watch) < 0) {
+		snprintf(err, errlen, "cannot watch the SAML web process's socket");
+		return IDG_ERR_IO;
+	}
+	return 0;
 }
 
 void
@@ -596,39 +874,54 @@ idg_saml_sp_tick(struct idg_daemon *d, int64_t now_ms)
 {
 	struct idg_saml_sp *sp = SP(d);
 	time_t now = time(NULL);
+	char err[512];
 
-	(void)now_ms;
 	if (sp == NULL)
 		return;
 	/* A finished or abandoned login is kept a little past its end, for PAM's last WAIT. */
 	for (size_t i = 0; i < LOGINS_MAX; i++)
 		if (sp->logins[i].state != L_FREE && sp->logins[i].expires + 60 < now)
 			login_drop(&sp->logins[i]);
-	(void)MHD_run(sp->mhd);
+	if (sp->fd < 0 && sp->restart_at && now_ms >= sp->restart_at) {
+		sp->restart_at = 0;
+		if (web_spawn(sp, false, err, sizeof(err)) < 0)
+			web_lost(sp, err);
+	}
 }
 
-/* ---------- start and stop ---------- */
-
 static int
-listen_addr(const struct idg_config *cfg, struct sockaddr_storage *ss, bool *v6)
+listen_socket(const struct idg_config *cfg, int *fd_out, char *err, size_t errlen)
 {
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
+	int fd, one = 1;
 
-	memset(ss, 0, sizeof(*ss));
+	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, cfg->saml_listen, &a4->sin_addr) == 1) {
 		a4->sin_family = AF_INET;
 		a4->sin_port = htons((uint16_t)cfg->saml_port);
-		*v6 = false;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, cfg->saml_listen, &a6->sin6_addr) == 1) {
+		sl = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, cfg->saml_listen, &a6->sin6_addr) == 1) {
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons((uint16_t)cfg->saml_port);
-		*v6 = true;
-		return 0;
+		sl = sizeof(*a6);
+	} else {
+		snprintf(err, errlen, "[saml] listen %s is not an IP address", cfg->saml_listen);
+		return IDG_ERR_CONFIG;
 	}
-	return IDG_ERR_CONFIG;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
+		snprintf(err, errlen, "cannot listen on %s port %lld for the SAML HTTPS endpoint: "
+		    "%s", cfg->saml_listen, cfg->saml_port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return IDG_ERR_IO;
+	}
+	*fd_out = fd;
+	return 0;
 }
 
 /* Our SP metadata, with the certificate of the key that signs AuthnRequests when they are
@@ -665,81 +958,69 @@ sp_metadata(const struct idg_config *cfg, const char *acs, char **out, char *err
 	return rc;
 }
 
+static void
+sp_free(struct idg_saml_sp *sp)
+{
+	if (sp->watch)
+		idg_server_unwatch(sp->d->srv, sp->watch);
+	if (sp->fd >= 0)
+		close(sp->fd);	/* the web process exits on EOF */
+	if (sp->pid > 0) {
+		int64_t until = idg_now_ms() + 2000;
+
+		while (waitpid(sp->pid, NULL, WNOHANG) == 0) {
+			if (idg_now_ms() > until) {
+				kill(sp->pid, SIGKILL);
+				(void)waitpid(sp->pid, NULL, 0);
+				break;
+			}
+			usleep(10000);
+		}
+	}
+	if (sp->listen_fd >= 0)
+		close(sp->listen_fd);
+	idg_buf_free(&sp->in);
+	free(sp->inflight);
+	free(sp->metadata);
+	free(sp);
+}
+
 int
 idg_saml_sp_start(struct idg_daemon *d, char *err, size_t errlen)
 {
 	const struct idg_config *cfg = &d->cfg;
 	struct idg_saml_sp *sp;
-	struct sockaddr_storage ss;
-	const union MHD_DaemonInfo *info;
-	char *cert = NULL, *key = NULL, acs[600];
-	size_t clen = 0, klen = 0;
-	bool v6 = false;
+	char acs[600];
 	int rc;
 
 	if (!idg_config_saml(cfg))
 		return 0;
-	if (listen_addr(cfg, &ss, &v6) < 0) {
-		snprintf(err, errlen, "[saml] listen %s is not an IP address", cfg->saml_listen);
-		return IDG_ERR_CONFIG;
-	}
-	if ((rc = idg_read_file(cfg->saml_tls_cert, TLS_FILE_MAX, &cert, &clen)) < 0 ||
-	    (rc = idg_read_file(cfg->saml_tls_key, TLS_FILE_MAX, &key, &klen)) < 0) {
-		snprintf(err, errlen, "cannot read the [saml] TLS %s: %s", cert ? "key" :
-		    "certificate", idg_strerror(rc));
-		free(cert);
-		return rc;
-	}
-	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+	if ((sp = calloc(1, sizeof(*sp))) == NULL)
+		return IDG_ERR_NOMEM;
+	sp->d = d;
+	sp->fd = sp->listen_fd = -1;
+	sp->pid = -1;
+	sp->acs_max = (unsigned)cfg->saml_max_acs_pending;
+	sp->ninflight = sp->acs_max + IDG_WEB_OPEN_MAX;
+	idg_buf_init(&sp->in, IDG_WIRE_HDR + IDG_WEB_MSG_MAX + 65536);
+	if ((sp->inflight = calloc(sp->ninflight, sizeof(*sp->inflight))) == NULL) {
 		rc = IDG_ERR_NOMEM;
 		goto out;
 	}
-	sp->d = d;
-	/* base64 grows a response by 4/3, URL-encoding by up to 3x its few special characters */
-	sp->body_max = (size_t)cfg->saml_max_response * 2 + 4096;
 	snprintf(acs, sizeof(acs), "%s/saml/acs", cfg->saml_base_url);
-	if ((rc = sp_metadata(cfg, acs, &sp->metadata, err, errlen)) < 0)
+	if ((rc = sp_metadata(cfg, acs, &sp->metadata, err, errlen)) < 0 ||
+	    (rc = web_user(cfg, &sp->uid, &sp->gid, err, errlen)) < 0 ||
+	    (rc = listen_socket(cfg, &sp->listen_fd, err, errlen)) < 0 ||
+	    (rc = web_spawn(sp, true, err, errlen)) < 0)
 		goto out;
-	sp->mhd = MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	    (v6 ? MHD_USE_IPv6 : 0), (uint16_t)cfg->saml_port, NULL, NULL, on_request, sp,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_HTTPS_MEM_CERT, cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, key,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->saml_max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)(cfg->saml_max_connections / 4 ?
-	    cfg->saml_max_connections / 4 : 1),
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_END);
-	if (sp->mhd == NULL) {
-		snprintf(err, errlen, "cannot start the SAML HTTPS endpoint on %s port %lld (address "
-		    "in use, or a bad certificate or key)", cfg->saml_listen, cfg->saml_port);
-		rc = IDG_ERR_IO;
-		goto out;
-	}
-	if ((info = MHD_get_daemon_info(sp->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL ||
-	    idg_server_watch(d->srv, info->epoll_fd, on_readable, sp, &sp->watch) < 0) {
-		snprintf(err, errlen, "cannot watch the SAML HTTPS endpoint");
-		rc = IDG_ERR_IO;
-		goto out;
-	}
 	d->saml = sp;
 	sp = NULL;
 	log_info("SAML endpoint listening on %s port %lld (%s)", cfg->saml_listen, cfg->saml_port,
 	    cfg->saml_base_url);
 	rc = 0;
 out:
-	if (sp) {
-		if (sp->mhd)
-			MHD_stop_daemon(sp->mhd);
-		free(sp->metadata);
-		free(sp);
-	}
-	if (key)
-		explicit_bzero(key, klen);
-	free(key);
-	free(cert);
+	if (sp)
+		sp_free(sp);
 	return rc;
 }
 
@@ -750,10 +1031,6 @@ idg_saml_sp_stop(struct idg_daemon *d)
 
 	if (sp == NULL)
 		return;
-	if (sp->watch)
-		idg_server_unwatch(d->srv, sp->watch);
-	MHD_stop_daemon(sp->mhd);
-	free(sp->metadata);
-	free(sp);
+	sp_free(sp);
 	d->saml = NULL;
 }

@@ -1,8 +1,9 @@
 /* idgated as a SAML service provider (saml_sp.c): the HTTPS endpoint browsers reach
  * (BASE/saml/login/CODE, BASE/saml/acs, BASE/saml/metadata) and the SAML logins PAM waits
- * for. The root parent serves HTTP and keeps the logins; every byte the IdP sent (the posted
- * response) is handed to the connector child unparsed, and only the identity it verified
- * comes back. */
+ * for. The root parent keeps the logins and starts the unprivileged web process
+ * (web_child.c), which alone speaks TLS and HTTP and asks the parent small checked
+ * questions; the posted response goes on to the connector child unparsed, and only the
+ * identity it verified comes back. */
 #ifndef IDG_DAEMON_SAML_SP_H
 #define IDG_DAEMON_SAML_SP_H
 
@@ -10,10 +11,11 @@
 
 #include "daemon/daemon.h"
 
-/* Start the HTTPS endpoint when [saml] idp_metadata is set (else nothing to do). */
+/* Start the HTTPS endpoint when [saml] idp_metadata is set (else nothing to do): bind its
+ * socket, start the web process and wait until it serves. */
 int idg_saml_sp_start(struct idg_daemon *d, char *err, size_t errlen);
 void idg_saml_sp_stop(struct idg_daemon *d);
-/* Once a second: expired logins, the endpoint's own timeouts. */
+/* Once a second: expired logins, restarting the web process with back-off. */
 void idg_saml_sp_tick(struct idg_daemon *d, int64_t now_ms);
 
 /* PAM's side (api_pam.c has checked NAME is idgate's to decide). detail: the audit's. */
