@@ -454,7 +454,7 @@ api_pam_saml_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *r
 	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, true) || !pam_ours(d, rq, rp, &a, false, &u))
 		return;
 	strncat(a.detail, " method=saml", sizeof(a.detail) - strlen(a.detail) - 1);
-	idg_saml_sp_login_start(d, rq, rp, a.name, a.detail);
+	idg_saml_sp_login_start(d, rq, rp, a.name, a.rhost, a.detail);
 	audit(d, rq, a.target, rp->status, rp->status == IDG_ST_OK ? "SAML login started: "
 	    "waiting for the browser" : rp->error, a.detail);
 }

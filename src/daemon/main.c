@@ -397,6 +397,7 @@ static void
 pam_closed(struct idg_daemon *d, uint64_t serial)
 {
 	idg_logins_conn_closed(d, serial);
+	idg_saml_sp_conn_closed(d, serial);
 }
 
 static void

@@ -76,6 +76,9 @@ struct login {
 	time_t expires;
 	uint32_t result;		/* L_DONE: IDG_ST_OK or IDG_ST_DENIED */
 	char reason[256];		/* L_DONE and refused: what the user sees */
+	uint64_t owner;			/* PAM: the pam.sock connection that started it, kept open
+					 * by the module for the login's life; 0: none */
+	char rhost[65];			/* PAM: where the login comes from, or "" */
 };
 
 /* A question of the web process, while the connector child works on it. The connector's
@@ -184,22 +187,41 @@ login_target(const struct login *l, char *buf, size_t len)
 
 void
 idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
-    const char *name, const char *detail)
+    const char *name, const char *rhost, const char *detail)
 {
 	struct idg_saml_sp *sp = SP(d);
 	unsigned char rnd[CODE_BYTES];
 	struct login *l = NULL;
 	time_t now = time(NULL);
+	size_t by_name = 0, by_source = 0;
 	char url[700];
 
-	(void)rq;
 	if (sp == NULL) {
 		api_fail(rp, IDG_ST_UNAVAIL, "SAML logins are not configured on this host");
 		return;
 	}
-	for (size_t i = 0; i < LOGINS_MAX && l == NULL; i++)
-		if (sp->logins[i].state == L_FREE)
-			l = &sp->logins[i];
+	for (size_t i = 0; i < LOGINS_MAX; i++) {
+		const struct login *o = &sp->logins[i];
+
+		if (o->state == L_FREE) {
+			l = l ? l : &sp->logins[i];
+			continue;
+		}
+		by_name += o->owner && strcmp(o->name, name) == 0;
+		by_source += o->owner && rhost && rhost[0] && strcmp(o->rhost, rhost) == 0;
+	}
+	/* As device logins (api_login.h): an abandoned login goes with its PAM process, and
+	 * one name or one remote host cannot take every slot. */
+	if (rq->who.pam && by_name >= IDG_DEVICE_PER_NAME) {
+		api_fail(rp, IDG_ST_DENIED, "too many sign-ins in progress for %s; finish or cancel "
+		    "one, then try again", name);
+		return;
+	}
+	if (rq->who.pam && by_source >= IDG_DEVICE_PER_SOURCE) {
+		api_fail(rp, IDG_ST_DENIED, "too many sign-ins in progress from %s; try again later",
+		    rhost);
+		return;
+	}
 	if (l == NULL) {
 		api_fail(rp, IDG_ST_UNAVAIL, "too many SAML logins in progress; try again later");
 		return;
@@ -214,6 +236,8 @@ idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct i
 		snprintf(l->code + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	snprintf(l->detail, sizeof(l->detail), "%s", detail);
+	snprintf(l->rhost, sizeof(l->rhost), "%s", rhost ? rhost : "");
+	l->owner = rq->who.pam ? rq->conn_serial : 0;
 	l->expires = now + d->cfg.saml_login_ttl;
 	l->state = L_NEW;
 	snprintf(url, sizeof(url), "%s/saml/login/%s", d->cfg.saml_base_url, l->code);
@@ -260,6 +284,19 @@ idg_saml_sp_login_cancel(struct idg_daemon *d, uint64_t handle, const char *name
 
 	if (l)
 		login_drop(l);
+}
+
+void
+idg_saml_sp_conn_closed(struct idg_daemon *d, uint64_t serial)
+{
+	struct idg_saml_sp *sp = SP(d);
+
+	for (size_t i = 0; sp && serial && i < LOGINS_MAX; i++)
+		if (sp->logins[i].state != L_FREE && sp->logins[i].owner == serial) {
+			log_info("SAML login of %s abandoned (its PAM process went away)",
+			    sp->logins[i].name);
+			login_drop(&sp->logins[i]);
+		}
 }
 
 /* ---------- the web process ---------- */

@@ -18,9 +18,14 @@ void idg_saml_sp_stop(struct idg_daemon *d);
 /* Once a second: expired logins, restarting the web process with back-off. */
 void idg_saml_sp_tick(struct idg_daemon *d, int64_t now_ms);
 
-/* PAM's side (api_pam.c has checked NAME is idgate's to decide). detail: the audit's. */
+/* The PAM connection serial closed: the SAML logins it started are forgotten. */
+void idg_saml_sp_conn_closed(struct idg_daemon *d, uint64_t serial);
+
+/* PAM's side (api_pam.c has checked NAME is idgate's to decide). detail: the audit's; rhost:
+ * PAM_RHOST or NULL. A PAM login lives while the connection that started it stays open, and
+ * at most IDG_DEVICE_PER_NAME per name and IDG_DEVICE_PER_SOURCE per rhost are in progress. */
 void idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq,
-    struct idg_reply *rp, const char *name, const char *detail);
+    struct idg_reply *rp, const char *name, const char *rhost, const char *detail);
 void idg_saml_sp_login_wait(struct idg_daemon *d, const struct idg_req *rq,
     struct idg_reply *rp, uint64_t handle, const char *name);
 void idg_saml_sp_login_cancel(struct idg_daemon *d, uint64_t handle, const char *name);

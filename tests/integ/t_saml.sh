@@ -58,6 +58,31 @@ like "... both of them" "$OUT" "ml-team"
 probe saml-wait alice "handle=$HANDLE"
 like "a finished login answers once" "$OUT" "^status denied"
 
+# ---------- abandoned logins, limits ----------
+# A client that presses Enter and goes away (issue 13, item 5): its PAM process is killed
+# without a CANCEL. The login lives only while the connection that started it is open.
+for i in $(seq 1 70); do
+	probe saml-start "nobody$((i % 7))" rhost=203.0.113.66 nohold
+done
+saml_start bob
+like "after 70 abandoned SAML logins bob's starts: OK" "$OUT" "^status ok"
+like "... the abandoned ones were forgotten at once" "$(cat "$T_DIR/daemon.log")" \
+	'SAML login of nobody[0-6] abandoned \(its PAM process went away\)'
+probe saml-cancel bob "handle=$HANDLE"
+for i in $(seq 1 8); do probe saml-start "user$i" rhost=203.0.113.7; done
+probe saml-start user9 rhost=203.0.113.7
+is "a 9th SAML login in progress from one host: DENIED" "$RC:$(pfield error)" \
+	"1:too many sign-ins in progress from 203.0.113.7; try again later"
+for i in 1 2 3; do probe saml-start carol "rhost=192.0.2.$i"; done
+probe saml-start carol rhost=192.0.2.4
+is "a 4th SAML login in progress for one name: DENIED" "$RC:$(pfield error)" \
+	"1:too many sign-ins in progress for carol; finish or cancel one, then try again"
+pkill -f "pamprobe $T_DIR/run/pam.sock saml-start" 2>/dev/null
+sleep 0.5
+probe saml-start carol rhost=192.0.2.4
+like "... once the others' processes are gone, carol's starts: OK" "$OUT" "^status ok"
+probe saml-cancel carol "handle=$(pfield handle)"
+
 # ---------- the link is one-time; the response cannot be replayed ----------
 browser_open "$LINK"
 is "the same link again: gone (410)" "$OPEN_CODE" 410
