@@ -196,6 +196,16 @@ auth_secret(const struct login *l, const char *secret, int as_token)
 	uint32_t method;
 	int rc;
 
+	/* OpenSSH's stand-in for the password of a user it could not resolve (auth-pam.c): the
+	 * name is unknown to sshd — here, most likely, the NSS snapshot is unusable — and what
+	 * the user typed never reaches us. Nothing is sent on: an IdP counting failed logins
+	 * must not lock the user out for sshd's decoy. */
+	if (strcmp(secret, IDG_PAM_SSHD_DECOY) == 0) {
+		pam_syslog(l->pamh, LOG_NOTICE, "sshd could not resolve the user %s (getpwnam "
+		    "failed: is the NSS snapshot usable?); its decoy password is not sent to the "
+		    "IdP", l->user);
+		return PAM_AUTH_ERR;
+	}
 	if (len > IDG_PAM_TOKEN_MAX)
 		as_token = 1;
 	else if (!as_token)

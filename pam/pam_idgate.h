@@ -57,6 +57,10 @@ int idg_pam_args_parse(pam_handle_t *pamh, int flags, int argc, const char **arg
     struct idg_pam_args *out);
 
 /* A parsed reply (client.c): status is always set; error is NULL or a string inside body. */
+/* What sshd passes as the password when it could not resolve the user (OpenSSH auth-pam.c
+ * "badpw"). */
+#define IDG_PAM_SSHD_DECOY "\b\n\r\177INCORRECT"
+
 struct idg_pam_reply {
 	uint8_t *body;
 	struct idg_msgview v;

@@ -308,6 +308,12 @@ secret_ok(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
 		snprintf(reason, sizeof(reason), "an empty %s is never tried", what);
 		api_fail(rp, IDG_ST_DENIED, method == IDG_LOGIN_PASSWORD ?
 		    "wrong username or password" : "invalid token");
+	} else if (strcmp(secret, "\b\n\r\177INCORRECT") == 0) {
+		/* sshd's stand-in for the password of a user it could not resolve (OpenSSH
+		 * auth-pam.c); pam_idgate never sends it, an older module might. */
+		snprintf(reason, sizeof(reason), "sshd could not resolve %s and sent its decoy "
+		    "password: not sent to the IdP (is the NSS snapshot usable?)", a->name);
+		api_fail(rp, IDG_ST_DENIED, "wrong username or password");
 	} else if (strlen(secret) > max) {
 		snprintf(reason, sizeof(reason), "the %s is %zu bytes long: at most %zu are tried",
 		    what, strlen(secret), max);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "daemon/directory.h"
 #include "idmap/idmap.h"
@@ -33,6 +34,8 @@ struct idg_dir {
 	bool dirty;			/* the view may have changed since the last publish */
 	bool failed;			/* the last publish failed: retried */
 	int64_t retry_at;		/* monotonic ms */
+	struct stat published;		/* the file as we left it (dev, inode, size, mtime) */
+	bool published_set;
 
 	/* Provisional entries: a ring, oldest first; names and uids indexed. */
 	struct idg_prov *prov;
@@ -45,6 +48,9 @@ struct idg_dir {
 /* dir_view.c: build the POSIX view; publish it when it differs from the last one (or
  * always, with force). 0, or IDG_ERR_* (logged; retried by the tick). */
 int idg_dir_publish(struct idg_daemon *d, bool force);
+/* Publish again when the file at [nss] snapshot is not the one last published (once a
+ * second, from the tick). */
+void idg_dir_check_published(struct idg_daemon *d);
 
 /* dir_provisional.c */
 int idg_dir_prov_init(struct idg_dir *dir, size_t cap);

@@ -458,6 +458,7 @@ put(struct idg_daemon *d, uint8_t *buf, size_t len, const struct view *v)
 	dir->last = buf;
 	dir->last_len = len;
 	dir->generation++;
+	dir->published_set = stat(d->cfg.nss_snapshot, &dir->published) == 0;
 	log_info("directory: NSS snapshot %llu published: %zu users, %zu groups",
 	    (unsigned long long)dir->generation, v->nusers, v->ngroups);
 	return 0;
@@ -503,4 +504,35 @@ fail:
 	dir->failed = true;
 	dir->retry_at = idg_now_ms() + 10000;
 	return rc;
+}
+
+/* Is the published file still the one we wrote? Someone may have removed, truncated,
+ * overwritten or replaced it (root's tools, a restore, a full disk's repair): every process
+ * would then see no IdP user, and sshd would refuse them all. A stat a second; any change of
+ * inode, size or modification time is published over. */
+void
+idg_dir_check_published(struct idg_daemon *d)
+{
+	struct idg_dir *dir = d->dir;
+	struct stat st;
+	const char *what = NULL;
+
+	if (!dir->published_set || dir->dirty || dir->failed)
+		return;
+	if (stat(d->cfg.nss_snapshot, &st) < 0)
+		what = "is gone";
+	else if (st.st_dev != dir->published.st_dev || st.st_ino != dir->published.st_ino)
+		what = "was replaced by another file";
+	else if (st.st_size != dir->published.st_size)
+		what = "changed size";
+	else if (st.st_mtim.tv_sec != dir->published.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != dir->published.st_mtim.tv_nsec ||
+	    st.st_mode != dir->published.st_mode || st.st_uid != dir->published.st_uid)
+		what = "was written to or its mode changed";
+	if (what == NULL)
+		return;
+	log_warn("directory: the NSS snapshot %s %s since idgated published it; publishing it "
+	    "again", d->cfg.nss_snapshot, what);
+	dir->published_set = false;
+	(void)idg_dir_publish(d, true);	/* a failure is retried by the tick */
 }

@@ -495,4 +495,6 @@ idg_dir_tick(struct idg_daemon *d, int64_t now_ms)
 		dir->dirty = true;
 	if ((dir->dirty && !dir->failed) || (dir->failed && now_ms >= dir->retry_at))
 		(void)idg_dir_publish(d, false);
+	else
+		idg_dir_check_published(d);
 }

@@ -44,7 +44,7 @@ static void
 usage(void)
 {
 	fputs("usage: pamprobe [-t MS] SOCKET OP NAME [service=S] [rhost=H] [pid=N] [handle=N]"
-	    " [+account [wait=FILE]] [nohold]\n"
+	    " [+account [wait=FILE]] [nohold] [decoy]\n"
 	    "  OP: password | token (the secret on standard input) | device-start |\n"
 	    "      device-wait | device-cancel | saml-start | saml-wait | saml-cancel |\n"
 	    "      account | open | close |\n"
@@ -256,7 +256,7 @@ main(int argc, char **argv)
 	struct args a = { .service = "sshd" };
 	const char *op;
 	uint32_t st, interval = 5;
-	bool hold = true;
+	bool hold = true, decoy = false;
 	int i = 1;
 
 	if (argc > 2 && strcmp(argv[1], "-t") == 0) {
@@ -279,6 +279,8 @@ main(int argc, char **argv)
 			a.handle = strtoull(argv[i] + 7, NULL, 10);
 		else if (strcmp(argv[i], "nohold") == 0)
 			hold = false;
+		else if (strcmp(argv[i], "decoy") == 0)
+			decoy = true;
 		else if (strcmp(argv[i], "+account") == 0)
 			a.then_account = true;
 		else if (strncmp(argv[i], "wait=", 5) == 0)
@@ -288,8 +290,12 @@ main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(op, "password") == 0 || strcmp(op, "token") == 0) {
-		char *secret = read_secret();
+		/* 'decoy': sshd's stand-in password for a user it could not resolve (it holds a
+		 * newline, so it cannot come as a line of standard input) */
+		char *secret = decoy ? strdup("\b\n\r\177INCORRECT") : read_secret();
 
+		if (secret == NULL)
+			return EXIT_LOST;
 		a.secret = secret;
 		st = exchange(&a, IDG_OP_PAM_AUTH, op[0] == 'p' ? IDG_LOGIN_PASSWORD :
 		    IDG_LOGIN_TOKEN, "", NULL, NULL);

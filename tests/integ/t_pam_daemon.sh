@@ -111,6 +111,13 @@ pam_secret "$(printf 'p%.0s' $(seq 1 4097))" password alice
 is "a 4097-byte password: DENIED, not sent" "$RC:$(line error)" "1:password too long"
 pam_secret "" password alice
 is "an empty password: DENIED, not sent" "$RC:$(line error)" "1:wrong username or password"
+G0=$(password_grants)
+pam password alice decoy
+is "sshd's decoy password (a user it could not resolve): DENIED" "$RC:$(line error)" \
+	"1:wrong username or password"
+is "... not sent to the IdP" "$(password_grants)" "$G0"
+like "... the audit says why" "$(audited '"action":"pam.auth","target":"user:alice"')" \
+	'sshd could not resolve alice and sent its decoy password'
 
 # ---------- offline credential kept after an online password login ----------
 # (a first login keeps none: the name is not pinned before account)

@@ -90,6 +90,13 @@ drv -a pw t alice auth
 is "no PAM_RHOST: no RHOST field" "$(tail -1 "$T_DIR/log")" \
 	"op=auth name=alice service=t method=1 secret=pw ok"
 
+# sshd's stand-in for the password of a user it could not resolve (issue 14, item 12): never
+# sent on, so an IdP that counts failed logins cannot lock the user out for it.
+fake "auth OK"
+drv -a "$(printf '\b\n\r\177INCORRECT')" t alice auth
+is "sshd's decoy password: PAM_AUTH_ERR" "$(res auth)" PAM_AUTH_ERR
+is "... nothing is sent to idgated" "$(reqs)" ""
+
 # ---------- tokens typed as the password ----------
 fake "auth OK"
 drv -a "$JWT" t alice auth

@@ -212,6 +212,20 @@ alice 700$"
 	login_device abort alice alice-password id -un
 	is "$SHAPE: a device code aborted at the IdP: refused" "$RC:$OUT" "255:"
 	if [ "$SHAPE" = keycloak ]; then
+		# The snapshot damaged in place (issue 14, item 12): idgated notices within about
+		# a second and publishes it again, and alice logs in.
+		cp "$SNAP" "$T_DIR/snap.good"
+		truncate -s 0 "$SNAP"
+		for _i in $(seq 1 40); do
+			getent passwd alice >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		ok "$SHAPE: the snapshot truncated in place: idgated publishes it again (in ${_i}00 ms)" \
+			getent passwd alice
+		like "$SHAPE: ... and says why" "$(cat "$T_DIR/daemon.log")" \
+			'the NSS snapshot .* changed size since idgated published it; publishing it again'
+		login_kbd "$ARGS_PASSWORD" alice alice-password id -un
+		is "$SHAPE: ... alice logs in" "$RC:$OUT" "0:alice"
 		# A client that presses Enter and drops the connection (issue 13, item 5): sshd
 		# kills the PAM process without a CANCEL; idgated forgets the device login as soon
 		# as the connection the module kept open closes.
