@@ -46,6 +46,8 @@ usage(void)
 	    "      send one frame; print the reply and whether the daemon then closed the connection\n"
 	    "  trickle MAXSECS FIELD...   send the frame one byte per second\n"
 	    "  hold N SECS idle|ping      open N connections (ping: one request each), hold them\n"
+	    "  connflood N SECS MAX       hold N pinged connections, then connect, read the\n"
+	    "                             refusal and close, for SECS seconds or MAX times\n"
 	    "  pipeline MAXSECS [FRAMES]  send pings (at most FRAMES) without ever reading a reply\n"
 	    "  flood BYTES ff|00|rand     send BYTES of garbage as fast as the daemon takes them\n"
 	    "  loop [--kill PID AFTER [--delay US]] ACKFILE FROM TO FIELD...  one request per N\n"
@@ -514,7 +516,7 @@ mode_hold(const char *path, int argc, char **argv)
 	int n, ok = 0, refused = 0, failed = 0, *fds, closed = 0;
 	long secs;
 	bool ping;
-	char err[2048], first_err[2048] = "";
+	char err[2048], first_err[2100] = "";
 	int64_t t0;
 
 	if (argc != 3)
@@ -557,6 +559,50 @@ mode_hold(const char *path, int argc, char **argv)
 		if (fds[i] >= 0 && wait_peer(fds[i], 0) == 1)
 			closed++;
 	printf("end: %d of %d closed by the daemon\n", closed, ok);
+	free(fds);
+	return 0;
+}
+
+/* A uid at its connection cap connecting again and again (issue 13): each attempt waits for
+ * the daemon's answer, so "refused" counts the refusals the daemon made. */
+static int
+mode_connflood(const char *path, int argc, char **argv)
+{
+	int n, held = 0, fd;
+	long secs, max, tries = 0, refused = 0, other = 0;
+	int *fds;
+	char err[2048];
+	int64_t t0;
+
+	if (argc != 3)
+		usage();
+	n = (int)number(argv[0], 4096);
+	secs = (long)number(argv[1], 60);
+	max = (long)number(argv[2], 10000000);
+	if ((fds = calloc((size_t)n + 1, sizeof(int))) == NULL)
+		return EXIT_USAGE;
+	for (int i = 0; i < n; i++)
+		if ((fds[i] = connect_to(path)) >= 0 && ping_status(fds[i], err, sizeof(err)) == 0)
+			held++;
+	t0 = idg_now_ms();
+	while (tries < max && idg_now_ms() - t0 < secs * 1000) {
+		tries++;
+		if ((fd = connect_to(path)) < 0) {
+			other++;
+			continue;
+		}
+		if (ping_status(fd, err, sizeof(err)) == IDG_ST_ERROR &&
+		    strstr(err, "too many connections") != NULL)
+			refused++;
+		else
+			other++;
+		close(fd);
+	}
+	printf("held %d tries %ld refused %ld other %ld in %lld ms\n", held, tries, refused, other,
+	    (long long)(idg_now_ms() - t0));
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	free(fds);
 	return 0;
 }
@@ -763,6 +809,8 @@ main(int argc, char **argv)
 	mode = argv[2];
 	if (strcmp(mode, "hold") == 0)
 		return mode_hold(path, argc - 3, argv + 3);
+	if (strcmp(mode, "connflood") == 0)
+		return mode_connflood(path, argc - 3, argv + 3);
 	if ((sock = connect_to(path)) < 0)
 		return EXIT_USAGE;
 	if (strcmp(mode, "send") == 0)
