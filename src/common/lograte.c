@@ -48,9 +48,19 @@ void
 idg_lograte_log(struct idg_lograte *r, uint64_t key, int64_t now_ms, int prio,
     const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	idg_lograte_vlog(r, key, now_ms, prio, fmt, ap);
+	va_end(ap);
+}
+
+void
+idg_lograte_vlog(struct idg_lograte *r, uint64_t key, int64_t now_ms, int prio,
+    const char *fmt, va_list ap)
+{
 	struct idg_lograte_slot *sl = NULL, *free_sl = NULL;
 	int saved = errno;
-	va_list ap;
 
 	if (prio > idg_log_get_level())
 		goto out;	/* not logged anyway: nothing to count */
@@ -81,9 +91,7 @@ idg_lograte_log(struct idg_lograte *r, uint64_t key, int64_t now_ms, int prio,
 	sl->since = now_ms;
 	sl->held = 0;
 	sl->prio = prio;
-	va_start(ap, fmt);
 	vsnprintf(sl->text, sizeof(sl->text), fmt, ap);
-	va_end(ap);
 	idg_log(prio, "%s", sl->text);
 out:
 	errno = saved;

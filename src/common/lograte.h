@@ -3,6 +3,7 @@
 #ifndef IDG_COMMON_LOGRATE_H
 #define IDG_COMMON_LOGRATE_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 #define IDG_LOGRATE_SLOTS 64	/* keys followed at once; more share one overflow count */
@@ -32,6 +33,9 @@ void idg_lograte_init(struct idg_lograte *r, int64_t interval_ms);
  * a kind of event and the peer's uid, say. Preserves errno. */
 void idg_lograte_log(struct idg_lograte *r, uint64_t key, int64_t now_ms, int prio,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+void idg_lograte_vlog(struct idg_lograte *r, uint64_t key, int64_t now_ms, int prio,
+    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Close every window that is over: a window that held lines back logs "TEXT (and N more
  * like it in the last S s)" and goes on counting; one that held none frees its key, so the

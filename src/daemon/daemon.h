@@ -97,5 +97,9 @@ int idg_server_watch(struct idg_server *s, int fd, void (*cb)(void *ctx, uint32_
     void *ctx, struct idg_watch **out);
 void idg_server_unwatch(struct idg_server *s, struct idg_watch *w);
 void idg_server_set_tick(struct idg_server *s, void (*tick)(struct idg_daemon *d, int64_t now));
+/* A line about a request that a local user can repeat at will (a refusal): at most one per
+ * uid every few seconds, then a count of the others. */
+void idg_server_log_peer(struct idg_server *s, uid_t uid, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@
 
 /* What a rate-limited line is about; with the peer's uid, the key of its window. */
 enum peer_log_kind { PL_PAM_NOT_ROOT = 1, PL_CONN_LIMIT, PL_UID_LIMIT, PL_MALFORMED, PL_UNKNOWN,
-	PL_TOO_LARGE, PL_DEADLINE };
+	PL_TOO_LARGE, PL_DEADLINE, PL_REQUEST };
 
 /* What an epoll event points at: the first member of a conn and of a watch. */
 enum ep_kind { EK_API, EK_PAM, EK_SIG, EK_TIMER, EK_CONN, EK_WATCH };
@@ -777,6 +778,16 @@ unwatch_dead(struct idg_server *s)
 			pp = &w->next;
 		}
 	}
+}
+
+void
+idg_server_log_peer(struct idg_server *s, uid_t uid, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	idg_lograte_vlog(&s->peer_log, peer_key(PL_REQUEST, uid), idg_now_ms(), prio, fmt, ap);
+	va_end(ap);
 }
 
 void

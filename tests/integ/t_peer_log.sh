@@ -1,6 +1,7 @@
 #!/bin/sh
 # What a local user can make idgated log (issue 13): a uid looping on connections past its
-# cap, or on malformed requests, gets a few lines carrying counts, not one line per attempt.
+# cap, on malformed requests or on refused requests gets a few lines carrying counts, not one
+# line per attempt (the audit log keeps a record of each refusal).
 . "$top_srcdir/tests/integ/lib.sh"
 command -v setpriv >/dev/null || { echo "1..0 # SKIP setpriv (util-linux) is not installed"; exit 0; }
 
@@ -59,10 +60,27 @@ ok "40 malformed requests are all accounted for" wait_said "$BAD" 40
 N=$(lines "$BAD")
 ok "... in at most 3 lines ($N)" test "$N" -ge 1 -a "$N" -le 3
 
+# ---------- refused requests, as fast as the daemon answers, for 2 s ----------
+ctl create repo R >/dev/null
+DENY="uid:$U1 auth.set REPO default/R: denied"
+run as_uid $U1 "$WP" -t 2000 "$SOCK" repeat 2 200000 op:10 str:4:repo str:5:R str:7:repoWriter \
+	str:6:user:x@example.com
+diag "$OUT"
+NDENIED=$(printf '%s\n' "$OUT" | sed -n 's/^sent [0-9]* ok 0 denied \([0-9]*\) .*/\1/p')
+ok "uid $U1 has many requests refused in 2 s (${NDENIED:-none})" test "${NDENIED:-0}" -ge 200
+ok "the log accounts for every refusal" wait_said "$DENY" "${NDENIED:-1}"
+N=$(lines "$DENY")
+ok "... in at most 3 lines ($N lines for ${NDENIED:-?} refusals)" test "$N" -ge 1 -a "$N" -le 3
+is "... none counted twice" "$(said "$DENY")" "${NDENIED:-?}"
+is "the audit log still has a record for each" \
+	"$(grep -c "\"caller\":\"uid:$U1\",.*\"action\":\"auth.set\".*\"result\":\"denied\"" \
+	"$T_DIR/log/audit.log")" "${NDENIED:-?}"
+
 # ---------- the daemon is well, and another uid's lines are its own ----------
 run ctl ping
 is "root still connects" "$RC" 0
 ok "idgated is still running" kill -0 "$T_PID"
 ok "the log has no line per attempt: under 40 lines in all ($(wc -l <"$LOGF"))" \
 	test "$(wc -l <"$LOGF")" -lt 40
+unlike "no sanitizer report in the daemon's log" "$(cat "$LOGF")" "Sanitizer|runtime error:"
 done_testing

@@ -46,6 +46,8 @@ usage(void)
 	    "      send one frame; print the reply and whether the daemon then closed the connection\n"
 	    "  trickle MAXSECS FIELD...   send the frame one byte per second\n"
 	    "  hold N SECS idle|ping      open N connections (ping: one request each), hold them\n"
+	    "  repeat SECS MAX FIELD...   send the frame and read its reply, again and again on one\n"
+	    "                             connection, for SECS seconds or MAX times; count statuses\n"
 	    "  connflood N SECS MAX       hold N pinged connections, then connect, read the\n"
 	    "                             refusal and close, for SECS seconds or MAX times\n"
 	    "  pipeline MAXSECS [FRAMES]  send pings (at most FRAMES) without ever reading a reply\n"
@@ -607,6 +609,42 @@ mode_connflood(const char *path, int argc, char **argv)
 	return 0;
 }
 
+/* One request over and over, each reply read (issue 13: refusals a user can ask for at will). */
+static int
+mode_repeat(int sock, int argc, char **argv)
+{
+	struct bytes frame = { 0 };
+	long secs, max, n = 0, counts[8] = { 0 };
+	int64_t t0 = idg_now_ms();
+
+	if (argc < 3)
+		usage();
+	secs = (long)number(argv[0], 60);
+	max = (long)number(argv[1], 10000000);
+	build_frame(&frame, argv + 2, argc - 2, 0, -1);
+	while (n < max && idg_now_ms() - t0 < secs * 1000) {
+		struct idg_msgview v = { 0 };
+		uint8_t *body = NULL;
+		size_t len;
+		uint32_t st = 7;
+
+		if (idg_wire_send(sock, frame.p, frame.len, -1, timeout_ms) < 0 ||
+		    idg_wire_recv(sock, IDG_WIRE_REPLY_MAX, &body, &len, NULL, timeout_ms) < 0)
+			break;
+		if (idg_msg_parse(body, len, &v) == 0)
+			(void)idg_msg_get_u32(&v, IDG_T_STATUS, &st);
+		counts[st < 7 ? st : 7]++;
+		idg_msgview_free(&v);
+		free(body);
+		n++;
+	}
+	printf("sent %ld ok %ld denied %ld input %ld other %ld in %lld ms\n", n, counts[0],
+	    counts[1], counts[2], n - counts[0] - counts[1] - counts[2],
+	    (long long)(idg_now_ms() - t0));
+	free(frame.p);
+	return 0;
+}
+
 /* Pings sent back to back (at most FRAMES of them, then silence), never reading a reply;
  * reports when the daemon hangs up. */
 static int
@@ -821,6 +859,8 @@ main(int argc, char **argv)
 		rc = mode_pipeline(sock, argc - 3, argv + 3);
 	else if (strcmp(mode, "flood") == 0)
 		rc = mode_flood(sock, argc - 3, argv + 3);
+	else if (strcmp(mode, "repeat") == 0)
+		rc = mode_repeat(sock, argc - 3, argv + 3);
 	else if (strcmp(mode, "loop") == 0)
 		rc = mode_loop(sock, argc - 3, argv + 3);
 	else
