@@ -3,7 +3,7 @@
 # run each in turn for a bounded time: tests/fuzz/run.sh [SECONDS] [TARGET...] (default 60 s
 # each; every target: snapshot wire conf jwt oidc_json saml_response saml_metadata). Seeds are
 # tests/fuzz/corpus/TARGET and the regression inputs tests/fuzz/regress/TARGET (the snapshot
-# target's seeds are built by the snapshot writer). A crash, leak or hang leaves its input in
+# target's seeds are built by the snapshot writer); tests/fuzz/dict/ has their dictionaries. A crash, leak or hang leaves its input in
 # the work directory, which is kept then (and removed after a clean run unless IDG_FUZZ_KEEP
 # is set); the exit status is 1 when any target found something. Without clang it says so and
 # exits 0. 'make fuzz FUZZ_SECONDS=N' runs it from a build tree. Runs one target at a time
@@ -79,9 +79,16 @@ C
 	for d in "$here/corpus/$t" "$here/regress/$t"; do
 		[ -d "$d" ] && find "$d" -maxdepth 1 -type f ! -name '.*' -exec cp {} "$work/corpus-$t/" \;
 	done
+	case $t in
+	saml_*) dict=$here/dict/saml.dict ;;
+	jwt|oidc_json) dict=$here/dict/json.dict ;;
+	conf) dict=$here/dict/conf.dict ;;
+	*) dict= ;;
+	esac
 	echo "run.sh: fuzzing $t for $secs s"
 	if (cd "$work/crash-$t" && "$work/fuzz_$t" -max_total_time="$secs" -max_len=65536 \
-	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work/corpus-$t" \
+	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${dict:+-dict="$dict"} \
+	    "$work/corpus-$t" \
 	    >"$work/fuzz_$t.log" 2>&1); then
 		grep -E '^(stat::number_of_executed_units|stat::new_units_added)' "$work/fuzz_$t.log" |
 			sed "s/^/run.sh: $t: /"
