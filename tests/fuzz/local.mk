@@ -59,6 +59,12 @@ tests_fuzz_fuzz_saml_metadata_det_CFLAGS = $(FUZZ_CONN_CFLAGS)
 tests_fuzz_fuzz_saml_metadata_det_LDADD = $(FUZZ_CONN_LIBS)
 endif
 
+check_PROGRAMS += tests/fuzz/fuzz_idmap_det
+TESTS += tests/fuzz/fuzz_idmap_det
+tests_fuzz_fuzz_idmap_det_SOURCES = tests/fuzz/fuzz_idmap.c $(FUZZ_DET_SOURCES)
+tests_fuzz_fuzz_idmap_det_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"idmap"' -DFUZZ_DET_RUNS=100000
+tests_fuzz_fuzz_idmap_det_LDADD = libidgidmap.la libidgrbac.la libidgcommon.la
+
 FUZZ_SECONDS = 60
 fuzz:
 	$(SHELL) $(srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS)
