@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build idgate's fuzz targets with libFuzzer (clang -fsanitize=fuzzer,address,undefined) and
 # run each in turn for a bounded time: tests/fuzz/run.sh [SECONDS] [TARGET...] (default 60 s
-# each; every target: snapshot wire conf jwt oidc_json saml_response saml_metadata). Seeds are
+# each; every target: snapshot wire conf idmap jwt oidc_json saml_response saml_metadata). Seeds are
 # tests/fuzz/corpus/TARGET and the regression inputs tests/fuzz/regress/TARGET (the snapshot
 # target's seeds are built by the snapshot writer); tests/fuzz/dict/ has their dictionaries. A crash, leak or hang leaves its input in
 # the work directory, which is kept then (and removed after a clean run unless IDG_FUZZ_KEEP
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-snapshot wire conf jwt oidc_json saml_response saml_metadata}
+targets=${*:-snapshot wire conf idmap jwt oidc_json saml_response saml_metadata}
 if ! command -v clang >/dev/null 2>&1; then
 	echo "run.sh: clang is not installed; nothing to do"
 	exit 0
