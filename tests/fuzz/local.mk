@@ -4,7 +4,8 @@
 # and a bounded number of seeded mutations. tests/fuzz/run.sh builds the same targets with
 # libFuzzer (clang) for open-ended runs: 'make fuzz [FUZZ_SECONDS=N]' runs each for N s.
 FUZZ_DET_SOURCES = tests/fuzz/fuzz_det.c
-EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus tests/fuzz/regress tests/fuzz/dict
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/corpus tests/fuzz/regress tests/fuzz/dict \
+	tests/fuzz/README.md
 
 check_PROGRAMS += tests/fuzz/fuzz_wire_det
 TESTS += tests/fuzz/fuzz_wire_det
