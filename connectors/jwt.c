@@ -200,7 +200,7 @@ str_eq(const cJSON *v, const char *s)
 	return s != NULL && cJSON_IsString(v) && strcmp(v->valuestring, s) == 0;
 }
 
-/* aud holds the expected audience; with several audiences azp must be the client. */
+/* aud holds the expected audience; azp, when present or needed, must be the client. */
 static int
 check_aud(const struct idg_oidc *o, const cJSON *claims, const struct idg_jwt_expect *ex,
     char *err, size_t errlen)
@@ -231,9 +231,11 @@ check_aud(const struct idg_oidc *o, const cJSON *claims, const struct idg_jwt_ex
 		snprintf(err, errlen, "token is for another audience (aud)");
 		return IDG_ERR_DENIED;
 	}
-	/* OIDC Core 3.1.3.7: with several audiences the party it was issued to must be us. */
-	if (count > 1 && !str_eq(azp, o->cfg.client_id)) {
-		snprintf(err, errlen, "token has several audiences and its azp is not this client");
+	/* OIDC Core 3.1.3.7: with several audiences the party it was issued to must be us;
+	 * whatever aud holds, a token issued to another client (azp) is not ours to accept. */
+	if ((count > 1 || azp != NULL) && !str_eq(azp, o->cfg.client_id)) {
+		snprintf(err, errlen, count > 1 ? "token has several audiences and its azp is "
+		    "not this client" : "token was issued to another client (azp)");
 		return IDG_ERR_DENIED;
 	}
 	return 0;

@@ -299,32 +299,19 @@ endpoint(const cJSON *doc, const char *name, bool required, char **out, char *er
 	return (*out = strdup(v->valuestring)) ? 0 : IDG_ERR_NOMEM;
 }
 
-static int
-discover(struct idg_oidc *o, char *err, size_t errlen)
+int
+idg_oidc_discovery_apply(struct idg_oidc *o, const cJSON *doc, char *err, size_t errlen)
 {
-	char url[2048], *tok = NULL, *jwks = NULL, *dev = NULL, *ui = NULL;
-	size_t n = strlen(o->cfg.issuer);
+	char *tok = NULL, *jwks = NULL, *dev = NULL, *ui = NULL;
 	const char *iss;
-	cJSON *doc = NULL;
 	int rc;
 
-	/* OIDC Discovery §4: the issuer without its trailing '/', then the well-known path. */
-	if (n > 0 && o->cfg.issuer[n - 1] == '/')
-		n--;
-	if (n + sizeof(DISCOVERY_PATH) > sizeof(url)) {
-		snprintf(err, errlen, "the issuer URL is too long");
-		return IDG_ERR_CONFIG;
-	}
-	snprintf(url, sizeof(url), "%.*s%s", (int)n, o->cfg.issuer, DISCOVERY_PATH);
-	if ((rc = idg_http_json(o->http, url, NULL, &doc, err, errlen)) < 0)
-		return rc;
 	iss = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "issuer"));
 	if (iss == NULL || strcmp(iss, o->cfg.issuer) != 0) {
 		/* Byte for byte (OIDC Discovery §4.3): a document for another issuer could
 		 * point at another IdP's keys. */
 		snprintf(err, errlen, "the IdP's discovery document is for another issuer");
-		rc = IDG_ERR_PROTO;
-		goto out;
+		return IDG_ERR_PROTO;
 	}
 	if ((rc = endpoint(doc, "token_endpoint", true, &tok, err, errlen)) < 0 ||
 	    (rc = endpoint(doc, "jwks_uri", true, &jwks, err, errlen)) < 0 ||
@@ -349,6 +336,28 @@ out:
 	free(jwks);
 	free(dev);
 	free(ui);
+	return rc;
+}
+
+static int
+discover(struct idg_oidc *o, char *err, size_t errlen)
+{
+	char url[2048];
+	size_t n = strlen(o->cfg.issuer);
+	cJSON *doc = NULL;
+	int rc;
+
+	/* OIDC Discovery §4: the issuer without its trailing '/', then the well-known path. */
+	if (n > 0 && o->cfg.issuer[n - 1] == '/')
+		n--;
+	if (n + sizeof(DISCOVERY_PATH) > sizeof(url)) {
+		snprintf(err, errlen, "the issuer URL is too long");
+		return IDG_ERR_CONFIG;
+	}
+	snprintf(url, sizeof(url), "%.*s%s", (int)n, o->cfg.issuer, DISCOVERY_PATH);
+	if ((rc = idg_http_json(o->http, url, NULL, &doc, err, errlen)) < 0)
+		return rc;
+	rc = idg_oidc_discovery_apply(o, doc, err, errlen);
 	cJSON_Delete(doc);
 	return rc;
 }

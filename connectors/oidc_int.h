@@ -141,6 +141,10 @@ struct idg_oidc {
 time_t idg_oidc_now(const struct idg_oidc *o);
 /* Discovery, fetched once (and again when the previous attempt failed). */
 int idg_oidc_ensure_discovery(struct idg_oidc *o, char *err, size_t errlen);
+/* Take the endpoints from a discovery document (its issuer must be ours byte for byte, the
+ * endpoints https): all of them or, with a reason, none. Apart from the fetch for the fuzz
+ * target (tests/fuzz/fuzz_oidc_json.c). */
+int idg_oidc_discovery_apply(struct idg_oidc *o, const cJSON *doc, char *err, size_t errlen);
 /* A token named a key idgate does not have: fetch the keys again, but at most once per
  * jwks_min_interval_s whatever the reason for the previous fetch: IDG_ERR_NOTFOUND (and no
  * request) when the last one was more recent. */

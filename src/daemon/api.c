@@ -395,7 +395,11 @@ api_audit(struct idg_daemon *d, const struct idg_req *rq, const char *target, co
 	};
 
 	idg_audit_write(d->audit, &r);
-	if (strcmp(result, "ok") != 0)
+	if (strcmp(result, "ok") != 0 && rq->who.uid != 0 && d->srv != NULL)
+		/* a local user can ask for refusals at will: counted, not one line each */
+		idg_server_log_peer(d->srv, rq->who.uid, LOG_INFO, "%s %s %s: %s (%s)", r.caller,
+		    r.action, target, result, r.reason);
+	else if (strcmp(result, "ok") != 0)
 		log_info("%s %s %s: %s (%s)", r.caller, r.action, target, result, r.reason);
 }
 

@@ -101,5 +101,9 @@ void idg_server_set_tick(struct idg_server *s, void (*tick)(struct idg_daemon *d
  * held open. It may complete other connections' deferred replies. */
 void idg_server_on_pam_close(struct idg_server *s, void (*cb)(struct idg_daemon *d,
     uint64_t serial));
+/* A line about a request that a local user can repeat at will (a refusal): at most one per
+ * uid every few seconds, then a count of the others. */
+void idg_server_log_peer(struct idg_server *s, uid_t uid, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

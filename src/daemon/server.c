@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,20 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/lograte.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
 
 #define READ_CHUNK 65536
 #define OUT_HIGH_WATER (1024 * 1024)	/* stop taking requests while this much is unsent */
 #define LISTEN_BACKLOG 128
+/* Lines a local peer can cause at will: at most one per uid and kind in this time, then a
+ * count (a refused-connection loop made ~24,000 lines a second; issue 13). */
+#define PEER_LOG_INTERVAL_MS 5000
+
+/* What a rate-limited line is about; with the peer's uid, the key of its window. */
+enum peer_log_kind { PL_PAM_NOT_ROOT = 1, PL_CONN_LIMIT, PL_UID_LIMIT, PL_MALFORMED, PL_UNKNOWN,
+	PL_TOO_LARGE, PL_DEADLINE, PL_REQUEST };
 
 /* What an epoll event points at: the first member of a conn and of a watch. */
 enum ep_kind { EK_API, EK_PAM, EK_SIG, EK_TIMER, EK_CONN, EK_WATCH };
@@ -66,8 +75,15 @@ struct idg_server {
 	struct idg_watch *watches;
 	void (*tick)(struct idg_daemon *d, int64_t now);	/* once a second */
 	void (*pam_closed)(struct idg_daemon *d, uint64_t serial);	/* a pam.sock peer left */
+	struct idg_lograte peer_log;	/* what peers can make us log */
 	bool stop;
 };
+
+static uint64_t
+peer_key(enum peer_log_kind kind, uid_t uid)
+{
+	return (uint64_t)kind << 32 | (uint64_t)uid;
+}
 
 /* A descriptor someone else owns (the connector's socket), with its callback. */
 struct idg_watch {
@@ -143,6 +159,7 @@ idg_server_new(struct idg_daemon *d, struct idg_server **out, char *err, size_t 
 	if (s == NULL)
 		return IDG_ERR_NOMEM;
 	s->d = d;
+	idg_lograte_init(&s->peer_log, PEER_LOG_INTERVAL_MS);
 	s->api_fd = s->pam_fd = s->sigfd = s->timerfd = s->ep = -1;
 	snprintf(s->api_path, sizeof(s->api_path), "%s/api.sock", d->cfg.run_dir);
 	snprintf(s->pam_path, sizeof(s->pam_path), "%s/pam.sock", d->cfg.run_dir);
@@ -396,7 +413,8 @@ handle_frame(struct idg_server *s, struct conn *c, uint32_t body_len)
 	if (rc == 0 && idg_msg_get_u32(&v, IDG_T_OP, &op) == 0 && rq.fd >= 0 && op != IDG_OP_FILE_PUT)
 		rc = IDG_ERR_PROTO;
 	if (rc < 0 || idg_msg_get_u32(&v, IDG_T_OP, &op) < 0) {
-		log_notice("uid %u pid %d: malformed request; closing the connection",
+		idg_lograte_log(&s->peer_log, peer_key(PL_MALFORMED, c->cred.uid), idg_now_ms(),
+		    LOG_NOTICE, "uid %u pid %d: malformed request; closing the connection",
 		    (unsigned)c->cred.uid, (int)c->cred.pid);
 		error_reply(c, IDG_ST_INPUT, "malformed request: the connection is closed");
 		c->closing = true;
@@ -410,7 +428,8 @@ handle_frame(struct idg_server *s, struct conn *c, uint32_t body_len)
 	rq.conn_serial = c->serial;
 	idg_api_identify(s->d, &rq, &rp);
 	if (rp.status == IDG_ST_OK && !idg_api_dispatch(s->d, &rq, &rp)) {
-		log_notice("uid %u pid %d: unknown request %u; closing the connection",
+		idg_lograte_log(&s->peer_log, peer_key(PL_UNKNOWN, c->cred.uid), idg_now_ms(),
+		    LOG_NOTICE, "uid %u pid %d: unknown request %u; closing the connection",
 		    (unsigned)c->cred.uid, (int)c->cred.pid, op);
 		error_reply(c, IDG_ST_INPUT, "unknown request: the connection is closed");
 		c->closing = true;
@@ -439,8 +458,10 @@ process_input(struct idg_server *s, struct conn *c, int64_t now)
 			break;
 		body_len = idg_wire_body_len((const uint8_t *)c->in.data);
 		if (body_len > IDG_WIRE_REQUEST_MAX) {
-			log_notice("uid %u pid %d: request of %u bytes is over the %u-byte limit; closing",
-			    (unsigned)c->cred.uid, (int)c->cred.pid, body_len, IDG_WIRE_REQUEST_MAX);
+			idg_lograte_log(&s->peer_log, peer_key(PL_TOO_LARGE, c->cred.uid), now,
+			    LOG_NOTICE, "uid %u pid %d: request of %u bytes is over the %u-byte "
+			    "limit; closing", (unsigned)c->cred.uid, (int)c->cred.pid, body_len,
+			    IDG_WIRE_REQUEST_MAX);
 			error_reply(c, IDG_ST_INPUT, "request too large: the connection is closed");
 			c->closing = true;
 			break;
@@ -626,20 +647,24 @@ do_accept(struct idg_server *s, int lfd, bool pam, int64_t now)
 			continue;
 		}
 		if (pam && cred.uid != 0) {
-			log_warn("pam.sock: refused uid %u pid %d (root only)", (unsigned)cred.uid,
-			    (int)cred.pid);
+			idg_lograte_log(&s->peer_log, peer_key(PL_PAM_NOT_ROOT, cred.uid), now,
+			    LOG_WARNING, "pam.sock: refused uid %u pid %d (root only)",
+			    (unsigned)cred.uid, (int)cred.pid);
 			close(fd);
 			continue;
 		}
 		if (s->nconns >= (size_t)s->d->cfg.max_connections) {
-			log_warn("connection limit (%lld) reached; refused uid %u pid %d",
+			/* one condition for all: one window, whoever meets it */
+			idg_lograte_log(&s->peer_log, peer_key(PL_CONN_LIMIT, 0), now, LOG_WARNING,
+			    "connection limit (%lld) reached; refused uid %u pid %d",
 			    s->d->cfg.max_connections, (unsigned)cred.uid, (int)cred.pid);
 			refuse(fd, "idgated is busy: too many connections");
 			continue;
 		}
 		if (cred.uid != 0 && conns_of_uid(s, cred.uid) >= (size_t)s->d->cfg.max_connections_per_uid) {
-			log_warn("per-uid connection limit (%lld) reached for uid %u",
-			    s->d->cfg.max_connections_per_uid, (unsigned)cred.uid);
+			idg_lograte_log(&s->peer_log, peer_key(PL_UID_LIMIT, cred.uid), now,
+			    LOG_WARNING, "per-uid connection limit (%lld) reached for uid %u; "
+			    "refused", s->d->cfg.max_connections_per_uid, (unsigned)cred.uid);
 			refuse(fd, "too many connections from this user");
 			continue;
 		}
@@ -684,8 +709,9 @@ check_deadlines(struct idg_server *s, int64_t now)
 		else if (c->partial_since && now - c->partial_since > cfg->request_timeout * 1000)
 			why = "sent an incomplete request for too long";
 		if (why) {
-			log_notice("uid %u pid %d %s; closing the connection", (unsigned)c->cred.uid,
-			    (int)c->cred.pid, why);
+			idg_lograte_log(&s->peer_log, peer_key(PL_DEADLINE, c->cred.uid), now,
+			    LOG_NOTICE, "uid %u pid %d %s; closing the connection",
+			    (unsigned)c->cred.uid, (int)c->cred.pid, why);
 			conn_close(s, c);
 		} else if (c->in.len == 0 && c->out.len == 0 && !c->waiting &&
 		    now - c->last_activity > cfg->idle_timeout * 1000) {
@@ -764,6 +790,16 @@ idg_server_on_pam_close(struct idg_server *s, void (*cb)(struct idg_daemon *d, u
 }
 
 void
+idg_server_log_peer(struct idg_server *s, uid_t uid, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	idg_lograte_vlog(&s->peer_log, peer_key(PL_REQUEST, uid), idg_now_ms(), prio, fmt, ap);
+	va_end(ap);
+}
+
+void
 idg_server_set_tick(struct idg_server *s, void (*tick)(struct idg_daemon *d, int64_t now))
 {
 	s->tick = tick;
@@ -820,6 +856,7 @@ idg_server_run(struct idg_server *s, void (*reload)(struct idg_daemon *d))
 
 				(void)!read(s->timerfd, &ticks, sizeof(ticks));
 				check_deadlines(s, now);
+				idg_lograte_flush(&s->peer_log, now);
 				if (s->tick)
 					s->tick(s->d, now);
 				break;

@@ -140,6 +140,14 @@ idg_idmap_group_name(const char *raw, char *out, size_t outlen, char *why, size_
 		out[i] = c;
 	}
 	out[n] = '\0';
+	/* The group principal's rule (rbac/names.c): a group stored under a name the role engine
+	 * refuses ("-x", ".hidden", "@all", "//x") could never be named again (fuzz_idmap). */
+	if (!((out[0] >= 'a' && out[0] <= 'z') || (out[0] >= 'A' && out[0] <= 'Z') ||
+	    (out[0] >= '0' && out[0] <= '9'))) {
+		idg_quote(raw, q, sizeof(q));
+		snprintf(why, whylen, "group \"%s\" does not start with a letter or a digit", q);
+		return IDG_ERR_INVAL;
+	}
 	return 0;
 }
 

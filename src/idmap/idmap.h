@@ -33,9 +33,10 @@ int idg_idmap_login_name(enum idg_idmap_rule rule, size_t max, const char *fold_
 bool idg_idmap_domain_listed(const char *list, const char *domain, size_t n);
 
 /* The group principal's name for an IdP group: a leading '/' (a Keycloak path) is dropped
- * and each further '/' becomes '.'; the result must then be 1 to 255 of [A-Za-z0-9._@+-].
- * Anything else (':', ',', spaces, control characters, non-ASCII, too long) is refused,
- * never passed through or guessed at. */
+ * and each further '/' becomes '.'; the result must then be 1 to 255 of [A-Za-z0-9._@+-],
+ * starting with a letter or a digit (as a group principal does). Anything else (':', ',',
+ * spaces, control characters, non-ASCII, too long) is refused, never passed through or
+ * guessed at. */
 int idg_idmap_group_name(const char *raw, char *out, size_t outlen, char *why, size_t whylen);
 
 #define IDG_POSIX_GROUP_MAX 32

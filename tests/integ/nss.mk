@@ -16,10 +16,4 @@ check_PROGRAMS += tests/fuzz/fuzz_snapshot_det
 TESTS += tests/fuzz/fuzz_snapshot_det
 tests_fuzz_fuzz_snapshot_det_SOURCES = tests/fuzz/fuzz_snapshot.c tests/fuzz/fuzz_main.c
 tests_fuzz_fuzz_snapshot_det_LDADD = libidgcommon.la
-EXTRA_DIST += tests/fuzz/run.sh
-
-# 'make fuzz [FUZZ_SECONDS=N]': the same target under libFuzzer (clang), for a bounded time.
-FUZZ_SECONDS = 60
-fuzz:
-	$(SHELL) $(srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS)
-.PHONY: fuzz
+# 'make fuzz' (tests/fuzz/local.mk) runs it under libFuzzer with the parser targets.

@@ -67,6 +67,9 @@ bad_token "a token for another audience" '{"user": "carol", "claims": {"aud": "s
 bad_token "a token with several audiences and azp another client" \
 	'{"user": "carol", "claims": {"aud": ["idgate", "other"], "azp": "other"}}' \
 	"token has several audiences and its azp is not this client"
+bad_token "a token with one audience and azp another client (OIDC Core 3.1.3.7)" \
+	'{"user": "carol", "claims": {"aud": "idgate", "azp": "other-client"}}' \
+	"token was issued to another client (azp)"
 bad_token "a token from another issuer" '{"user": "carol", "claims": {"iss": "https://evil.example/realms/test"}}' \
 	"token from another issuer (iss)"
 bad_token "alg none" '{"user": "carol", "key": "none"}' "unsigned token (alg none) refused"

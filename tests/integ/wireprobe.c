@@ -46,6 +46,10 @@ usage(void)
 	    "      send one frame; print the reply and whether the daemon then closed the connection\n"
 	    "  trickle MAXSECS FIELD...   send the frame one byte per second\n"
 	    "  hold N SECS idle|ping      open N connections (ping: one request each), hold them\n"
+	    "  repeat SECS MAX FIELD...   send the frame and read its reply, again and again on one\n"
+	    "                             connection, for SECS seconds or MAX times; count statuses\n"
+	    "  connflood N SECS MAX       hold N pinged connections, then connect, read the\n"
+	    "                             refusal and close, for SECS seconds or MAX times\n"
 	    "  pipeline MAXSECS [FRAMES]  send pings (at most FRAMES) without ever reading a reply\n"
 	    "  flood BYTES ff|00|rand     send BYTES of garbage as fast as the daemon takes them\n"
 	    "  loop [--kill PID AFTER [--delay US]] ACKFILE FROM TO FIELD...  one request per N\n"
@@ -514,7 +518,7 @@ mode_hold(const char *path, int argc, char **argv)
 	int n, ok = 0, refused = 0, failed = 0, *fds, closed = 0;
 	long secs;
 	bool ping;
-	char err[2048], first_err[2048] = "";
+	char err[2048], first_err[2100] = "";
 	int64_t t0;
 
 	if (argc != 3)
@@ -558,6 +562,86 @@ mode_hold(const char *path, int argc, char **argv)
 			closed++;
 	printf("end: %d of %d closed by the daemon\n", closed, ok);
 	free(fds);
+	return 0;
+}
+
+/* A uid at its connection cap connecting again and again (issue 13): each attempt waits for
+ * the daemon's answer, so "refused" counts the refusals the daemon made. */
+static int
+mode_connflood(const char *path, int argc, char **argv)
+{
+	int n, held = 0, fd;
+	long secs, max, tries = 0, refused = 0, other = 0;
+	int *fds;
+	char err[2048];
+	int64_t t0;
+
+	if (argc != 3)
+		usage();
+	n = (int)number(argv[0], 4096);
+	secs = (long)number(argv[1], 60);
+	max = (long)number(argv[2], 10000000);
+	if ((fds = calloc((size_t)n + 1, sizeof(int))) == NULL)
+		return EXIT_USAGE;
+	for (int i = 0; i < n; i++)
+		if ((fds[i] = connect_to(path)) >= 0 && ping_status(fds[i], err, sizeof(err)) == 0)
+			held++;
+	t0 = idg_now_ms();
+	while (tries < max && idg_now_ms() - t0 < secs * 1000) {
+		tries++;
+		if ((fd = connect_to(path)) < 0) {
+			other++;
+			continue;
+		}
+		if (ping_status(fd, err, sizeof(err)) == IDG_ST_ERROR &&
+		    strstr(err, "too many connections") != NULL)
+			refused++;
+		else
+			other++;
+		close(fd);
+	}
+	printf("held %d tries %ld refused %ld other %ld in %lld ms\n", held, tries, refused, other,
+	    (long long)(idg_now_ms() - t0));
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return 0;
+}
+
+/* One request over and over, each reply read (issue 13: refusals a user can ask for at will). */
+static int
+mode_repeat(int sock, int argc, char **argv)
+{
+	struct bytes frame = { 0 };
+	long secs, max, n = 0, counts[8] = { 0 };
+	int64_t t0 = idg_now_ms();
+
+	if (argc < 3)
+		usage();
+	secs = (long)number(argv[0], 60);
+	max = (long)number(argv[1], 10000000);
+	build_frame(&frame, argv + 2, argc - 2, 0, -1);
+	while (n < max && idg_now_ms() - t0 < secs * 1000) {
+		struct idg_msgview v = { 0 };
+		uint8_t *body = NULL;
+		size_t len;
+		uint32_t st = 7;
+
+		if (idg_wire_send(sock, frame.p, frame.len, -1, timeout_ms) < 0 ||
+		    idg_wire_recv(sock, IDG_WIRE_REPLY_MAX, &body, &len, NULL, timeout_ms) < 0)
+			break;
+		if (idg_msg_parse(body, len, &v) == 0)
+			(void)idg_msg_get_u32(&v, IDG_T_STATUS, &st);
+		counts[st < 7 ? st : 7]++;
+		idg_msgview_free(&v);
+		free(body);
+		n++;
+	}
+	printf("sent %ld ok %ld denied %ld input %ld other %ld in %lld ms\n", n, counts[0],
+	    counts[1], counts[2], n - counts[0] - counts[1] - counts[2],
+	    (long long)(idg_now_ms() - t0));
+	free(frame.p);
 	return 0;
 }
 
@@ -763,6 +847,8 @@ main(int argc, char **argv)
 	mode = argv[2];
 	if (strcmp(mode, "hold") == 0)
 		return mode_hold(path, argc - 3, argv + 3);
+	if (strcmp(mode, "connflood") == 0)
+		return mode_connflood(path, argc - 3, argv + 3);
 	if ((sock = connect_to(path)) < 0)
 		return EXIT_USAGE;
 	if (strcmp(mode, "send") == 0)
@@ -773,6 +859,8 @@ main(int argc, char **argv)
 		rc = mode_pipeline(sock, argc - 3, argv + 3);
 	else if (strcmp(mode, "flood") == 0)
 		rc = mode_flood(sock, argc - 3, argv + 3);
+	else if (strcmp(mode, "repeat") == 0)
+		rc = mode_repeat(sock, argc - 3, argv + 3);
 	else if (strcmp(mode, "loop") == 0)
 		rc = mode_loop(sock, argc - 3, argv + 3);
 	else

@@ -12,6 +12,12 @@ tests_unit_common_check_util_SOURCES = tests/unit/common/check_util.c
 tests_unit_common_check_util_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_common_check_util_LDADD = libidgcommon.la $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/common/check_lograte
+TESTS += tests/unit/common/check_lograte
+tests_unit_common_check_lograte_SOURCES = tests/unit/common/check_lograte.c
+tests_unit_common_check_lograte_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_check_lograte_LDADD = libidgcommon.la $(CMOCKA_LIBS)
+
 # The allocation-failure test interposes the allocator at link time: calls from the
 # (static, convenience) libidgcommon objects go through the test's __wrap_* functions.
 check_PROGRAMS += tests/unit/common/check_conf

@@ -214,6 +214,22 @@ static const struct jcase cases[] = {
 	{ "aud array of one", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":[\"idgate\"],\"sub\":\"u1\",\"preferred_username\":\"a\","
 	    "\"exp\":$NOW+300}", M_NONE, 0, NULL },
+	/* issue 13: azp is judged whatever the shape of aud */
+	{ "one aud, azp another client", S_RSA, H("RS256", "rsa1"),
+	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"azp\":\"other-client\",\"sub\":\"u1\","
+	    "\"preferred_username\":\"a\",\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "azp" },
+	{ "aud array of one, azp another client", S_RSA, H("RS256", "rsa1"),
+	    "{\"iss\":\"$ISS\",\"aud\":[\"idgate\"],\"azp\":\"other-client\",\"sub\":\"u1\","
+	    "\"preferred_username\":\"a\",\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "azp" },
+	{ "one aud, azp not a string", S_RSA, H("RS256", "rsa1"),
+	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"azp\":1,\"sub\":\"u1\","
+	    "\"preferred_username\":\"a\",\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "azp" },
+	{ "one aud, azp empty", S_RSA, H("RS256", "rsa1"),
+	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"azp\":\"\",\"sub\":\"u1\","
+	    "\"preferred_username\":\"a\",\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "azp" },
+	{ "one aud, azp this client", S_RSA, H("RS256", "rsa1"),
+	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"azp\":\"idgate\",\"sub\":\"u1\","
+	    "\"preferred_username\":\"a\",\"exp\":$NOW+300}", M_NONE, 0, NULL },
 	{ "aud array with a non-string", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":[\"idgate\",1],\"azp\":\"idgate\",\"sub\":\"u1\","
 	    "\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "audience" },
