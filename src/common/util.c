@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,4 +427,42 @@ idg_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+idg_system_user(const char *name, const char *what, uid_t *uid_out, gid_t *gid_out, char *err,
+    size_t errlen)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int rc = IDG_ERR_NOTFOUND;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read /etc/passwd: %s", strerror(errno));
+		return IDG_ERR_IO;
+	}
+	while ((pw = fgetpwent(f)) != NULL) {
+		if (strcmp(pw->pw_name, name) == 0) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (rc < 0) {
+		snprintf(err, errlen, "the user '%s' (%s) does not exist: create it (useradd "
+		    "--system --no-create-home --shell /usr/sbin/nologin %s)", name, what, name);
+		return rc;
+	}
+	if (uid == 0 || gid == 0) {
+		snprintf(err, errlen, "the user '%s' (%s) has uid or gid 0: it must be an "
+		    "unprivileged user", name, what);
+		return IDG_ERR_CONFIG;
+	}
+	*uid_out = uid;
+	*gid_out = gid;
+	return 0;
 }

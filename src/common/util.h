@@ -31,6 +31,13 @@ void idg_duration_format(int64_t secs, char *buf, size_t len);
  * IDG_ERR_IO / IDG_ERR_INVAL with errno set. */
 int idg_make_dirs(const char *path, mode_t mode);
 
+/* An unprivileged system user's uid and gid, from /etc/passwd itself: idgated never asks NSS
+ * (that could be its own module, and the answer must not depend on the state it serves).
+ * what names the setting in messages ("[connector] user"). IDG_ERR_NOTFOUND, IDG_ERR_CONFIG
+ * (uid or gid 0), IDG_ERR_IO, with why in err; the outputs are untouched then. */
+int idg_system_user(const char *name, const char *what, uid_t *uid_out, gid_t *gid_out,
+    char *err, size_t errlen);
+
 /* Fill buf with n bytes from the kernel's CSPRNG; IDG_ERR_IO if it cannot. */
 int idg_random(void *buf, size_t n);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */

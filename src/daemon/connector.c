@@ -118,38 +118,6 @@ idg_connector_configured(const struct idg_daemon *d)
 	return d->cfg.idp_issuer != NULL || idg_config_saml(&d->cfg);
 }
 
-/* The unprivileged user, from /etc/passwd itself: idgated never asks NSS (that could be its
- * own module, and the answer must not depend on the state it serves). */
-static int
-resolve_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
-{
-	FILE *f = fopen("/etc/passwd", "re");
-	struct passwd *pw;
-	int rc = IDG_ERR_NOTFOUND;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot read /etc/passwd: %s", strerror(errno));
-		return IDG_ERR_IO;
-	}
-	while ((pw = fgetpwent(f)) != NULL) {
-		if (strcmp(pw->pw_name, name) == 0) {
-			*uid = pw->pw_uid;
-			*gid = pw->pw_gid;
-			rc = 0;
-			break;
-		}
-	}
-	fclose(f);
-	if (rc < 0)
-		snprintf(err, errlen, "the connector user '%s' ([connector] user) does not exist: "
-		    "create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s)",
-		    name, name);
-	else if (*uid == 0 || *gid == 0)
-		snprintf(err, errlen, "the connector user '%s' has uid or gid 0: it must be an "
-		    "unprivileged user", name), rc = IDG_ERR_CONFIG;
-	return rc;
-}
-
 /* The client secret file: root-owned and private (checked again here, it may have changed
  * since the config was read), at most SECRET_MAX bytes, one line. */
 static int
@@ -758,7 +726,8 @@ idg_connector_start(struct idg_daemon *d, char *err, size_t errlen)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return IDG_ERR_NOMEM;
 	c->d = d;
-	if ((rc = resolve_user(cfg->connector_user, &c->uid, &c->gid, err, errlen)) < 0) {
+	if ((rc = idg_system_user(cfg->connector_user, "[connector] user", &c->uid, &c->gid, err,
+	    errlen)) < 0) {
 		free(c);
 		return rc;
 	}
