@@ -387,7 +387,7 @@ spawn(struct idg_connector *c, char *err, size_t errlen)
 {
 	char fdarg[16], uidarg[16], gidarg[16], logarg[16], levelarg[16];
 	int sv[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
@@ -416,6 +416,8 @@ spawn(struct idg_connector *c, char *err, size_t errlen)
 		if (dup2(sv[1], 3) < 0)
 			_exit(127);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self)
+			_exit(127);	/* idgated died before the signal was armed */
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
