@@ -306,7 +306,9 @@ memory_rules(scmp_filter_ctx f)
 
 /* Sockets: TCP/UDP over IPv4 and IPv6, and unnamed pairs. AF_UNIX and AF_NETLINK fail with
  * EACCES: glibc probes them (nscd's socket, the interface list for getaddrinfo) and goes on
- * without; no other family is ever asked for, so it kills. */
+ * without; no other family is ever asked for, so it kills. Logging to syslog uses the socket
+ * opened before the drop (LOG_NDELAY); should syslogd restart, the child's later lines are
+ * lost until the child restarts. */
 static int
 socket_rules(scmp_filter_ctx f)
 {
