@@ -25,6 +25,7 @@
 #include "daemon/conn_child.h"
 #include "daemon/conn_proto.h"
 #include "proto/wire.h"
+#include "sandbox/sandbox.h"
 
 #define CONN_MSG_MAX (1024u * 1024u)
 
@@ -260,8 +261,15 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 	struct idg_saml *sm = NULL;
 	struct idg_http *sh = NULL;
 	const char *jwks;
+	/* The IdP's sandbox layer, before anything is fetched; once (a new [idp] restarts us). */
+	static bool confined;
+	const char *urls[] = { opt_str(v, IDG_CT_ISSUER), opt_str(v, IDG_CT_SAML_METADATA_URL) };
+	const char *cas[] = { opt_str(v, IDG_CT_CA_FILE), opt_str(v, IDG_CT_SAML_CA_FILE) };
 	int rc;
 
+	if (!confined && (rc = idg_sandbox_connector_idp(urls, 2, cas, 2, err, errlen)) < 0)
+		return rc;
+	confined = true;
 	if ((rc = configure_saml(v, &sm, &sh, err, errlen)) < 0)
 		return rc;
 	if (opt_str(v, IDG_CT_ISSUER) == NULL && sm != NULL) {
@@ -479,11 +487,18 @@ int
 idg_conn_child_main(int fd, uid_t uid, gid_t gid)
 {
 	struct child ch = { .fd = fd };
+	pid_t parent = getppid();	/* idgated: spawn() checked it after arming the signal */
+	char sberr[256] = "PR_SET_PDEATHSIG failed";
 	int rc;
 
 	if ((rc = drop_privileges(uid, gid)) < 0) {
 		log_err("connector: cannot drop privileges to uid %u gid %u: %s", (unsigned)uid,
 		    (unsigned)gid, idg_strerror(rc));
+		return 1;
+	}
+	if (idg_sandbox_parent_death(parent) < 0 ||
+	    idg_sandbox_connector_start(sberr, sizeof(sberr)) < 0) {
+		log_err("connector: cannot enter the sandbox: %s", sberr);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);

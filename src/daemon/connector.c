@@ -388,7 +388,7 @@ spawn(struct pool *p, char *err, size_t errlen)
 	char fdarg[16], uidarg[16], gidarg[16], logarg[16], levelarg[16];
 	struct kid *k = NULL;
 	int sv[2], big = (int)(CONN_MSG_MAX * 2);
-	pid_t pid;
+	pid_t pid, self = getpid();
 	int rc;
 
 	for (size_t i = 0; i < p->max && k == NULL; i++)
@@ -429,6 +429,8 @@ spawn(struct pool *p, char *err, size_t errlen)
 		if (p->kind == POOL_SAML)
 			(void)setpriority(PRIO_PROCESS, 0, SAML_NICE);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self)
+			_exit(127);	/* idgated died before the death signal was set */
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}

@@ -17,3 +17,8 @@ EXTRA_DIST += $(OIDC_TESTS) tests/integ/t_oidc_lib.sh
 check_PROGRAMS += tests/integ/pamprobe
 tests_integ_pamprobe_SOURCES = tests/integ/pamprobe.c
 tests_integ_pamprobe_LDADD = libidgcommon.la
+
+# t_sandbox.sh: the connector child's sandbox (src/sandbox/) holds, logins pass through it,
+# and it dies with idgated.
+TESTS += tests/integ/t_sandbox.sh
+EXTRA_DIST += tests/integ/t_sandbox.sh

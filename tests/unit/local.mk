@@ -112,6 +112,17 @@ tests_unit_pam_check_args_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 tests_unit_pam_check_args_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_pam_check_args_LDADD = libidgcommon.la $(CMOCKA_LIBS)
 
+# --- sandbox: forked children drop to a test uid and enter the connector's policy (root) ---
+check_PROGRAMS += tests/unit/sandbox/check_sandbox
+TESTS += tests/unit/sandbox/check_sandbox
+tests_unit_sandbox_check_sandbox_SOURCES = tests/unit/sandbox/check_sandbox.c \
+	tests/unit/connectors/fixture.c tests/unit/connectors/fixture.h
+tests_unit_sandbox_check_sandbox_CFLAGS = $(UNIT_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(MHD_CFLAGS) $(SECCOMP_CFLAGS)
+tests_unit_sandbox_check_sandbox_LDADD = libidgsandbox.la libidgconn.la libidgcommon.la \
+	$(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(MHD_LIBS) $(XMLSEC_LIBS) $(XML2_LIBS) \
+	$(ZLIB_LIBS) $(SECCOMP_LIBS) $(CMOCKA_LIBS) -lpthread
+
 EXTRA_DIST += tests/unit/README.md
 
 endif
