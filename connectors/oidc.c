@@ -451,6 +451,23 @@ idg_oidc_jwks_load(struct idg_oidc *o, const char *json, char *err, size_t errle
 	return jwks_install(o, json, strlen(json), err, errlen);
 }
 
+int
+idg_oidc_jwks_load_at(struct idg_oidc *o, const char *json, time_t fetched_at, char *err,
+    size_t errlen)
+{
+	time_t now = idg_oidc_now(o);
+	int rc;
+
+	if ((rc = idg_oidc_jwks_load(o, json, err, errlen)) < 0)
+		return rc;
+	/* Keys another process fetched at fetched_at: as fresh as that fetch, and a refresh
+	 * for an unknown kid waits for jwks_min_interval after it, as if this process had
+	 * fetched them (a time in the future is not believed). */
+	if (fetched_at > 0 && fetched_at <= now)
+		o->jwks_fetched = o->jwks_tried = fetched_at;
+	return 0;
+}
+
 const char *
 idg_oidc_jwks_json(const struct idg_oidc *o, uint64_t *gen_out)
 {

@@ -128,6 +128,10 @@ int idg_oidc_discover(struct idg_oidc *o, char *err, size_t errlen);
  * gives newer ones. json: the current document, or NULL; *gen_out counts replacements so the
  * caller knows when to persist again. */
 int idg_oidc_jwks_load(struct idg_oidc *o, const char *json, char *err, size_t errlen);
+/* The same for keys another process fetched at fetched_at (unix time; 0: unknown): they count
+ * as fetched then, for the scheduled refresh and for jwks_min_interval. */
+int idg_oidc_jwks_load_at(struct idg_oidc *o, const char *json, time_t fetched_at, char *err,
+    size_t errlen);
 const char *idg_oidc_jwks_json(const struct idg_oidc *o, uint64_t *gen_out);
 /* Scheduled refresh (discovery and keys) when due (call periodically): 0 when nothing was
  * due, 1 after a refresh, negative when the refresh failed (the cached keys stay). */

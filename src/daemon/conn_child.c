@@ -41,24 +41,6 @@ struct child {
 	uint64_t jwks_gen_sent;
 };
 
-/* Drop to uid/gid for good: no supplementary groups, no way back, no new privileges. */
-static int
-drop_privileges(uid_t uid, gid_t gid)
-{
-	struct rlimit core = { 0, 0 };
-
-	if (uid == 0 || gid == 0)
-		return IDG_ERR_CONFIG;
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-		return IDG_ERR_IO;
-	if (setuid(0) == 0 || seteuid(0) == 0)
-		return IDG_ERR_INTERNAL;	/* must be impossible now */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return IDG_ERR_IO;
-	(void)setrlimit(RLIMIT_CORE, &core);	/* no core file with a client secret in it */
-	return 0;
-}
-
 static int
 reply_status(struct idg_msg *m, uint64_t reqid, int rc, const char *err)
 {
@@ -318,7 +300,7 @@ do_configure(struct child *ch, const struct idg_msgview *v, char *err, size_t er
 		return rc;
 	}
 	if ((jwks = opt_str(v, IDG_CT_JWKS)) != NULL &&
-	    idg_oidc_jwks_load(o, jwks, err, errlen) < 0)
+	    idg_oidc_jwks_load_at(o, jwks, (time_t)opt_u64(v, IDG_CT_JWKS_AT), err, errlen) < 0)
 		log_warn("connector: the cached keys were not usable (%s); fetching new ones", err);
 	/* The loaded keys are what the parent has: no need to send them back. */
 	(void)idg_oidc_jwks_json(o, &ch->jwks_gen_sent);
@@ -444,7 +426,8 @@ handle_op(struct child *ch, const struct idg_msgview *v, struct idg_msg *m)
 
 		if (jwks == NULL)
 			return reply_status(m, reqid, IDG_ERR_PROTO, "no keys");
-		if ((rc = idg_oidc_jwks_load(ch->oidc, jwks, err, sizeof(err))) < 0)
+		if ((rc = idg_oidc_jwks_load_at(ch->oidc, jwks, (time_t)opt_u64(v,
+		    IDG_CT_JWKS_AT), err, sizeof(err))) < 0)
 			return reply_status(m, reqid, rc, err);
 		(void)idg_oidc_jwks_json(ch->oidc, &ch->jwks_gen_sent);	/* nothing to echo */
 		return reply_status(m, reqid, 0, NULL);
@@ -491,7 +474,7 @@ idg_conn_child_main(int fd, uid_t uid, gid_t gid)
 	char sberr[256] = "PR_SET_PDEATHSIG failed";
 	int rc;
 
-	if ((rc = drop_privileges(uid, gid)) < 0) {
+	if ((rc = idg_sandbox_drop(uid, gid)) < 0) {
 		log_err("connector: cannot drop privileges to uid %u gid %u: %s", (unsigned)uid,
 		    (unsigned)gid, idg_strerror(rc));
 		return 1;

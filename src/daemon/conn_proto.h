@@ -53,6 +53,7 @@ enum idg_conn_tag {
 	IDG_CT_KC_CLIENT_ROLES = 32,
 	IDG_CT_USERINFO_FALLBACK = 33,	/* u32 bool */
 	IDG_CT_JWKS = 34,	/* str: a JWKS document (cached keys, either way) */
+	IDG_CT_JWKS_AT = 35,	/* u64: unix time those keys were fetched (CONFIGURE, KEYS) */
 	/* logins */
 	IDG_CT_USER = 40,
 	IDG_CT_PASSWORD = 41,

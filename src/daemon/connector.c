@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -103,6 +104,7 @@ struct idg_connector {
 	gid_t gid;
 	uint64_t next_reqid;
 	uint64_t keys_gen;	/* bumped when a child learns new signing keys */
+	int64_t keys_at;	/* unix time a child last fetched the keys; 0: not since start */
 	struct pool pools[POOL_N];
 };
 
@@ -244,6 +246,8 @@ add_oidc(struct idg_connector *c, struct idg_msg *m, const char *secret)
 	S(IDG_CT_KC_CLIENT_ROLES, cfg->idp_keycloak_client_roles);
 	U(IDG_CT_USERINFO_FALLBACK, cfg->idp_userinfo_fallback);
 	S(IDG_CT_JWKS, c->d->st->jwks_json);
+	if (rc == 0 && c->d->st->jwks_json && c->keys_at)
+		rc = idg_msg_add_u64(m, IDG_CT_JWKS_AT, (uint64_t)c->keys_at);
 #undef S
 #undef U
 	return rc;
@@ -527,6 +531,8 @@ persist_jwks(struct idg_connector *c, const char *json)
 	struct idg_change ch;
 	char err[512];
 
+	/* A child sends keys it fetched: fresh now, even when they did not change. */
+	c->keys_at = (int64_t)time(NULL);
 	if (st->jwks_json && strcmp(st->jwks_json, json) == 0)
 		return;
 	idg_change_init(&ch);
@@ -918,11 +924,30 @@ send_keys(struct kid *k)
 		return;
 	if (idg_msg_init(&m, CONN_MSG_MAX) == 0 && idg_msg_add_u32(&m, IDG_CT_OP, IDG_CONN_KEYS) == 0 &&
 	    idg_msg_add_str(&m, IDG_CT_JWKS, json) == 0 &&
+	    idg_msg_add_u64(&m, IDG_CT_JWKS_AT, (uint64_t)c->keys_at) == 0 &&
 	    (q = own_request(c, &m, IDG_CONN_KEYS)) != NULL && start_on(k, q, 5000) < 0) {
 		pending_free(q);
 		kid_lost(k, "it did not take a request");
 	}
 	idg_msg_free(&m);
+}
+
+/* Scheduled work (key and discovery refresh) is one child's: the first of the logins pool;
+ * the others get the keys it fetches (send_keys), so N children do not fetch N times. Every
+ * SAML child refreshes its own IdP metadata. */
+static bool
+ticks(const struct kid *k)
+{
+	const struct pool *p = k->p;
+
+	if (p->kind == POOL_SAML)
+		return true;
+	if (p->kind != POOL_LOGIN)
+		return false;
+	for (size_t i = 0; i < p->max; i++)
+		if (p->kids[i].st != K_OFF)
+			return &p->kids[i] == k;
+	return false;
 }
 
 /* Fail what waits in p's queue past its deadline, or everything when p cannot start. */
@@ -981,7 +1006,7 @@ pool_tick(struct pool *p, int64_t now)
 			idle--;
 			continue;
 		}
-		if (now >= k->next_tick && p->nqueued == 0)
+		if (now >= k->next_tick && p->nqueued == 0 && ticks(k))
 			send_tick(k);
 		else if (k->keys_gen != p->c->keys_gen && p->nqueued == 0)
 			send_keys(k);

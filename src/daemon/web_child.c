@@ -38,6 +38,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/web_child.h"
+#include "sandbox/sandbox.h"
 #include "daemon/web_proto.h"
 #include "proto/wire.h"
 
@@ -101,29 +102,6 @@ static int64_t
 now_ms(void)
 {
 	return idg_now_ms();
-}
-
-/* Drop to uid/gid for good, as the connector child does; and die with the parent (set after
- * the uid change, which clears it). */
-static int
-drop_privileges(uid_t uid, gid_t gid, pid_t parent)
-{
-	struct rlimit core = { 0, 0 };
-
-	if (uid == 0 || gid == 0)
-		return IDG_ERR_CONFIG;
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-		return IDG_ERR_IO;
-	if (setuid(0) == 0 || seteuid(0) == 0)
-		return IDG_ERR_INTERNAL;	/* must be impossible now */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return IDG_ERR_IO;
-	(void)setrlimit(RLIMIT_CORE, &core);	/* no core file with the TLS key in it */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return IDG_ERR_IO;
-	if (getppid() != parent)
-		return IDG_ERR_UNAVAIL;		/* the parent died before the death signal was set */
-	return 0;
 }
 
 /* ---------- the parent ---------- */
@@ -779,6 +757,7 @@ idg_web_child_main(int fd, int listen_fd, uid_t uid, gid_t gid, pid_t parent)
 	struct MHD_Daemon *mhd;
 	struct idg_msgview v = { 0 };
 	pthread_t reap;
+	char sberr[256];
 	uint8_t *body = NULL;
 	size_t len = 0;
 	int rc;
@@ -787,9 +766,14 @@ idg_web_child_main(int fd, int listen_fd, uid_t uid, gid_t gid, pid_t parent)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_mutex_init(&w->send_mu, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = drop_privileges(uid, gid, parent)) < 0) {
+	if ((rc = idg_sandbox_drop(uid, gid)) < 0) {
 		log_err("web: cannot drop privileges to uid %u gid %u: %s", (unsigned)uid,
 		    (unsigned)gid, idg_strerror(rc));
+		return 1;
+	}
+	/* The death signal after the uid change, which clears it. */
+	if (idg_sandbox_parent_death(parent) < 0) {
+		log_err("web: cannot arrange to die with idgated");
 		return 1;
 	}
 	if ((rc = idg_wire_recv(fd, IDG_WEB_MSG_MAX, &body, &len, NULL, 10000)) < 0 ||
@@ -800,6 +784,12 @@ idg_web_child_main(int fd, int listen_fd, uid_t uid, gid_t gid, pid_t parent)
 	idg_msgview_free(&v);
 	explicit_bzero(body, len);	/* it held the TLS key */
 	free(body);
+	/* Confined before libmicrohttpd starts its threads (landlock binds the calling thread
+	 * and those it starts) and before the first byte from the network is read. */
+	if (idg_sandbox_web(sberr, sizeof(sberr)) < 0) {
+		log_err("web: cannot enter the sandbox: %s", sberr);
+		return 1;
+	}
 	mhd = MHD_start_daemon(MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, w,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/resource.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -580,5 +582,44 @@ idg_sandbox_connector_idp(const char *const *urls, size_t nurls,
 	p.read_paths = paths;
 	p.connect_ports = ports;
 	p.nconnect_ports = nports;
+	return idg_sandbox_enter(&p, err, errlen);
+}
+
+int
+idg_sandbox_drop(uid_t uid, gid_t gid)
+{
+	struct rlimit core = { 0, 0 };
+
+	if (uid == 0 || gid == 0)
+		return IDG_ERR_CONFIG;
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return IDG_ERR_IO;
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		return IDG_ERR_INTERNAL;	/* must be impossible now */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return IDG_ERR_IO;
+	(void)setrlimit(RLIMIT_CORE, &core);	/* no core file with a secret in it */
+	return 0;
+}
+
+/* The web child reads nothing once it has its TLS key and certificate (they come over its
+ * socket): only what late library loads and the TLS library's own set-up may want. */
+static const char *const web_paths[] = {
+	"/etc/gnutls", "/usr/share/gnutls", "/etc/ssl", "/etc/localtime", "/usr/share/zoneinfo",
+	"/etc/ld.so.cache", "/usr/lib", "/lib", "/lib64", "/usr/lib64",
+	"/dev/urandom", "/dev/null", "/proc/self", NULL,
+};
+
+int
+idg_sandbox_web(char *err, size_t errlen)
+{
+	const struct idg_sandbox_policy p = {
+		.flags = IDG_SANDBOX_SECCOMP | IDG_SANDBOX_THREADS | IDG_SANDBOX_SERVER |
+		    IDG_SANDBOX_LANDLOCK | IDG_SANDBOX_READ_PATHS | IDG_SANDBOX_TCP_CONNECT,
+		.read_paths = web_paths,
+		.connect_ports = NULL,
+		.nconnect_ports = 0,	/* it accepts; it never connects anywhere */
+	};
+
 	return idg_sandbox_enter(&p, err, errlen);
 }

@@ -58,6 +58,16 @@ int idg_sandbox_landlock_abi(void);
  * signal was armed). Returns 0, or IDG_ERR_IO when prctl fails. */
 int idg_sandbox_parent_death(pid_t expected_parent);
 
+/* Drop to uid/gid for good: no supplementary groups, no way back (checked), no new
+ * privileges, not dumpable, no core file. 0; IDG_ERR_CONFIG for uid or gid 0; IDG_ERR_IO. */
+int idg_sandbox_drop(uid_t uid, gid_t gid);
+
+/* The SAML web child's policy, before it starts libmicrohttpd's threads (with its listening
+ * socket, TLS key and certificate in hand): seccomp with threads and accept, and a landlock
+ * layer with no file reading but libraries' and the TLS library's configuration, no write,
+ * no TCP connect at all. */
+int idg_sandbox_web(char *err, size_t errlen);
+
 /* The TCP port of an http(s) URL (an explicit port, or 443 / 80). */
 int idg_sandbox_url_port(const char *url, uint16_t *port_out);
 
