@@ -102,7 +102,7 @@ like "... because the name is pinned to another identity" "$(line error)" "alrea
 is "... the pin is unchanged" "$(pin_of bob)" "$IDP_BASE/idp bob@example.com"
 
 # ---------- configuration ----------
-daemon_stop
+ok "idgated stops cleanly" daemon_stop
 both_config "link_attribute = oidc_sub"
 run "$IDGATED" --check-config -c "$T_DIR/idgate.conf"
 like "link_attribute alone is refused" "$RC:$OUT$ERR" "^[1-9].*link_attribute in \\[saml\\] is used only with same_directory_as_oidc = yes"
@@ -164,7 +164,7 @@ is "bob by OIDC after SAML, linked: ok" "$RC:$(line status):$(line 'account stat
 is "... same uid throughout" "$(uid_of bob)" "$BOB_UID"
 
 # ---------- the link is configuration, not the store ----------
-daemon_stop
+ok "idgated stops cleanly (linked)" daemon_stop
 both_config
 ok "idgated starts without the link again" daemon_start
 saml_login alice alice alice-pw-7c1e
@@ -172,4 +172,7 @@ is "without the link, alice's SAML login is refused again" "$ACS_CODE" 403
 oidc_login alice alice-password
 is "... her OIDC login still works" "$RC:$(line status)" "0:ok"
 ok "idgated is still up" ping_quiet
+ok "idgated stops cleanly at the end" daemon_stop
+unlike "no sanitizer report in idgated's log (its children's too)" "$(cat "$T_DIR/daemon.log")" \
+	"AddressSanitizer|LeakSanitizer|runtime error:"
 done_testing
