@@ -91,6 +91,8 @@ struct idg_oidc_identity {
 	char *username;		/* the username claim's value, as the IdP sent it */
 	char *name;		/* the "name" claim, or NULL */
 	char *email;		/* or NULL */
+	char *link;		/* SAML only: the link attribute's value (idg_saml_cfg link_attr),
+				 * or NULL */
 	char **groups;		/* after profile mapping and prefix stripping */
 	size_t ngroups;
 	int64_t exp;		/* the validated token's exp */

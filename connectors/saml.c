@@ -69,7 +69,7 @@ struct seen {
 };
 
 struct idg_saml {
-	char *sp_entity_id, *acs_url, *username_attr, *groups_attr;
+	char *sp_entity_id, *acs_url, *username_attr, *groups_attr, *link_attr;
 	char *idp_entity_id, *idp_sso_url;
 	xmlSecKeyPtr keys[IDG_SAML_CERTS_MAX];
 	size_t nkeys;
@@ -545,6 +545,10 @@ idg_saml_new(const struct idg_saml_cfg *cfg, struct idg_saml **out, char *err, s
 	}
 	s->username_attr = dup_opt(cfg->username_attr);
 	s->groups_attr = dup_opt(cfg->groups_attr);
+	if (cfg->link_attr && *cfg->link_attr && (s->link_attr = strdup(cfg->link_attr)) == NULL) {
+		idg_saml_free(s);
+		return fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
+	}
 	s->leeway_s = cfg->leeway_s;
 	s->requests_elsewhere = cfg->requests_elsewhere;
 	s->response_max = cfg->response_max ? cfg->response_max : IDG_SAML_RESPONSE_MAX_DEFAULT;
@@ -568,6 +572,7 @@ idg_saml_free(struct idg_saml *s)
 	free(s->acs_url);
 	free(s->username_attr);
 	free(s->groups_attr);
+	free(s->link_attr);
 	free(s->idp_entity_id);
 	free(s->idp_sso_url);
 	free(s->seen);
@@ -1134,16 +1139,20 @@ add_group(struct idg_oidc_identity *id, const char *g)
 	return 0;
 }
 
-/* One saml:Attribute: the username's (the first non-empty value) or the groups'. */
+/* One saml:Attribute: the username's (the first non-empty value), the groups', or the link's
+ * (exactly one non-empty value: a second one could name another person). */
 static int
 read_attribute(const struct idg_saml *s, const xmlNode *a, struct idg_oidc_identity *id,
     char *err, size_t errlen)
 {
 	bool is_user = s->username_attr && attr_is(a, "Name", s->username_attr);
 	bool is_groups = s->groups_attr && attr_is(a, "Name", s->groups_attr);
+	bool is_link = s->link_attr && strcmp(s->link_attr, "NameID") != 0 &&
+	    attr_is(a, "Name", s->link_attr);
 	int rc = 0;
 
-	for (const xmlNode *v = a->children; (is_user || is_groups) && v && rc == 0; v = v->next) {
+	for (const xmlNode *v = a->children; (is_user || is_groups || is_link) && v && rc == 0;
+	    v = v->next) {
 		char *t = NULL;
 
 		if (!is_el(v, NS_A, "AttributeValue"))
@@ -1156,6 +1165,11 @@ read_attribute(const struct idg_saml *s, const xmlNode *a, struct idg_oidc_ident
 			rc = fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
 		if (rc == 0 && is_groups && *t && (rc = add_group(id, t)) < 0)
 			fail(err, errlen, rc, "too many groups in the assertion");
+		if (rc == 0 && is_link && *t && id->link != NULL)
+			rc = fail(err, errlen, IDG_ERR_DENIED, "the link attribute '%s' has more than "
+			    "one value", s->link_attr);
+		else if (rc == 0 && is_link && *t && (id->link = strdup(t)) == NULL)
+			rc = fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
 		free(t);
 	}
 	return rc;
@@ -1188,6 +1202,8 @@ read_identity(const struct idg_saml *s, xmlNode *as, xmlNode *subj,
 			    errlen)) < 0)
 				return rc;
 	}
+	if (s->link_attr && strcmp(s->link_attr, "NameID") == 0 && (id->link = strdup(id->sub)) == NULL)
+		return fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
 	if (s->username_attr == NULL && (id->username = strdup(id->sub)) == NULL)
 		return fail(err, errlen, IDG_ERR_NOMEM, "out of memory");
 	if (id->username == NULL)

@@ -29,6 +29,9 @@ struct idg_saml_cfg {
 	const char *idp_metadata;	/* the IdP's metadata document (XML text) */
 	const char *username_attr;	/* NULL or "": the NameID */
 	const char *groups_attr;	/* NULL or "": no groups */
+	const char *link_attr;		/* NULL: none; else the attribute whose first value is
+					 * returned as the identity's link (the user's subject at an
+					 * OIDC issuer of the same directory); "NameID": the NameID */
 	unsigned leeway_s;		/* clock skew allowed on NotBefore/NotOnOrAfter */
 	size_t response_max;		/* decoded bytes; default IDG_SAML_RESPONSE_MAX_DEFAULT */
 	const char *sp_key_pem;		/* NULL: AuthnRequests unsigned; else an RSA private key

@@ -1,5 +1,5 @@
 /* idgatectl user ...: the directory of IdP users — pre-provisioning a user before its first
- * login, deleting one, listing them with their POSIX ids. */
+ * login, deleting one, listing them with their POSIX ids, unpinning one. */
 #include "config.h"
 
 #include <stdio.h>
@@ -84,6 +84,41 @@ cmd_user_delete(struct cli *c, int argc, char **argv)
 }
 
 static void
+user_unpin_text(const struct cli *c, const cJSON *j)
+{
+	(void)c;
+	printf("unpinned user %s (%s): its next login pins it, if it is IdP user %s%s%s\n",
+	    jstr(j, "user"), jstr(j, "principal"), jstr(j, "idp_user")[0] ?
+	    jstr(j, "idp_user") : "(any)", jstr(j, "subject")[0] ? " with subject " : "",
+	    jstr(j, "subject"));
+}
+
+static int
+cmd_user_unpin(struct cli *c, int argc, char **argv)
+{
+	const char *idp_user = NULL, *subject = NULL;
+	const struct cmdopt o[] = {
+		{ "idp-user", 'u', true, &idp_user, NULL, NULL, NULL },
+		{ "subject", 's', true, &subject, NULL, NULL, NULL },
+		{ NULL },
+	};
+	struct req r;
+	int rc, i = parse_opts(c, &cmds_user[3], argc, argv, o, &rc);
+
+	if (i < 0)
+		return rc;
+	if (argc - i != 1)
+		return usage_error(c, "usage: idgatectl %s", cmds_user[3].synopsis);
+	req_init(&r, IDG_OP_USER_UNPIN);
+	req_str(&r, IDG_T_NAME, argv[i]);
+	if (idp_user)
+		req_str(&r, IDG_T_IDP_USER, idp_user);
+	if (subject)
+		req_str(&r, IDG_T_SUBJECT, subject);
+	return call_simple(c, &r, user_unpin_text);
+}
+
+static void
 user_list_text(const struct cli *c, const cJSON *j)
 {
 	struct table *t = table_new(5, "USER", "UID", "GID", "GROUPS", "STATE");
@@ -164,6 +199,19 @@ const struct command cmds_user[] = {
 	  "account of that name appeared). With --output json: principal, issuer and subject,\n"
 	  "gecos, home and shell too.\n"
 	  "\nNeeds CLUSTER_AUTH_GET_GROUP_USERS.\n" },
+	{ { "user", "unpin" }, cmd_user_unpin, "user unpin NAME [--idp-user USERNAME] "
+	  "[--subject SUB]",
+	  "Release a login name from the IdP identity its first login pinned it to.",
+	  "\nThe way out when a name is pinned to the wrong identity: e.g. to a SAML identity\n"
+	  "from before [saml] same_directory_as_oidc linked SAML logins to the OIDC subject,\n"
+	  "or to an IdP account that was replaced. NAME keeps its uid, principal, bindings and\n"
+	  "groups, and becomes pre-provisioned again (as 'user add' makes it) for the identity\n"
+	  "given: the IdP username given with --idp-user (matched exactly), the subject given\n"
+	  "with --subject (for a linked SAML login: its OIDC subject), or both; with neither,\n"
+	  "the IdP username must be NAME itself. The next login of that identity that PAM\n"
+	  "account lets in pins NAME again. NAME's offline credential goes with the pin.\n"
+	  "\nRoot only (not through a robot token); audited with the old issuer and subject.\n"
+	  "\nExample:\n  idgatectl user unpin alice --subject 6f1c3a52-2d4e-4b8a-9c1f-0a1b2c3d4e01\n" },
 };
 
 const size_t ncmds_user = sizeof(cmds_user) / sizeof(cmds_user[0]);

@@ -73,6 +73,7 @@ static const struct {
 	{ IDG_OP_USER_ADD, api_user_add, "user.add", false },
 	{ IDG_OP_USER_DELETE, api_user_delete, "user.delete", false },
 	{ IDG_OP_USER_LIST, api_user_list, "user.list", false },
+	{ IDG_OP_USER_UNPIN, api_user_unpin, "user.unpin", false },
 	{ IDG_OP_NSS_PROVISIONAL, api_nss_provisional, "nss.provisional", true },
 	{ IDG_OP_PAM_AUTH, api_pam_auth, "pam.auth", true },
 	{ IDG_OP_PAM_DEVICE_START, api_pam_device_start, "pam.device_start", true },

@@ -198,6 +198,8 @@ idg_login_pam_reply(struct idg_daemon *d, const char *name, struct idg_reply *rp
 /* What a login checked and decided, for the change and the reply. */
 struct login_id {
 	const char *iss, *sub, *username, *name, *email;
+	const char *saml_iss, *saml_sub;	/* a linked SAML identity's own (iss, sub are the
+					 * OIDC identity its link attribute names), or NULL */
 	char posix[IDG_POSIX_NAME_MAX + 1];
 	char principal[IDG_SUBJECT_MAX + 1];	/* the IdP's: user:USERNAME */
 	const char *member;	/* the principal memberships are kept for: the stored one */
@@ -205,6 +207,30 @@ struct login_id {
 	struct idg_user *u;	/* known already (pinned or pre-provisioned), or NULL */
 	uint32_t uid;
 };
+
+/* [saml] same_directory_as_oidc: a SAML identity is the OIDC identity its link attribute
+ * names — (the [idp] issuer, that subject) — so both kinds of login of one person find one
+ * pin, and the pin still refuses every other identity. The link is never inferred (not from
+ * a username, not from a folded name): without the attribute the SAML login is refused. */
+static bool
+identity_link(struct idg_daemon *d, const struct idg_login_req *pl,
+    const struct idg_msgview *v, struct idg_reply *rp, struct login_id *id)
+{
+	const char *link = NULL;
+
+	if (strcmp(pl->method, "saml") != 0 || !d->cfg.saml_same_directory ||
+	    d->cfg.idp_issuer == NULL)
+		return true;
+	if (child_str(v, IDG_CT_ID_LINK, 255, false, &link) < 0 || link == NULL ||
+	    link[0] == '\0')
+		return api_fail(rp, IDG_ST_DENIED, "login refused: the SAML assertion has no link "
+		    "attribute '%s' ([saml] same_directory_as_oidc)", d->cfg.saml_link_attribute);
+	id->saml_iss = id->iss;
+	id->saml_sub = id->sub;
+	id->iss = d->cfg.idp_issuer;
+	id->sub = link;
+	return true;
+}
 
 /* The identity's fields from the child, mapped to names; false with rp set on refusal. */
 static bool
@@ -222,6 +248,8 @@ identity_names(struct idg_daemon *d, const struct idg_login_req *pl,
 	    child_str(v, IDG_CT_ID_EMAIL, 1024, false, &id->email) < 0 ||
 	    id->sub[0] == '\0' || id->username[0] == '\0')
 		return api_fail(rp, IDG_ST_DENIED, "the IdP's answer lacks a subject or a username");
+	if (!identity_link(d, pl, v, rp, id))
+		return false;
 	snprintf(id->principal, sizeof(id->principal), "user:%s", id->username);
 	if (idg_subject_check(id->principal, &kind, why, sizeof(why)) < 0)
 		return api_fail(rp, IDG_ST_DENIED, "login refused: %s", why);
@@ -279,8 +307,12 @@ identity_user(struct idg_daemon *d, struct idg_reply *rp, struct login_id *id,
 	if (id->u && id->u->key && (strcmp(id->u->iss, id->iss) != 0 ||
 	    strcmp(id->u->sub, id->sub) != 0)) {
 		idg_quote(id->username, q, sizeof(q));
+		if (id->saml_iss)
+			log_notice("SAML identity \"%s\" links to an OIDC subject that is not the one "
+			    "'%s' is pinned to", q, id->posix);
 		return api_fail(rp, IDG_ST_DENIED, "login refused: login name '%s' already belongs "
-		    "to another IdP identity (this is IdP user \"%s\")", id->posix, q);
+		    "to another IdP identity (this is IdP user \"%s\"%s)", id->posix, q,
+		    id->saml_iss ? ", whose SAML link attribute names another subject" : "");
 	}
 	if ((other = idg_state_user_by_sub(d->st, id->iss, id->sub)) != NULL && other != id->u)
 		return api_fail(rp, IDG_ST_DENIED, "login refused: this IdP identity is already "

@@ -283,6 +283,68 @@ api_user_delete(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	idg_change_free(&c);
 }
 
+/* 'idgatectl user unpin': root only, since it lets another IdP identity take a name. The
+ * pin goes and the name is pre-provisioned again — uid, principal, bindings and groups stay —
+ * for the identity given (--idp-user, --subject; neither: the IdP username NAME), which pins
+ * it at its first login PAM account lets in. Its offline credential goes with the pin: it
+ * was the old identity's password. */
+void
+api_user_unpin(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	static char groups[1][IDG_SUBJECT_NAME_MAX + 1];
+	struct user_args a = { .groups = groups };
+	const struct idg_user *u;
+	struct idg_change c;
+	char detail[1024], principal[IDG_SUBJECT_MAX + 1], q[256];
+	cJSON *o;
+
+	if (!name_arg(d, rq, rp, &a.name))
+		return;
+	if (rq->who.uid != 0 || !rq->who.root || rq->who.via_token) {
+		api_audit(d, rq, a.name, "denied", "root only", NULL);
+		api_fail(rp, IDG_ST_DENIED, "%s is not authorized to perform this operation - "
+		    "names are unpinned by root only", rq->who.name);
+		return;
+	}
+	if (!identity_args(d, rq, rp, &a))
+		return;
+	if ((u = idg_state_user(d->st, a.name)) == NULL) {
+		idg_quote(a.name, q, sizeof(q));
+		api_fail(rp, IDG_ST_INPUT, "user \"%s\" not found", q);
+		return;
+	}
+	if (u->key == NULL) {
+		api_fail(rp, IDG_ST_INPUT, "user %s is not pinned to an IdP identity", a.name);
+		return;
+	}
+	/* The commit changes u: what the audit line names is copied first. */
+	snprintf(principal, sizeof(principal), "%s", u->principal);
+	if (a.idp_user || !a.subject)
+		snprintf(detail, sizeof(detail), "was issuer %.400s subject %.255s; now for IdP "
+		    "user %.255s%s%.255s", u->iss, u->sub, a.idp_user ? a.idp_user : a.name,
+		    a.subject ? " subject " : "", a.subject ? a.subject : "");
+	else
+		snprintf(detail, sizeof(detail), "was issuer %.400s subject %.255s; now for subject "
+		    "%.255s", u->iss, u->sub, a.subject);
+	idg_change_init(&c);
+	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_USER_UNPIN, .a = a.name });
+	idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_USER_EXPECT, .a = a.name,
+	    .b = a.idp_user ? a.idp_user : a.subject ? NULL : a.name, .c = a.subject });
+	if (u->offline)
+		idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_OFFLINE_DEL, .a = a.name });
+	if (api_commit(d, rq, rp, &c, principal, detail)) {
+		log_notice("user %s unpinned by root (%s)", a.name, detail);
+		o = api_obj(rp);
+		cJSON_AddStringToObject(o, "user", a.name);
+		cJSON_AddStringToObject(o, "principal", principal);
+		cJSON_AddStringToObject(o, "idp_user", a.idp_user ? a.idp_user : a.subject ? "" :
+		    a.name);
+		if (a.subject)
+			cJSON_AddStringToObject(o, "subject", a.subject);
+	}
+	idg_change_free(&c);
+}
+
 /* One user as JSON: the POSIX entry, the principal, the pin, the groups. */
 static cJSON *
 user_json(struct idg_daemon *d, const struct idg_user *u)

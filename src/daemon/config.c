@@ -160,6 +160,12 @@ const struct idg_conf_key idg_config_schema[] = {
 	{ "saml", "groups_attribute", IDG_CONF_STR, "groups", false, 0, 256, NULL,
 	  O(saml_groups_attribute), "attribute holding the groups (Okta: groups; Keycloak: Role "
 	  "or member; Auth0: http://schemas.xmlsoap.org/claims/Group); empty: none" },
+	{ "saml", "same_directory_as_oidc", IDG_CONF_BOOL, "no", false, 0, 0, NULL,
+	  O(saml_same_directory), "yes: the SAML IdP and the [idp] issuer are one directory, so "
+	  "a login name may be used by both logins of one person, linked by link_attribute" },
+	{ "saml", "link_attribute", IDG_CONF_STR, NULL, false, 0, 256, NULL,
+	  O(saml_link_attribute), "the SAML attribute whose value is the user's OIDC subject "
+	  "(sub) at the [idp] issuer; NameID: the NameID is that subject" },
 	{ "saml", "login_ttl", IDG_CONF_DURATION, "2m", false, 30, 3600, NULL, O(saml_login_ttl),
 	  "a SAML login's one-time link, and the login, expire after this long" },
 	{ "saml", "leeway", IDG_CONF_DURATION, "60s", false, 0, 600, NULL, O(saml_leeway),
@@ -293,8 +299,21 @@ check_saml(const char *path, const struct idg_config *cfg, bool check_owner,
 		idg_buf_printf(errs, "%s: idp_metadata_url in [saml] must be an https:// URL\n", path);
 		rc = IDG_ERR_CONFIG;
 	}
+	if (cfg->saml_link_attribute && !cfg->saml_same_directory) {
+		idg_buf_printf(errs, "%s: link_attribute in [saml] is used only with "
+		    "same_directory_as_oidc = yes\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
+	if (cfg->saml_same_directory && (cfg->saml_link_attribute == NULL ||
+	    cfg->saml_link_attribute[0] == '\0' || cfg->idp_issuer == NULL ||
+	    !idg_config_saml(cfg))) {
+		idg_buf_printf(errs, "%s: same_directory_as_oidc in [saml] needs link_attribute (the "
+		    "SAML attribute that carries the user's OIDC subject), an [idp] issuer and "
+		    "idp_metadata or idp_metadata_url\n", path);
+		rc = IDG_ERR_CONFIG;
+	}
 	if (!idg_config_saml(cfg))
-		return 0;
+		return rc;
 	if (cfg->saml_sp_entity_id == NULL || cfg->saml_base_url == NULL ||
 	    cfg->saml_tls_cert == NULL || cfg->saml_tls_key == NULL) {
 		idg_buf_printf(errs, "%s: [saml] with idp_metadata also needs sp_entity_id, base_url, "

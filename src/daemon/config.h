@@ -79,6 +79,10 @@ struct idg_config {
 	char *saml_tls_key;
 	char *saml_username_attribute;	/* NULL: the NameID */
 	char *saml_groups_attribute;	/* "": no groups */
+	bool saml_same_directory;	/* same_directory_as_oidc: the SAML IdP and [idp] issuer are
+					 * one directory, linked by saml_link_attribute */
+	char *saml_link_attribute;	/* the attribute carrying the OIDC subject; "NameID": the
+					 * NameID is it */
 	int64_t saml_login_ttl;
 	int64_t saml_leeway;
 	uint64_t saml_max_response;

@@ -69,6 +69,7 @@ add_identity(struct idg_msg *m, const struct idg_oidc_identity *id)
 	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_USERNAME, id->username);
 	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_NAME, id->name);
 	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_EMAIL, id->email);
+	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_LINK, id->link);
 	for (size_t i = 0; rc == 0 && i < id->ngroups; i++)
 		rc = idg_msg_add_str(m, IDG_CT_ID_GROUP, id->groups[i]);
 	if (rc == 0)
@@ -179,6 +180,7 @@ configure_saml(const struct idg_msgview *v, struct idg_saml **out, struct idg_ht
 	c.acs_url = opt_str(v, IDG_CT_SAML_ACS);
 	c.username_attr = opt_str(v, IDG_CT_SAML_USER_ATTR);
 	c.groups_attr = opt_str(v, IDG_CT_SAML_GROUPS_ATTR);
+	c.link_attr = opt_str(v, IDG_CT_SAML_LINK_ATTR);
 	c.leeway_s = opt_u32(v, IDG_CT_SAML_LEEWAY);
 	c.response_max = (size_t)opt_u64(v, IDG_CT_SAML_MAX);
 	c.sp_key_pem = opt_str(v, IDG_CT_SAML_SP_KEY);

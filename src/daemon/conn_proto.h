@@ -73,6 +73,8 @@ enum idg_conn_tag {
 	IDG_CT_ID_EMAIL = 64,
 	IDG_CT_ID_GROUP = 65,	/* repeated */
 	IDG_CT_ID_EXP = 66,	/* u64 */
+	IDG_CT_ID_LINK = 67,	/* SAML: the link attribute's value ([saml] link_attribute), the
+				 * user's OIDC subject as the SAML IdP states it */
 	/* SAML (CONFIGURE: the [saml] settings; without SAML_METADATA or SAML_METADATA_URL, no
 	 * SAML) */
 	IDG_CT_SAML_METADATA = 70,	/* str: the IdP's metadata document */
@@ -88,6 +90,7 @@ enum idg_conn_tag {
 	IDG_CT_SAML_CA_FILE = 80,	/* str: CAs for that URL */
 	IDG_CT_SAML_REFRESH = 81,	/* u32 s: fetch it again this often */
 	IDG_CT_SAML_SP_KEY = 82,	/* str: PEM key that signs AuthnRequests (a secret) */
+	IDG_CT_SAML_LINK_ATTR = 83,	/* str: the attribute sent back as ID_LINK; "NameID" */
 	/* statistics, on every answer */
 	IDG_CT_IDP_US = 80,	/* u64: microseconds this request waited on the IdP's HTTP answers */
 };

@@ -187,6 +187,8 @@ add_saml(const struct idg_config *cfg, struct idg_msg *m, char *err, size_t errl
 	rc = rc ? rc : idg_msg_add_str(m, IDG_CT_SAML_ACS, acs);
 	if (rc == 0 && cfg->saml_username_attribute)
 		rc = idg_msg_add_str(m, IDG_CT_SAML_USER_ATTR, cfg->saml_username_attribute);
+	if (rc == 0 && cfg->saml_same_directory && cfg->saml_link_attribute)
+		rc = idg_msg_add_str(m, IDG_CT_SAML_LINK_ATTR, cfg->saml_link_attribute);
 	if (rc == 0 && cfg->saml_groups_attribute && cfg->saml_groups_attribute[0])
 		rc = idg_msg_add_str(m, IDG_CT_SAML_GROUPS_ATTR, cfg->saml_groups_attribute);
 	rc = rc ? rc : idg_msg_add_u32(m, IDG_CT_SAML_LEEWAY, (uint32_t)cfg->saml_leeway);

@@ -92,6 +92,7 @@ void idg_dir_provisional_forget(struct idg_daemon *d, const char *name);
 /* Requests (api_users.c). */
 void api_user_add(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_user_delete(struct idg_daemon *, struct idg_req *, struct idg_reply *);
+void api_user_unpin(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_user_list(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_nss_provisional(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 

@@ -198,6 +198,8 @@ saml_changed(const struct idg_config *a, const struct idg_config *b)
 	    !same(a->saml_tls_key, b->saml_tls_key) ||
 	    !same(a->saml_username_attribute, b->saml_username_attribute) ||
 	    !same(a->saml_groups_attribute, b->saml_groups_attribute) ||
+	    a->saml_same_directory != b->saml_same_directory ||
+	    !same(a->saml_link_attribute, b->saml_link_attribute) ||
 	    a->saml_login_ttl != b->saml_login_ttl || a->saml_leeway != b->saml_leeway ||
 	    a->saml_max_response != b->saml_max_response ||
 	    a->saml_metadata_refresh != b->saml_metadata_refresh ||

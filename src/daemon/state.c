@@ -300,6 +300,15 @@ apply_user_set(struct idg_state *st, const struct idg_mut *m)
 		if (u->key || m->c == NULL || m->d == NULL)
 			return 0;
 		return user_pin(st, u, index, m->c, m->d);
+	case IDG_MUT_USER_UNPIN:
+		if (u->key == NULL)
+			return 0;
+		(void)idg_strmap_del(&st->usersub, u->key);
+		free(u->iss);
+		free(u->sub);
+		free(u->key);
+		u->iss = u->sub = u->key = NULL;
+		return 0;
 	case IDG_MUT_USER_UID:
 		if (u->uid || m->u == 0)
 			return 0;
@@ -597,6 +606,7 @@ apply_mut(void *ctx, const struct idg_mut *m)
 		rc = apply_user_del(st, m);
 		break;
 	case IDG_MUT_USER_PIN:
+	case IDG_MUT_USER_UNPIN:
 	case IDG_MUT_USER_UID:
 	case IDG_MUT_USER_GECOS:
 	case IDG_MUT_USER_EXPECT:

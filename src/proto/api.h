@@ -56,6 +56,7 @@ enum idg_op {
 	IDG_OP_USER_ADD = 84,		/* NAME [MEMBER (group) ...] [DESC (gecos)]: pre-provision */
 	IDG_OP_USER_DELETE = 85,	/* NAME */
 	IDG_OP_USER_LIST = 86,		/* -> JSON */
+	IDG_OP_USER_UNPIN = 87,		/* root: NAME [IDP_USER] [SUBJECT]: pre-provisioned again */
 	/* pam.sock only, from libnss_idgate.so.2 in sshd: NAME -> a provisional passwd entry
 	 * (UID, GID, GECOS, HOME, SHELL fields), or IDG_ST_INPUT when there is none. */
 	IDG_OP_NSS_PROVISIONAL = 90,

@@ -107,7 +107,7 @@ enum stmt_id {
 	S_MEMBER_DEL, S_BINDING_PUT, S_BINDING_DEL, S_TOKEN_ADD, S_TOKEN_DEL, S_PIPELINE_ADD,
 	S_PIPELINE_INPUT, S_PIPELINE_DEL, S_RESET_BINDINGS, S_RESET_TOKENS, S_RESET_MEMBERS,
 	S_USER_ADD, S_USER_DEL, S_USER_PIN, S_USER_UID, S_USER_GECOS, S_GROUP_GID, S_HOLD_ADD,
-	S_HOLD_DEL, S_OFFLINE_SET, S_OFFLINE_DEL, S_USER_EXPECT, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_HOLD_DEL, S_OFFLINE_SET, S_OFFLINE_DEL, S_USER_EXPECT, S_USER_UNPIN, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -152,6 +152,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " created = excluded.created",
 	[S_OFFLINE_DEL] = "DELETE FROM offline_creds WHERE name = ?1",
 	[S_USER_EXPECT] = "UPDATE users SET want_user = ?2, want_sub = ?3 WHERE name = ?1",
+	[S_USER_UNPIN] = "UPDATE users SET iss = NULL, sub = NULL WHERE name = ?1 AND iss IS NOT NULL",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -485,6 +486,9 @@ apply_one(struct idg_store *s, const struct idg_mut *m)
 		break;
 	case IDG_MUT_USER_EXPECT:
 		rc = run_one(s, S_USER_EXPECT, "tTT", m->a, m->b, m->c);
+		break;
+	case IDG_MUT_USER_UNPIN:
+		rc = run_one(s, S_USER_UNPIN, "t", m->a);
 		break;
 	case IDG_MUT_AUTH_RESET:
 		if ((rc = run(s, S_RESET_BINDINGS, "")) == SQLITE_OK &&

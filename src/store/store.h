@@ -45,6 +45,9 @@ enum idg_mut_kind {
 	IDG_MUT_USER_EXPECT,	/* a = POSIX name, b = the IdP username, c = the subject (either
 				 * NULL: not required): the IdP identity a pre-provisioned name
 				 * is meant for; a login pins it only when it matches */
+	IDG_MUT_USER_UNPIN,	/* a = POSIX name: its pin (issuer, subject) goes; with a
+				 * USER_EXPECT in the same change it is pre-provisioned again
+				 * ('idgatectl user unpin') */
 };
 
 struct idg_mut {

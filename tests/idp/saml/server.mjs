@@ -98,13 +98,17 @@ function response(req, user, variant) {
   const signA = !['unsigned', 'response_signed', 'wrap_response'].includes(variant);
   const signR = ['response_signed', 'wrap_response'].includes(variant);
   const groups = user.groups.map((g) => `<saml:AttributeValue>${esc(g)}</saml:AttributeValue>`).join('');
+  // Further attributes a user releases (fixtures' "attributes": NAME -> value or values), as
+  // Keycloak's user-property mapper releases the user id that is the OIDC sub.
+  const extra = Object.entries(user.attributes || {}).map(([n, vs]) => `<saml:Attribute Name="${esc(n)}">` +
+    [].concat(vs).map((x) => `<saml:AttributeValue>${esc(x)}</saml:AttributeValue>`).join('') + '</saml:Attribute>').join('');
   let assertion = `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${aid}" Version="2.0" IssueInstant="${iso(now)}">` +
     `<saml:Issuer>${esc(issuer)}</saml:Issuer>${signA ? sigTpl(aid) : ''}` +
     `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${nameid}</saml:NameID>` +
     `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="${esc(irt)}" NotOnOrAfter="${iso(end)}" Recipient="${esc(req.acs)}"/></saml:SubjectConfirmation></saml:Subject>` +
     `<saml:Conditions NotBefore="${iso(nb)}" NotOnOrAfter="${iso(end)}"><saml:AudienceRestriction><saml:Audience>${esc(audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
     `<saml:AuthnStatement AuthnInstant="${iso(now)}" SessionIndex="${aid}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
-    `<saml:AttributeStatement><saml:Attribute Name="${esc(groupsAttr)}">${groups}</saml:Attribute></saml:AttributeStatement></saml:Assertion>`;
+    `<saml:AttributeStatement><saml:Attribute Name="${esc(groupsAttr)}">${groups}</saml:Attribute>${extra}</saml:AttributeStatement></saml:Assertion>`;
   if (signA)
     assertion = sign(assertion, variant === 'other_cert' ? other : signing, A_ID);
   if (variant === 'wrap_inside')

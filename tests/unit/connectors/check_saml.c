@@ -696,6 +696,75 @@ test_attributes(void **state)
 	idg_saml_free(s);
 }
 
+/* link_attr: the attribute's one value comes back as the identity's link; two values or none
+ * are refused or absent (never guessed); "NameID" takes the NameID. */
+static void
+test_link_attribute(void **state)
+{
+	char *md = metadata(&idp1, NULL), err[256] = "", *irt, *x;
+	struct idg_saml_cfg cfg = { .sp_entity_id = SP, .acs_url = ACS, .idp_metadata = md,
+		.link_attr = "oidc_sub", .leeway_s = 60 };
+	struct idg_oidc_identity id = { 0 };
+	struct resp r = { .sign_assertion = true, .extra_in_assertion = "<saml:AttributeStatement>"
+		"<saml:Attribute Name=\"oidc_sub\"><saml:AttributeValue>6f1c-01</saml:AttributeValue>"
+		"</saml:Attribute></saml:AttributeStatement>" };
+	struct idg_saml *s = NULL;
+
+	(void)state;
+	assert_int_equal(idg_saml_new(&cfg, &s, err, sizeof(err)), 0);
+	idg_saml_set_clock(s, test_clock, NULL);
+	irt = start(s);
+	x = make(&r, irt, &idp1);
+	if (post(s, x, &id, err, sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+	assert_non_null(id.link);
+	assert_string_equal(id.link, "6f1c-01");
+	assert_string_equal(id.sub, "alice@example.com");
+	idg_oidc_identity_clear(&id);
+	free(x);
+	free(irt);
+	/* two values: it could name two people */
+	irt = start(s);
+	r.aid = "_a7";
+	r.extra_in_assertion = "<saml:AttributeStatement><saml:Attribute Name=\"oidc_sub\">"
+	    "<saml:AttributeValue>6f1c-01</saml:AttributeValue><saml:AttributeValue>6f1c-02"
+	    "</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>";
+	x = make(&r, irt, &idp1);
+	expect_refused(s, x, "link attribute 'oidc_sub' has more than one value");
+	free(x);
+	free(irt);
+	/* none: accepted here without a link (idgated refuses the login) */
+	irt = start(s);
+	r.aid = "_a8";
+	r.extra_in_assertion = NULL;
+	x = make(&r, irt, &idp1);
+	if (post(s, x, &id, err, sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+	assert_null(id.link);
+	idg_oidc_identity_clear(&id);
+	free(x);
+	free(irt);
+	idg_saml_free(s);
+	/* "NameID": the NameID is the link, an attribute called NameID is not read */
+	cfg.link_attr = "NameID";
+	assert_int_equal(idg_saml_new(&cfg, &s, err, sizeof(err)), 0);
+	idg_saml_set_clock(s, test_clock, NULL);
+	irt = start(s);
+	r.aid = "_a10";
+	r.extra_in_assertion = "<saml:AttributeStatement><saml:Attribute Name=\"NameID\">"
+	    "<saml:AttributeValue>someone-else</saml:AttributeValue></saml:Attribute>"
+	    "</saml:AttributeStatement>";
+	x = make(&r, irt, &idp1);
+	if (post(s, x, &id, err, sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+	assert_string_equal(id.link, "alice@example.com");
+	idg_oidc_identity_clear(&id);
+	free(x);
+	free(irt);
+	free(md);
+	idg_saml_free(s);
+}
+
 /* 3000 bounded random mutations of a good response (bit flips, byte overwrites, a byte of
  * markup inserted, truncation) from a fixed seed: nothing crashes (ASan in the sanitizer
  * build), and whatever is still accepted is alice with her groups, never another identity. */
@@ -975,6 +1044,7 @@ main(void)
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_metadata_refresh),
 		cmocka_unit_test(test_attributes),
+		cmocka_unit_test(test_link_attribute),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_torture),
 		cmocka_unit_test(test_signed_request),

@@ -679,6 +679,20 @@ directory_rows_round_trip_and_ids_are_given_once(void **state)
 		"USER|bob|user:bob@example.com|https://idp|sub-b|1501|300000|Bob B.",
 		"USER|top|user:top@example.com|(null)|(null)|1503|4294967294|",
 	};
+	static const char *const want3[] = {
+		"GROUP|devs|300001",
+		"GROUP|nogid|0",
+		"USER|alice|user:alice@example.com|https://idp|sub-a|1500|300005|",
+		"USER|bob|user:bob@example.com|(null)|(null)|1501|300000|Bob B.",
+		"USER|top|user:top@example.com|(null)|(null)|1503|4294967294|",
+	};
+	static const char *const want4[] = {
+		"GROUP|devs|300001",
+		"GROUP|nogid|0",
+		"USER|alice|user:alice@example.com|https://idp|sub-a|1500|300005|",
+		"USER|bob|user:bob@example.com|https://idp2|sub-b2|1501|300000|Bob B.",
+		"USER|top|user:top@example.com|(null)|(null)|1503|4294967294|",
+	};
 
 	open_store(f);
 	idg_change_init(&c);
@@ -732,6 +746,23 @@ directory_rows_round_trip_and_ids_are_given_once(void **state)
 	refused(f, IDG_MUT_USER_PIN, "bob", NULL, 0, "already set");
 	reopen_store(f);
 	assert_dir(f, want2, IDG_ARRAY_SIZE(want2));
+
+	/* 'user unpin': the pin goes, the row (uid, gecos) stays; a name not pinned is refused,
+	 * and the name can be pinned again (to another subject). */
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_USER_UNPIN, "bob", NULL, NULL, NULL, NULL, 0, 0);
+	if (apply(f, &c) != 0)
+		fail_msg("unpin: %s", f->err);
+	reopen_store(f);
+	assert_dir(f, want3, IDG_ARRAY_SIZE(want3));
+	refused(f, IDG_MUT_USER_UNPIN, "bob", NULL, 0, "already set");
+	refused(f, IDG_MUT_USER_UNPIN, "top", NULL, 0, "already set");
+	idg_change_init(&c);
+	dadd(&c, IDG_MUT_USER_PIN, "bob", NULL, "https://idp2", "sub-b2", NULL, 0, 0);
+	if (apply(f, &c) != 0)
+		fail_msg("pin again: %s", f->err);
+	reopen_store(f);
+	assert_dir(f, want4, IDG_ARRAY_SIZE(want4));
 }
 
 /* ---------- schema 4: offline credentials ---------- */
