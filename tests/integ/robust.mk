@@ -3,7 +3,8 @@ ROBUST_TESTS = \
 	tests/integ/t_wire.sh \
 	tests/integ/t_daemon.sh \
 	tests/integ/t_config.sh \
-	tests/integ/t_crash.sh
+	tests/integ/t_crash.sh \
+	tests/integ/t_state_file.sh
 TESTS += $(ROBUST_TESTS)
 EXTRA_DIST += $(ROBUST_TESTS)
 
