@@ -227,8 +227,9 @@ offline_try(struct idg_daemon *d, struct pam_auth *pa, const char *why)
 	if (verifier == NULL) {
 		snprintf(reason, sizeof(reason), "the IdP is unreachable (%s) and %s has no offline "
 		    "credential%s", why, pa->lr.expect, d->cfg.pam_offline_ttl == 0 ?
-		    " ([pam] offline_ttl = 0)" : u && u->offline ? " younger than [pam] offline_ttl" :
-		    "");
+		    " ([pam] offline_ttl = 0)" : idg_offline_future(d, u, (int64_t)time(NULL)) ?
+		    " usable now (its time is more than [pam] offline_ttl in the future: the clock "
+		    "was set back?)" : u && u->offline ? " younger than [pam] offline_ttl" : "");
 		api_fail(&rp, IDG_ST_UNAVAIL, "identity provider unreachable");
 		auth_done(d, pa, &rp, reason);
 		return;

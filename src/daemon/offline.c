@@ -303,23 +303,43 @@ idg_offline_remember(struct idg_daemon *d, const char *name, const char *passwor
 	}
 }
 
+/* Past [pam] offline_ttl: the credential is older than that by the clock. One dated in the
+ * future (the clock was stepped back since it was made) has not expired: its age is
+ * unknown, not large. */
+static bool
+expired(const struct idg_daemon *d, const struct idg_user *u, int64_t now)
+{
+	return d->cfg.pam_offline_ttl == 0 || now - u->offline_at >= d->cfg.pam_offline_ttl;
+}
+
 const char *
 idg_offline_fresh(const struct idg_daemon *d, const struct idg_user *u, int64_t now)
 {
-	if (u == NULL || !u->live || u->offline == NULL || d->cfg.pam_offline_ttl == 0)
+	if (u == NULL || !u->live || u->offline == NULL || expired(d, u, now))
 		return NULL;
-	/* One "from the future" (the clock went back) is not trusted either. */
-	if (now < u->offline_at || now - u->offline_at >= d->cfg.pam_offline_ttl)
+	/* Dated in the future by less than offline_ttl: the clock went back since (an NTP step,
+	 * a VM restored, a host that booted with a wrong clock) and it was made at most the
+	 * step ago; it counts as fresh. Further ahead, its time means nothing: it is kept but
+	 * not used until the clock is within offline_ttl of it. */
+	if (u->offline_at - now >= d->cfg.pam_offline_ttl)
 		return NULL;
 	return u->offline;
+}
+
+bool
+idg_offline_future(const struct idg_daemon *d, const struct idg_user *u, int64_t now)
+{
+	return u && u->live && u->offline && !expired(d, u, now) && u->offline_at > now;
 }
 
 void
 idg_offline_tick(struct idg_daemon *d, int64_t now_ms)
 {
 	static int64_t next_purge;	/* one daemon per process */
+	static size_t future_told;	/* how many were dated in the future when last said */
 	int64_t now = (int64_t)time(NULL);
 	struct idg_change c;
+	size_t future = 0;
 	char err[512];
 
 	if (now_ms < next_purge)
@@ -329,10 +349,19 @@ idg_offline_tick(struct idg_daemon *d, int64_t now_ms)
 	for (size_t i = 0; i < d->st->nusers; i++) {
 		const struct idg_user *u = &d->st->users[i];
 
-		if (u->live && u->offline && idg_offline_fresh(d, u, now) == NULL)
+		if (!u->live || u->offline == NULL)
+			continue;
+		if (expired(d, u, now))
 			idg_change_add(&c, &(struct idg_mut){ .kind = IDG_MUT_OFFLINE_DEL,
 			    .a = u->name });
+		else if (u->offline_at > now)
+			future++;
 	}
+	if (future > future_told)
+		log_warn("offline credentials dated in the future: %zu (the clock was set back "
+		    "since they were made); they are kept, and used while less than [pam] "
+		    "offline_ttl ahead", future);
+	future_told = future;
 	if (c.n > 0) {
 		if (idg_state_commit(d->st, &c, err, sizeof(err)) < 0)
 			log_err("expired offline credentials not deleted: %s", err);

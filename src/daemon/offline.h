@@ -64,10 +64,16 @@ int idg_offline_submit(struct idg_daemon *d, const char *password, const char *v
  * the time now) once it is ready, if [pam] offline_ttl allows offline logins at all. */
 void idg_offline_remember(struct idg_daemon *d, const char *name, const char *password);
 
-/* The user's verifier if it is younger than [pam] offline_ttl, else NULL. */
+/* The user's verifier if its time is less than [pam] offline_ttl away from now, else NULL.
+ * One dated in the future (the clock was set back since it was made) counts as fresh while
+ * it is less than offline_ttl ahead. */
 const char *idg_offline_fresh(const struct idg_daemon *d, const struct idg_user *u, int64_t now);
 
-/* Once a second: verifiers past offline_ttl (all of them when it is 0) are deleted. */
+/* Has the user an unexpired verifier dated after now (the clock went back)? */
+bool idg_offline_future(const struct idg_daemon *d, const struct idg_user *u, int64_t now);
+
+/* Once a second: verifiers more than offline_ttl in the past (all of them when it is 0)
+ * are deleted; one dated in the future never is for that (a warning says so). */
 void idg_offline_tick(struct idg_daemon *d, int64_t now_ms);
 
 /* Stop the worker: waiting jobs get IDG_ERR_UNAVAIL, finished ones their result. */
