@@ -168,7 +168,8 @@ auth_done(struct idg_daemon *d, struct pam_auth *pa, struct idg_reply *rp, const
 {
 	struct idg_req rq = { .op = pa->lr.op, .who = pa->lr.who, .fd = -1 };
 
-	audit(d, &rq, pa->target, rp->status, reason, pa->lr.detail);
+	idg_login_audit(d, &rq, pa->sync ? 0 : pa->lr.conn_serial, pa->target,
+	    result_of(rp->status), reason, pa->lr.detail);
 	if (pa->sync) {
 		*pa->sync = *rp;	/* handed over whole: the server sends and frees it */
 		memset(rp, 0, sizeof(*rp));
