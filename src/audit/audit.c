@@ -158,27 +158,35 @@ format(struct idg_buf *b, const struct idg_audit_rec *r, bool lead_nl)
 	return idg_buf_puts(b, "}\n") < 0 ? IDG_ERR_TOOBIG : 0;
 }
 
-/* Append len bytes whole, or leave the file as it was: a short write (the disk filled
- * mid-record) is cut back off, or, when that fails too, the next record starts on a line of
- * its own, so every record that is in the file is one parseable line. 0 or an errno. */
+/* Append len bytes whole, or leave the file as it was: when the disk fills mid-record (a
+ * short write, then an error for the rest) the part written is cut back off, or, when that
+ * fails too, the next record starts on a line of its own, so every record in the file is
+ * one parseable line. 0 or an errno. */
 static int
 append(struct idg_audit *a, const char *data, size_t len)
 {
-	off_t end = lseek(a->fd, 0, SEEK_END);	/* O_APPEND: where this write lands */
-	ssize_t n;
+	off_t end = lseek(a->fd, 0, SEEK_END);	/* O_APPEND: where this record lands */
+	size_t done = 0;
+	int err = 0;
 
-	do
-		n = write(a->fd, data, len);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0 && (size_t)n == len) {
+	while (done < len) {
+		ssize_t n = write(a->fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : ENOSPC;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (done == len) {
 		a->need_nl = false;
 		return 0;
 	}
-	if (n < 0)
-		return errno;
-	if (n > 0 && (end < 0 || ftruncate(a->fd, end) < 0))
+	if (done > 0 && (end < 0 || ftruncate(a->fd, end) < 0))
 		a->need_nl = true;
-	return ENOSPC;	/* a regular file writes short only when it has no room */
+	return err;
 }
 
 /* A record was not written: count it, and tell the log at once the first time, then at
