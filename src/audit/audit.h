@@ -24,7 +24,10 @@ int idg_audit_open(const char *path, struct idg_audit **out);
 /* Reopen after log rotation (SIGHUP). On failure the old file stays in use. */
 int idg_audit_reopen(struct idg_audit *a);
 void idg_audit_close(struct idg_audit *a);
-/* Append one record; the line is written with a single write(2). */
+/* Append one record as one line, whole or not at all: a record the disk had room for only
+ * in part is truncated away, or the next record starts on a new line when it cannot
+ * be. 0; IDG_ERR_IO when it was not written (counted, logged at most once a minute, and an
+ * "audit.lost" record says how many once records are written again); IDG_ERR_TOOBIG. */
 int idg_audit_write(struct idg_audit *a, const struct idg_audit_rec *r);
 
 #endif

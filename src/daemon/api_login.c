@@ -155,6 +155,24 @@ child_str(const struct idg_msgview *v, uint16_t tag, size_t max, bool required,
 	return 0;
 }
 
+void
+idg_login_audit(struct idg_daemon *d, const struct idg_req *rq, uint64_t conn_serial,
+    const char *target, const char *result, const char *reason, const char *detail)
+{
+	char why[1200];
+
+	if (conn_serial == 0 || idg_server_waiting(d->srv, conn_serial)) {
+		api_audit(d, rq, target, result, reason, detail);
+		return;
+	}
+	/* The caller gave up (the PAM module's timeout, an interrupted idgatectl): nothing was
+	 * delivered, so nothing is recorded as granted. */
+	snprintf(why, sizeof(why), "the caller had gone before the answer, so nobody got it "
+	    "(it would have been: %s%s%s)", result, reason && *reason ? ", " : "",
+	    reason ? reason : "");
+	api_audit(d, rq, target, "abandoned", why, detail);
+}
+
 /* Audit the outcome, then answer the caller (for pam.sock, "identity provider unreachable"
  * stands for any unavailability but a busy login service; the audit has the whole reason). */
 static void
@@ -163,9 +181,9 @@ finish(struct idg_daemon *d, const struct idg_login_req *pl, struct idg_reply *r
 {
 	struct idg_req rq = { .op = pl->op, .who = pl->who, .fd = -1 };
 
-	api_audit(d, &rq, target, rp->status == IDG_ST_OK ? "ok" : rp->status == IDG_ST_DENIED ?
-	    "denied" : pl->pam && rp->status == IDG_ST_UNAVAIL ? "unavailable" : "error", reason,
-	    pl->detail[0] ? pl->detail : pl->method);
+	idg_login_audit(d, &rq, pl->conn_serial, target, rp->status == IDG_ST_OK ? "ok" :
+	    rp->status == IDG_ST_DENIED ? "denied" : pl->pam && rp->status == IDG_ST_UNAVAIL ?
+	    "unavailable" : "error", reason, pl->detail[0] ? pl->detail : pl->method);
 	if (pl->pam && rp->status == IDG_ST_UNAVAIL && !strstr(rp->error, "busy"))
 		api_fail(rp, IDG_ST_UNAVAIL, "identity provider unreachable");
 	else if (pl->pam && rp->status == IDG_ST_UNAVAIL)

@@ -24,6 +24,12 @@ void idg_logins_free(struct idg_daemon *d);
 
 #define IDG_LOGIN_DETAIL_MAX 512
 
+/* Audit a deferred login's outcome as what its caller gets: when the caller of conn_serial
+ * (0: answered synchronously, so present) has gone, nobody got it, and the record says so
+ * (result "abandoned", the outcome it would have had in the reason) instead of result. */
+void idg_login_audit(struct idg_daemon *d, const struct idg_req *rq, uint64_t conn_serial,
+    const char *target, const char *result, const char *reason, const char *detail);
+
 /* A login waiting for the connector: what the reply and the audit need afterwards. */
 struct idg_login_req {
 	uint64_t conn_serial;

@@ -168,7 +168,8 @@ auth_done(struct idg_daemon *d, struct pam_auth *pa, struct idg_reply *rp, const
 {
 	struct idg_req rq = { .op = pa->lr.op, .who = pa->lr.who, .fd = -1 };
 
-	audit(d, &rq, pa->target, rp->status, reason, pa->lr.detail);
+	idg_login_audit(d, &rq, pa->sync ? 0 : pa->lr.conn_serial, pa->target,
+	    result_of(rp->status), reason, pa->lr.detail);
 	if (pa->sync) {
 		*pa->sync = *rp;	/* handed over whole: the server sends and frees it */
 		memset(rp, 0, sizeof(*rp));
@@ -227,8 +228,9 @@ offline_try(struct idg_daemon *d, struct pam_auth *pa, const char *why)
 	if (verifier == NULL) {
 		snprintf(reason, sizeof(reason), "the IdP is unreachable (%s) and %s has no offline "
 		    "credential%s", why, pa->lr.expect, d->cfg.pam_offline_ttl == 0 ?
-		    " ([pam] offline_ttl = 0)" : u && u->offline ? " younger than [pam] offline_ttl" :
-		    "");
+		    " ([pam] offline_ttl = 0)" : idg_offline_future(d, u, (int64_t)time(NULL)) ?
+		    " usable now (its time is more than [pam] offline_ttl in the future: the clock "
+		    "was set back?)" : u && u->offline ? " younger than [pam] offline_ttl" : "");
 		api_fail(&rp, IDG_ST_UNAVAIL, "identity provider unreachable");
 		auth_done(d, pa, &rp, reason);
 		return;

@@ -91,6 +91,9 @@ int idg_server_run(struct idg_server *s, void (*reload)(struct idg_daemon *d));
 void idg_server_free(struct idg_server *s);
 /* Answer a deferred request; false when its connection has gone. */
 bool idg_server_complete(struct idg_server *s, uint64_t conn_serial, struct idg_reply *rp);
+/* Is the caller of a deferred request still there to be answered? false when its
+ * connection has closed or hung up (the caller gave up waiting). */
+bool idg_server_waiting(const struct idg_server *s, uint64_t conn_serial);
 struct idg_watch;
 /* Call cb when fd is readable (or hangs up); unwatch before closing fd. */
 int idg_server_watch(struct idg_server *s, int fd, void (*cb)(void *ctx, uint32_t events),

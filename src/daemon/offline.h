@@ -3,8 +3,8 @@
  * password against it only when the identity provider cannot be reached ([pam] offline_ttl).
  *
  * offline_hash.c is the pure part (OpenSSL's scrypt; no daemon state, unit-tested alone);
- * offline.c runs it off the event loop, in one worker thread, and keeps the verifiers in the
- * state store (IDG_MUT_OFFLINE_SET / _DEL). */
+ * offline.c runs it off the event loop, in two worker threads (checks first), and keeps the
+ * verifiers in the state store (IDG_MUT_OFFLINE_SET / _DEL). */
 #ifndef IDG_DAEMON_OFFLINE_H
 #define IDG_DAEMON_OFFLINE_H
 
@@ -53,21 +53,30 @@ struct idg_user;
  * check that did not match), or another IDG_ERR_*. Runs from the event loop. */
 typedef void (*idg_offline_cb)(struct idg_daemon *d, void *ctx, int rc, const char *verifier);
 
-/* Hash password (verifier NULL) or check it against verifier, in the worker thread; cb runs
- * exactly once, later, from the event loop (or from idg_offline_stop). The password is
- * copied and wiped. 0; IDG_ERR_TOOBIG when too many wait; IDG_ERR_NOMEM, IDG_ERR_IO (no
- * thread): then cb never runs. */
+/* Hash password (verifier NULL) or check it against verifier, in a worker thread; cb runs
+ * exactly once, later, from the event loop (or from idg_offline_stop). Checks have a queue
+ * of their own and never wait behind hashes. The password is copied and wiped. 0;
+ * IDG_ERR_TOOBIG when too many of its kind wait (64 checks, 1024 hashes); IDG_ERR_NOMEM,
+ * IDG_ERR_IO (no thread): then cb never runs. */
 int idg_offline_submit(struct idg_daemon *d, const char *password, const char *verifier,
     idg_offline_cb cb, void *ctx);
 
 /* After an online password login of name: hash the password and keep the verifier (with
- * the time now) once it is ready, if [pam] offline_ttl allows offline logins at all. */
+ * the time now) once it is ready, if [pam] offline_ttl allows offline logins at all. A
+ * hash of name still waiting takes this newer password instead; with 1024 users' hashes
+ * waiting this one is dropped (counted, logged at most once a minute). */
 void idg_offline_remember(struct idg_daemon *d, const char *name, const char *password);
 
-/* The user's verifier if it is younger than [pam] offline_ttl, else NULL. */
+/* The user's verifier if its time is less than [pam] offline_ttl away from now, else NULL.
+ * One dated in the future (the clock was set back since it was made) counts as fresh while
+ * it is less than offline_ttl ahead. */
 const char *idg_offline_fresh(const struct idg_daemon *d, const struct idg_user *u, int64_t now);
 
-/* Once a second: verifiers past offline_ttl (all of them when it is 0) are deleted. */
+/* Has the user an unexpired verifier dated after now (the clock went back)? */
+bool idg_offline_future(const struct idg_daemon *d, const struct idg_user *u, int64_t now);
+
+/* Once a second: verifiers more than offline_ttl in the past (all of them when it is 0)
+ * are deleted; one dated in the future never is for that (a warning says so). */
 void idg_offline_tick(struct idg_daemon *d, int64_t now_ms);
 
 /* Stop the worker: waiting jobs get IDG_ERR_UNAVAIL, finished ones their result. */

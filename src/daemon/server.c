@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -803,6 +804,24 @@ void
 idg_server_set_tick(struct idg_server *s, void (*tick)(struct idg_daemon *d, int64_t now))
 {
 	s->tick = tick;
+}
+
+bool
+idg_server_waiting(const struct idg_server *s, uint64_t conn_serial)
+{
+	const struct conn *c;
+	struct pollfd p;
+
+	for (c = s->conns; c; c = c->next)
+		if (c->serial == conn_serial && c->waiting)
+			break;
+	if (c == NULL)
+		return false;
+	/* Hung up but not yet seen by the event loop (it closes on the same events). */
+	p.fd = c->fd;
+	p.events = POLLRDHUP;
+	p.revents = 0;
+	return !(poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
 }
 
 bool

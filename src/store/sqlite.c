@@ -1,10 +1,14 @@
 /* The SQLite store: WAL mode, one transaction per change, versioned schema with migrations. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -253,6 +257,98 @@ migrate(struct idg_store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* What an administrator should do with a state file idgated will not open. */
+#define RESTORE_HINT "restore it from a backup, together with its -wal and -shm files " \
+	"(idgated(8), \"Restoring the state\"); idgated leaves it as it is"
+
+/* fsync the directory holding path, so a rename into it lasts. */
+static int
+sync_dir_of(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return -1;
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* A first start: the database is made under a temporary name, given its header (WAL mode
+ * writes page 1), synced, and only then renamed to path. So path exists only as a real
+ * database, and a zero-length or unreadable state file is always damage, never a start that
+ * was cut short. */
+static int
+create_new(const char *path, char *err, size_t errlen)
+{
+	char tmp[4200], side[4210];
+	sqlite3 *db = NULL;
+	char mode[16];
+	int rc, r = 0, fd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "opening the state database: the path is too long");
+		return IDG_ERR_STORE;
+	}
+	/* Left by a first start that was cut short: never a store anyone used. */
+	unlink(tmp);
+	snprintf(side, sizeof(side), "%s-wal", tmp);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", tmp);
+	unlink(side);
+	rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc == SQLITE_OK)
+		rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	if (rc != SQLITE_OK) {
+		r = db_error(db, rc, err, errlen, "opening the state database");
+		sqlite3_close(db);
+		unlink(tmp);
+		return r;
+	}
+	if ((rc = sqlite3_close(db)) != SQLITE_OK) {
+		snprintf(err, errlen, "creating the state database: %s", sqlite3_errstr(rc));
+		unlink(tmp);
+		return IDG_ERR_STORE;
+	}
+	if ((fd = open(tmp, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0 || fsync(fd) < 0 ||
+	    rename(tmp, path) < 0 || sync_dir_of(path) < 0) {
+		snprintf(err, errlen, "creating the state database %s: %s", path, strerror(errno));
+		r = IDG_ERR_STORE;
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* A first start is a missing file: it is created. An existing file of zero bytes is damage
+ * (a truncation, a full disk's repair, a botched restore): SQLite would take it for a new
+ * database and idgated would start with nothing, so it is refused. */
+static int
+prepare_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? create_new(path, err, errlen) : 0;
+	if (S_ISREG(st.st_mode) && st.st_size == 0) {
+		snprintf(err, errlen, "the state database %s is empty (0 bytes): it is damaged, not "
+		    "new (a first start has no state file at all). To recover, " RESTORE_HINT "; to "
+		    "start over with an empty store instead, remove it", path);
+		return IDG_ERR_CORRUPT;
+	}
+	return 0;	/* anything else: SQLite says what is wrong with it */
+}
+
 static int
 sq_open(const struct idg_store_conf *conf, struct idg_store **out, char *err, size_t errlen)
 {
@@ -262,6 +358,8 @@ sq_open(const struct idg_store_conf *conf, struct idg_store **out, char *err, si
 
 	if (s == NULL)
 		return IDG_ERR_NOMEM;
+	if ((r = prepare_path(conf->path, err, errlen)) < 0)
+		goto fail;
 	rc = sqlite3_open_v2(conf->path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
@@ -272,8 +370,15 @@ sq_open(const struct idg_store_conf *conf, struct idg_store **out, char *err, si
 	sqlite3_busy_timeout(s->db, 5000);
 	/* A database newer than this binary is refused before anything, even the journal mode,
 	 * is written to it. */
-	if ((r = check_version(s, err, errlen)) < 0)
+	if ((r = check_version(s, err, errlen)) < 0) {
+		if (r == IDG_ERR_CORRUPT) {
+			size_t n = strlen(err);
+
+			snprintf(err + n, errlen - n, " (%s is damaged or not a state database: "
+			    RESTORE_HINT ")", conf->path);
+		}
 		goto fail;
+	}
 	if ((rc = pragma_text(s->db, "PRAGMA journal_mode = WAL", mode, sizeof(mode))) != SQLITE_OK) {
 		r = db_error(s->db, rc, err, errlen, "opening the state database");
 		goto fail;

@@ -8,7 +8,10 @@ OIDC_TESTS = \
 	tests/integ/t_directory.sh \
 	tests/integ/t_pam_daemon.sh \
 	tests/integ/t_login_load.sh \
-	tests/integ/t_names.sh
+	tests/integ/t_names.sh \
+	tests/integ/t_offline_clock.sh \
+	tests/integ/t_pam_abandoned.sh \
+	tests/integ/t_offline_queue.sh
 TESTS += $(OIDC_TESTS)
 EXTRA_DIST += $(OIDC_TESTS) tests/integ/t_oidc_lib.sh
 

@@ -4,7 +4,9 @@ ROBUST_TESTS = \
 	tests/integ/t_daemon.sh \
 	tests/integ/t_config.sh \
 	tests/integ/t_crash.sh \
-	tests/integ/t_peer_log.sh
+	tests/integ/t_peer_log.sh \
+	tests/integ/t_state_file.sh \
+	tests/integ/t_audit_full.sh
 TESTS += $(ROBUST_TESTS)
 EXTRA_DIST += $(ROBUST_TESTS)
 
