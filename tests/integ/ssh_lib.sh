@@ -20,6 +20,9 @@ PAM_FIXTURE=$SSH_B/tests/integ/.libs/pam_fixture.so
 SSHD_PID=
 SSH_PORT=
 SSH_TIMEOUT=${SSH_TIMEOUT:-30}
+# ssh's ConnectTimeout, which also bounds the wait for sshd's banner: a burst of connections on
+# a loaded machine may need longer (bench/run-login.sh).
+SSH_CONNECT_TIMEOUT=${SSH_CONNECT_TIMEOUT:-10}
 SSH_SEQ=0
 
 # How the tests, bench/run-login.sh and scripts/demo choose pam_idgate.so's login method:
@@ -335,7 +338,7 @@ ssh_opts() {
 	echo "-F /dev/null -p $SSH_PORT -o UserKnownHostsFile=$T_DIR/ssh/known_hosts \
 -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o CheckHostIP=no \
 -o PreferredAuthentications=${SSH_AUTH:-keyboard-interactive} -o PubkeyAuthentication=no \
--o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
+-o NumberOfPasswordPrompts=1 -o ConnectTimeout=$SSH_CONNECT_TIMEOUT \
 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=INFO -T"
 }
 
