@@ -20,6 +20,9 @@ PAM_FIXTURE=$SSH_B/tests/integ/.libs/pam_fixture.so
 SSHD_PID=
 SSH_PORT=
 SSH_TIMEOUT=${SSH_TIMEOUT:-30}
+# ssh's ConnectTimeout, which also bounds the wait for sshd's banner: a burst of connections on
+# a loaded machine may need longer (bench/run-login.sh).
+SSH_CONNECT_TIMEOUT=${SSH_CONNECT_TIMEOUT:-10}
 SSH_SEQ=0
 
 # How the tests, bench/run-login.sh and scripts/demo choose pam_idgate.so's login method:
@@ -233,18 +236,23 @@ ssh_free_port() {
 # sshd_start [CONFIG LINES...]: sshd -D on 127.0.0.1 and a free port with its own host key,
 # PID file and log file ($T_DIR/sshd.log), PAM on, keyboard-interactive and password
 # authentication, no keys, enough MaxStartups for 20 concurrent logins. Sets SSHD_PID,
-# SSH_PORT. CONFIG LINES go before the defaults, so they win (no Match blocks). The
-# environment it starts with (LD_LIBRARY_PATH: the built NSS module) is kept by
-# its re-executed children; sessions get LD_LIBRARY_PATH through SetEnv.
+# SSH_PORT. Each CONFIG LINE ("Keyword value") replaces the default line of the same keyword
+# (any case), so it takes effect whether sshd keeps a keyword's first value (most keywords)
+# or its last (MaxStartups, among others, is simply overwritten by each line sshd reads);
+# no Match blocks. The environment it starts with (LD_LIBRARY_PATH: the built NSS module) is
+# kept by its re-executed children; sessions get LD_LIBRARY_PATH through SetEnv.
 sshd_start() {
 	_k=$T_DIR/ssh/host_ed25519_key
 	[ -f "$_k" ] || ssh-keygen -q -t ed25519 -N '' -f "$_k" || return 1
 	for _try in 1 2 3 4 5; do
 		SSH_PORT=$(ssh_free_port) || return 1
-		# The caller's lines first: sshd keeps the first value it reads for a keyword.
+		# The caller's lines, then the defaults without the keywords the caller gave: a
+		# keyword appears once, whichever of its values sshd would otherwise keep.
 		{ echo "# t_ssh: a private sshd for one test"
 		  [ $# -gt 0 ] && printf '%s\n' "$@"; } >"$T_DIR/ssh/sshd_config"
-		cat >>"$T_DIR/ssh/sshd_config" <<CONF
+		_given=$(printf '%s\n' "$@" | awk 'NF { print tolower($1) }')
+		awk -v given="$_given" 'BEGIN { n = split(given, g, "\n"); for (i = 1; i <= n; i++) skip[g[i]] = 1 }
+			!(tolower($1) in skip)' >>"$T_DIR/ssh/sshd_config" <<CONF
 ListenAddress 127.0.0.1
 Port $SSH_PORT
 HostKey $_k
@@ -272,8 +280,10 @@ LogLevel ${SSHD_LOGLEVEL:-VERBOSE}
 SetEnv LD_LIBRARY_PATH=$SSH_B/.libs
 CONF
 		# Newer sshd (9.8+) penalizes addresses whose logins fail: not in a test of failures.
-		"$SSHD" -t -f "$T_DIR/ssh/sshd_config" -o PerSourcePenalties=no 2>/dev/null &&
+		if ! printf '%s\n' "$_given" | grep -qx persourcepenalties &&
+		    "$SSHD" -t -f "$T_DIR/ssh/sshd_config" -o PerSourcePenalties=no 2>/dev/null; then
 			echo "PerSourcePenalties no" >>"$T_DIR/ssh/sshd_config"
+		fi
 		if ! "$SSHD" -t -f "$T_DIR/ssh/sshd_config" 2>"$T_DIR/ssh/sshd-t.err"; then
 			diag "sshd -t refused the configuration:" "$(cat "$T_DIR/ssh/sshd-t.err")"
 			return 1
@@ -328,7 +338,7 @@ ssh_opts() {
 	echo "-F /dev/null -p $SSH_PORT -o UserKnownHostsFile=$T_DIR/ssh/known_hosts \
 -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o CheckHostIP=no \
 -o PreferredAuthentications=${SSH_AUTH:-keyboard-interactive} -o PubkeyAuthentication=no \
--o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
+-o NumberOfPasswordPrompts=1 -o ConnectTimeout=$SSH_CONNECT_TIMEOUT \
 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=INFO -T"
 }
 

@@ -6,6 +6,18 @@
 T=$(mktemp -d /tmp/idgate-install.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
+# The configure runs below are VPATH builds, which configure refuses from a source directory
+# configured in place ("source directory already configured"), as README's Install section
+# leaves it (./configure && make && make check there). So they run from a view of the source
+# without its configuration: a link to each top-level entry but config.status (configure
+# reads the source and writes only into the build directory).
+S=$T/src
+mkdir "$S"
+for f in "$top_srcdir"/* "$top_srcdir"/.[!.]*; do
+	[ -e "$f" ] && [ "${f##*/}" != config.status ] && ln -s "$f" "$S/"
+done
+[ -e "$top_srcdir/config.status" ] && diag "the source is configured in place (an in-tree build)"
+
 # A pkg-config search path with every .pc file but libcjson's.
 mkdir "$T/pc"
 for d in $(pkg-config --variable pc_path pkg-config | tr ':' ' '); do
@@ -14,19 +26,19 @@ for d in $(pkg-config --variable pc_path pkg-config | tr ':' ' '); do
 	done
 done
 mkdir "$T/b1"
-(cd "$T/b1" && PKG_CONFIG_LIBDIR="$T/pc" PKG_CONFIG_PATH= "$top_srcdir/configure" -q) >"$T/out" 2>&1
+(cd "$T/b1" && PKG_CONFIG_LIBDIR="$T/pc" PKG_CONFIG_PATH= "$S/configure" -q) >"$T/out" 2>&1
 RC=$?
 is "configure fails when libcjson is missing" "$RC" 1
 like "... and names the Debian package to install" "$(cat "$T/out")" "apt-get install libcjson-dev"
 
 # The same for liboauth2 and the PAM headers' package.
 rm -f "$T/pc/liboauth2.pc"; ln -sf "$(pkg-config --variable pcfiledir libcjson)/libcjson.pc" "$T/pc/"
-(cd "$T/b1" && PKG_CONFIG_LIBDIR="$T/pc" PKG_CONFIG_PATH= "$top_srcdir/configure" -q) >"$T/out" 2>&1
+(cd "$T/b1" && PKG_CONFIG_LIBDIR="$T/pc" PKG_CONFIG_PATH= "$S/configure" -q) >"$T/out" 2>&1
 like "a missing liboauth2 names liboauth2-dev" "$(cat "$T/out")" "apt-get install liboauth2-dev"
 
 # The FHS options reach the Makefile (and so the paths compiled into idgated).
 mkdir "$T/b2"
-(cd "$T/b2" && "$top_srcdir/configure" -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+(cd "$T/b2" && "$S/configure" -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
 	--runstatedir=/run) >"$T/out" 2>&1
 is "configure accepts the FHS options" "$?" 0
 mk=$(cat "$T/b2/Makefile")
