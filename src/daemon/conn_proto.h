@@ -72,6 +72,8 @@ enum idg_conn_tag {
 	IDG_CT_ID_EMAIL = 64,
 	IDG_CT_ID_GROUP = 65,	/* repeated */
 	IDG_CT_ID_EXP = 66,	/* u64 */
+	IDG_CT_ID_GROUPS_ABSENT = 67,	/* str: the groups claim, sent in neither the token nor
+					 * userinfo (absent: it was there, or no claim is asked) */
 	/* SAML (CONFIGURE: the [saml] settings; without SAML_METADATA or SAML_METADATA_URL, no
 	 * SAML) */
 	IDG_CT_SAML_METADATA = 70,	/* str: the IdP's metadata document */
