@@ -77,6 +77,8 @@ struct pending_tab {
 #define NOTICE_EVERY_MS (3600 * 1000)	/* an administrator's notice: at most once an hour */
 
 /* A notice about what the IdP sends, which every login would repeat: said, then counted. */
+enum { NOTICE_NO_DEVICE, NOTICE_NO_GROUPS };
+
 struct notice {
 	int64_t last_ms;	/* monotonic; 0: never said */
 	unsigned long held;	/* not said since */
@@ -151,7 +153,7 @@ idg_login_status(int err)
 
 /* Log a notice unless this one was said within the hour; then say how many were held. */
 static void __attribute__((format(printf, 3, 4)))
-notice(struct idg_daemon *d, size_t which, const char *fmt, ...)
+notice(struct idg_daemon *d, int which, const char *fmt, ...)
 {
 	struct idg_logins *l = logins(d);
 	struct notice *n;
@@ -161,7 +163,7 @@ notice(struct idg_daemon *d, size_t which, const char *fmt, ...)
 
 	if (l == NULL)
 		return;
-	n = which == 0 ? &l->no_device : &l->no_groups;
+	n = which == NOTICE_NO_DEVICE ? &l->no_device : &l->no_groups;
 	if (n->last_ms != 0 && now - n->last_ms < NOTICE_EVERY_MS) {
 		n->held++;
 		return;
@@ -463,10 +465,10 @@ identity_groups_absent(struct idg_daemon *d, const struct login_id *id,
 	    mode != ACCEPT_AUTO)
 		return;
 	cJSON_AddStringToObject(o, "groups_claim_absent", claim);
-	notice(d, 1, "login of %s: the IdP sent no '%s' claim (in neither the token nor "
-	    "userinfo), so the user has no IdP groups; if the IdP releases groups only for a "
-	    "scope, add it to [idp] scope (e.g. 'openid profile email groups'), or name the "
-	    "claim it uses in [idp] groups_claim", id->member, claim);
+	notice(d, NOTICE_NO_GROUPS, "login of %s: the IdP sent no '%s' claim (in neither the "
+	    "token nor userinfo), so the user has no IdP groups; if the IdP releases groups only "
+	    "for a scope, add it to [idp] scope (e.g. 'openid profile email groups'), or name "
+	    "the claim it uses in [idp] groups_claim", id->member, claim);
 }
 
 static void pending_add(struct idg_daemon *d, const struct idg_login_req *pl,
@@ -983,9 +985,10 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 			    "provider; use your password");
 		else
 			login_fail(&rp, false, IDG_ERR_CONFIG, reason);
-		notice(d, 0, "device sign-in was asked for, but the identity provider "
-		    "offers none (no device_authorization_endpoint in its discovery document): take "
-		    "'device' out of pam_idgate's methods=");
+		if (pl->pam)
+			notice(d, NOTICE_NO_DEVICE, "device sign-in was asked for, but the "
+			    "identity provider offers none (no device_authorization_endpoint in "
+			    "its discovery document): take 'device' out of pam_idgate's methods=");
 		goto out;
 	}
 	if (status != 0 || v == NULL) {
