@@ -280,6 +280,13 @@ idg_claims_identity(const struct idg_oidc *o, const cJSON *claims, int64_t exp,
 		rc = collect_groups(o, fallback, &g);
 	if (rc == IDG_ERR_NOMEM)
 		goto out;
+	/* Said to the parent, which tells the administrator: an IdP that releases groups only
+	 * for a scope not asked for gives [] without a word otherwise. */
+	if (rc == IDG_ERR_NOTFOUND && o->cfg.groups_claim != NULL &&
+	    (id.groups_absent = strdup(o->cfg.groups_claim)) == NULL) {
+		rc = IDG_ERR_NOMEM;
+		goto out;
+	}
 	if (g.skipped)
 		log_notice("connector: %zu group entries left out (not strings, empty, too long, "
 		    "invalid UTF-8, or past %d groups)", g.skipped, IDG_OIDC_GROUPS_MAX);

@@ -451,8 +451,11 @@ idg_oidc_device_start(struct idg_oidc *o, struct idg_oidc_device *dev_out, char 
 	if ((rc = idg_oidc_ensure_discovery(o, err, errlen)) < 0)
 		goto out;
 	if (o->device_ep == NULL) {
-		snprintf(err, errlen, "the IdP offers no device authorization endpoint");
-		rc = IDG_ERR_CONFIG;
+		/* NOTFOUND, not CONFIG: the caller tells the user this method is not offered
+		 * (pam_idgate's Enter-for-device) rather than that the service failed. */
+		snprintf(err, errlen, "the identity provider does not offer device sign-in: its "
+		    "discovery document has no device_authorization_endpoint");
+		rc = IDG_ERR_NOTFOUND;
 		goto out;
 	}
 	if ((rc = form_common(o, &form, &auth)) < 0) {

@@ -241,7 +241,9 @@ check_aud(const struct idg_oidc *o, const cJSON *claims, const struct idg_jwt_ex
 	return 0;
 }
 
-/* exp (required), nbf and iat, each with the leeway. */
+/* exp (required), nbf and iat, each with the leeway. A token the IdP just issued that looks
+ * issued or valid only in the future means this host's clock is behind the IdP's: the
+ * refusal says so, with the skew measured, so that the administrator looks at the clock. */
 static int
 check_times(const struct idg_oidc *o, const cJSON *claims, int64_t *exp_out, char *err,
     size_t errlen)
@@ -256,15 +258,28 @@ check_times(const struct idg_oidc *o, const cJSON *claims, int64_t *exp_out, cha
 		return IDG_ERR_DENIED;
 	}
 	if (now >= e + lw) {
-		snprintf(err, errlen, "token expired");
+		snprintf(err, errlen, "token expired %lld s ago (allowed clock skew %lld s)",
+		    (long long)(now - e), (long long)lw);
 		return IDG_ERR_EXPIRED;
 	}
-	if (nbf && (idg_json_time(nbf, &t) < 0 || t > now + lw)) {
-		snprintf(err, errlen, "token not yet valid (nbf)");
+	if (nbf && idg_json_time(nbf, &t) < 0) {
+		snprintf(err, errlen, "token has no valid nbf");
 		return IDG_ERR_DENIED;
 	}
-	if (iat && (idg_json_time(iat, &t) < 0 || t > now + lw)) {
-		snprintf(err, errlen, "token issued in the future (iat)");
+	if (nbf && t > now + lw) {
+		snprintf(err, errlen, "token not yet valid (nbf %lld s ahead of this host's clock, "
+		    "allowed skew %lld s): this host's clock may be wrong", (long long)(t - now),
+		    (long long)lw);
+		return IDG_ERR_DENIED;
+	}
+	if (iat && idg_json_time(iat, &t) < 0) {
+		snprintf(err, errlen, "token has no valid iat");
+		return IDG_ERR_DENIED;
+	}
+	if (iat && t > now + lw) {
+		snprintf(err, errlen, "token issued in the future (iat %lld s ahead of this host's "
+		    "clock, allowed skew %lld s): this host's clock may be wrong",
+		    (long long)(t - now), (long long)lw);
 		return IDG_ERR_DENIED;
 	}
 	*exp_out = e;

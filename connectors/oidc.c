@@ -528,6 +528,7 @@ idg_oidc_identity_clear(struct idg_oidc_identity *id)
 	free(id->name);
 	free(id->email);
 	free(id->link);
+	free(id->groups_absent);
 	for (size_t i = 0; i < id->ngroups; i++)
 		free(id->groups[i]);
 	free(id->groups);

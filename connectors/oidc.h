@@ -56,7 +56,7 @@ struct idg_oidc_cfg {
 	size_t response_max;		/* default IDG_OIDC_RESPONSE_MAX_DEFAULT */
 	size_t token_max;		/* default IDG_OIDC_TOKEN_MAX_DEFAULT */
 	unsigned leeway_s;		/* exp/nbf/iat leeway, taken as given: 0 is none (the
-					 * daemon's configured default is 60) */
+					 * daemon's configured default is 300) */
 	unsigned jwks_min_interval_s;	/* unknown-kid refreshes at most this often, default 60 */
 	unsigned jwks_refresh_s;	/* scheduled refresh, default 3600 */
 	const char *algs;		/* allow-list, comma-separated; default RS256,RS384,RS512,
@@ -96,6 +96,8 @@ struct idg_oidc_identity {
 	char **groups;		/* after profile mapping and prefix stripping */
 	size_t ngroups;
 	int64_t exp;		/* the validated token's exp */
+	char *groups_absent;	/* the groups claim's name when neither the token nor
+				 * userinfo had it (the user then has no IdP groups), or NULL */
 };
 
 void idg_oidc_identity_clear(struct idg_oidc_identity *id);

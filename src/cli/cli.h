@@ -18,6 +18,7 @@ enum {
 	EXIT_DENIED = 1,	/* the role engine refused, or a check said no */
 	EXIT_USAGE = 2,		/* bad usage or input, unknown name */
 	EXIT_FAIL = 3,		/* idgated unreachable or failed */
+	EXIT_IDP = 4,		/* login test: the IdP answered, but nothing usable as configured */
 };
 
 struct cli {

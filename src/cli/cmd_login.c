@@ -62,8 +62,13 @@ print_identity(const struct cli *c, const cJSON *j)
 	}
 	printf("principal:  %s\n", jstr(j, "principal"));
 	printf("login name: %s\n", jstr(j, "posix_name"));
-	printf("groups:     %s\n", jlist(cJSON_GetObjectItem(j, "groups"), " ", "[", "]", buf,
+	printf("groups:     %s", jlist(cJSON_GetObjectItem(j, "groups"), " ", "[", "]", buf,
 	    sizeof(buf)));
+	if (*jstr(j, "groups_claim_absent"))
+		printf(" (the IdP sent no '%s' claim; if it releases groups only for a scope, add "
+		    "that scope to [idp] scope, or name its claim in [idp] groups_claim)",
+		    jstr(j, "groups_claim_absent"));
+	printf("\n");
 	if (cJSON_GetArraySize(cJSON_GetObjectItem(j, "skipped_groups")) > 0) {
 		const cJSON *e;
 
@@ -72,6 +77,17 @@ print_identity(const struct cli *c, const cJSON *j)
 	}
 	printf("issuer:     %s\nsubject:    %s\nmethod:     %s\n", jstr(j, "issuer"),
 	    jstr(j, "subject"), jstr(j, "method"));
+}
+
+/* The exit status of a login: the reply's own, but an IdP that answered with nothing usable
+ * as configured (marked "failure": "idp") is not "unreachable" (idgatectl(1)). */
+static int
+login_exit(int rc, const struct reply *rep)
+{
+	if (rc == EXIT_FAIL && rep->status != IDG_ST_UNAVAIL &&
+	    strcmp(jstr(rep->json, "failure"), "idp") == 0)
+		return EXIT_IDP;
+	return rc;
 }
 
 static int
@@ -90,6 +106,7 @@ device_login(struct cli *c, const char *user, bool record)
 		req_u32(&r, IDG_T_FLAGS, IDG_F_RECORD);
 	if ((rc = call(c, &r, &rep)) != EXIT_OK) {
 		fprintf(stderr, "%s\n", rep.error);
+		rc = login_exit(rc, &rep);
 		reply_free(&rep);
 		return rc;
 	}
@@ -119,6 +136,7 @@ device_login(struct cli *c, const char *user, bool record)
 			print_identity(c, rep.json);
 		else
 			fprintf(stderr, "%s\n", rep.error);
+		rc = login_exit(rc, &rep);
 		reply_free(&rep);
 		return rc;
 	}
@@ -177,6 +195,7 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 		print_identity(c, rep.json);
 	else
 		fprintf(stderr, "%s\n", rep.error);
+	rc = login_exit(rc, &rep);
 	reply_free(&rep);
 	return rc;
 }
@@ -204,7 +223,10 @@ const struct command cmds_login[] = {
 	  "  --record    store what the login yields (see above)\n\n"
 	  "Exit status: 0 logged in; 1 refused (wrong credentials, an invalid token, a name\n"
 	  "that cannot be mapped or belongs to a local account); 2 usage; 3 idgated or the\n"
-	  "IdP unreachable.\n\n"
+	  "IdP unreachable, too slow, or idgated failed; 4 the IdP answered, but with nothing\n"
+	  "usable as configured (a method it does not offer, a discovery document for another\n"
+	  "issuer, idgate's client or scope refused, a malformed answer) or the [idp]\n"
+	  "configuration was refused: fix the configuration, trying again will not help.\n\n"
 	  "Examples:\n"
 	  "  idgatectl login test alice\n"
 	  "  idgatectl login test --device\n"

@@ -8,6 +8,7 @@
  * callers. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +74,21 @@ struct pending_tab {
 	struct idg_pending *p[PENDING_MAX];
 };
 
+#define NOTICE_EVERY_MS (3600 * 1000)	/* an administrator's notice: at most once an hour */
+
+/* A notice about what the IdP sends, which every login would repeat: said, then counted. */
+enum { NOTICE_NO_DEVICE, NOTICE_NO_GROUPS };
+
+struct notice {
+	int64_t last_ms;	/* monotonic; 0: never said */
+	unsigned long held;	/* not said since */
+};
+
 struct idg_logins {
 	struct device devs[DEVICES_MAX];
 	struct pending_tab pending;
+	struct notice no_device;	/* device sign-in asked for, none offered */
+	struct notice no_groups;	/* the groups claim missing */
 };
 
 static struct idg_logins *
@@ -136,6 +149,55 @@ idg_login_status(int err)
 	default:
 		return IDG_ST_ERROR;
 	}
+}
+
+/* Log a notice unless this one was said within the hour; then say how many were held. */
+static void __attribute__((format(printf, 3, 4)))
+notice(struct idg_daemon *d, int which, const char *fmt, ...)
+{
+	struct idg_logins *l = logins(d);
+	struct notice *n;
+	int64_t now = idg_now_ms();
+	char line[768];
+	va_list ap;
+
+	if (l == NULL)
+		return;
+	n = which == NOTICE_NO_DEVICE ? &l->no_device : &l->no_groups;
+	if (n->last_ms != 0 && now - n->last_ms < NOTICE_EVERY_MS) {
+		n->held++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n->held)
+		log_notice("%s (and %lu more like it since it was last said; said at most once an "
+		    "hour)", line, n->held);
+	else
+		log_notice("%s (said at most once an hour)", line);
+	n->last_ms = now;
+	n->held = 0;
+}
+
+/* What no login can use as configured: an IdP that answered with something unusable (a
+ * method it does not offer, a discovery document for another issuer, idgate's client or
+ * scope refused, a malformed or oversized answer) or an [idp] configuration refused. Neither
+ * "unreachable" nor a refusal of the user: idgatectl login test exits 4 for it, told by the
+ * reply's "failure": "idp" (idgatectl(1)). */
+static bool
+idp_unusable(int err)
+{
+	return err == IDG_ERR_CONFIG || err == IDG_ERR_PROTO || err == IDG_ERR_TOOBIG;
+}
+
+/* A failed login's reply; only api.sock's callers get the mark (pam_idgate has no use). */
+static void
+login_fail(struct idg_reply *rp, bool pam, int err, const char *reason)
+{
+	api_fail(rp, idg_login_status(err), "%s", reason);
+	if (!pam && idp_unusable(err))
+		cJSON_AddStringToObject(api_obj(rp), "failure", "idp");
 }
 
 /* A string the child sent: present when required, printable, bounded. */
@@ -440,6 +502,25 @@ enum accept_mode {
 	ACCEPT_STORE,	/* PAM account allowed a pending login: store it */
 };
 
+/* An IdP that releases groups only for a scope not asked for (or under another claim) gives
+ * the user no groups, and takes away those of earlier logins: say so, to login test and (once
+ * an hour) to the log. */
+static void
+identity_groups_absent(struct idg_daemon *d, const struct login_id *id,
+    const struct idg_msgview *v, cJSON *o, enum accept_mode mode)
+{
+	const char *claim = NULL;
+
+	if (child_str(v, IDG_CT_ID_GROUPS_ABSENT, 256, false, &claim) < 0 || claim == NULL ||
+	    mode != ACCEPT_AUTO)
+		return;
+	cJSON_AddStringToObject(o, "groups_claim_absent", claim);
+	notice(d, NOTICE_NO_GROUPS, "login of %s: the IdP sent no '%s' claim (in neither the "
+	    "token nor userinfo), so the user has no IdP groups; if the IdP releases groups only "
+	    "for a scope, add it to [idp] scope (e.g. 'openid profile email groups'), or name "
+	    "the claim it uses in [idp] groups_claim", id->member, claim);
+}
+
 static void pending_add(struct idg_daemon *d, const struct idg_login_req *pl,
     const struct idg_msgview *v, const struct login_id *id, struct idg_reply *rp);
 
@@ -471,6 +552,7 @@ accept_identity(struct idg_daemon *d, const struct idg_login_req *pl,
 	groups = cJSON_AddArrayToObject(o, "groups");
 	skipped = cJSON_AddArrayToObject(o, "skipped_groups");
 	identity_groups(d, &id, v, &b, &c, groups, skipped, now);
+	identity_groups_absent(d, &id, v, o, mode);
 	/* A name is pinned only once the login is allowed in: PAM account decides (a refused
 	 * login must not take or keep a name), and a test by root never does. */
 	store = mode == ACCEPT_STORE || (pl->pam ? id.u != NULL && id.u->key != NULL :
@@ -757,7 +839,7 @@ on_login(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *
 	if (status == 0 && v != NULL)
 		accept_identity(d, pl, v, &rp, target, sizeof(target), ACCEPT_AUTO);
 	else
-		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		login_fail(&rp, pl->pam, status < 0 ? status : IDG_ERR_INTERNAL,
 		    err && *err ? err : "login failed");
 	finish(d, pl, &rp, target, rp.status == IDG_ST_OK ? "" : rp.error);
 	idg_reply_clear(&rp);
@@ -848,7 +930,7 @@ api_login(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	idg_msg_free(&m);	/* wipes the secret */
 	if (rc < 0) {
 		free(pl);
-		api_fail(rp, idg_login_status(rc), "%s", err);
+		login_fail(rp, false, rc, err);
 		api_audit(d, rq, name ? name : "IdP login", "error", err, NULL);
 		return;
 	}
@@ -934,6 +1016,7 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 	uint64_t expires = 0;
 	uint32_t interval = 5;
 	struct device *dv = device_starting(d, pl->conn_serial);
+	char reason[sizeof(rp.error)] = "";
 
 	if (dv == NULL || dv->abandoned) {
 		if (dv)
@@ -941,9 +1024,26 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 		api_fail(&rp, IDG_ST_DENIED, "the login was abandoned while it started");
 		goto out;
 	}
+	if (status == IDG_ERR_NOTFOUND) {
+		/* The IdP publishes no device endpoint: the method is not offered. pam_idgate's
+		 * Enter-for-device user hears that in a few words, the audit has the whole. */
+		device_forget(dv);
+		snprintf(reason, sizeof(reason), "%s", err && *err ? err : "the identity provider "
+		    "does not offer device sign-in");
+		if (pl->pam)
+			api_fail(&rp, IDG_ST_DENIED, "device sign-in is not offered by your identity "
+			    "provider; use your password");
+		else
+			login_fail(&rp, false, IDG_ERR_CONFIG, reason);
+		if (pl->pam)
+			notice(d, NOTICE_NO_DEVICE, "device sign-in was asked for, but the "
+			    "identity provider offers none (no device_authorization_endpoint in "
+			    "its discovery document): take 'device' out of pam_idgate's methods=");
+		goto out;
+	}
 	if (status != 0 || v == NULL) {
 		device_forget(dv);
-		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		login_fail(&rp, pl->pam, status < 0 ? status : IDG_ERR_INTERNAL,
 		    err && *err ? err : "device login failed");
 		goto out;
 	}
@@ -971,7 +1071,7 @@ on_device_start(struct idg_daemon *d, void *ctx, int status, const struct idg_ms
 out:
 	/* finish audits before it changes the reply: the reason may be rp.error. */
 	finish(d, pl, &rp, pl->expect[0] && pl->pam ? pl->expect : "IdP device login",
-	    rp.status == IDG_ST_OK ? "started" : rp.error);
+	    rp.status == IDG_ST_OK ? "started" : reason[0] ? reason : rp.error);
 	idg_reply_clear(&rp);
 	free(pl);
 }
@@ -1061,7 +1161,7 @@ idg_device_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_repl
 	if (rc < 0) {
 		device_forget(dv);
 		free(pl);
-		api_fail(rp, idg_login_status(rc), "%s", err);
+		login_fail(rp, pam, rc, err);
 		return;
 	}
 	rp->status = IDG_ST_DEFER;
@@ -1152,7 +1252,7 @@ on_device_poll(struct idg_daemon *d, void *ctx, int status, const struct idg_msg
 		pl.who.pid = dv->waiter_pid;
 		accept_identity(d, &pl, v, &rp, target, sizeof(target), ACCEPT_AUTO);
 	} else {
-		api_fail(&rp, idg_login_status(status < 0 ? status : IDG_ERR_INTERNAL), "%s",
+		login_fail(&rp, dv->pam, status < 0 ? status : IDG_ERR_INTERNAL,
 		    err && *err ? err : "device login failed");
 	}
 	if (dv->wait_until)

@@ -101,8 +101,9 @@ const struct idg_conf_key idg_config_schema[] = {
 	  O(idp_max_response), "largest IdP response read" },
 	{ "idp", "max_token_size", IDG_CONF_SIZE, "16k", false, 1024, 1LL << 20, NULL,
 	  O(idp_max_token), "largest token accepted as a password" },
-	{ "idp", "leeway", IDG_CONF_DURATION, "60s", false, 0, 600, NULL, O(idp_leeway),
-	  "clock skew allowed on exp, nbf and iat" },
+	{ "idp", "leeway", IDG_CONF_DURATION, "5m", false, 0, 600, NULL, O(idp_leeway),
+	  "clock skew allowed on exp, nbf and iat (5 minutes, as Kerberos and most JWT "
+	  "libraries allow: a host a minute off NTP must not refuse every login)" },
 	{ "idp", "jwks_min_interval", IDG_CONF_DURATION, "60s", false, 1, DAY, NULL,
 	  O(idp_jwks_min_interval), "a token with an unknown key id refreshes the keys at most "
 	  "this often" },

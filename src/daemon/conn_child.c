@@ -72,6 +72,7 @@ add_identity(struct idg_msg *m, const struct idg_oidc_identity *id)
 	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_LINK, id->link);
 	for (size_t i = 0; rc == 0 && i < id->ngroups; i++)
 		rc = idg_msg_add_str(m, IDG_CT_ID_GROUP, id->groups[i]);
+	rc = rc ? rc : add_opt_str(m, IDG_CT_ID_GROUPS_ABSENT, id->groups_absent);
 	if (rc == 0)
 		rc = idg_msg_add_u64(m, IDG_CT_ID_EXP, (uint64_t)(id->exp > 0 ? id->exp : 0));
 	return rc;

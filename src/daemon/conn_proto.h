@@ -75,6 +75,8 @@ enum idg_conn_tag {
 	IDG_CT_ID_EXP = 66,	/* u64 */
 	IDG_CT_ID_LINK = 67,	/* SAML: the link attribute's value ([saml] link_attribute), the
 				 * user's OIDC subject as the SAML IdP states it */
+	IDG_CT_ID_GROUPS_ABSENT = 68,	/* str: the groups claim, sent in neither the token nor
+					 * userinfo (absent: it was there, or no claim is asked) */
 	/* SAML (CONFIGURE: the [saml] settings; without SAML_METADATA or SAML_METADATA_URL, no
 	 * SAML) */
 	IDG_CT_SAML_METADATA = 70,	/* str: the IdP's metadata document */
@@ -92,7 +94,7 @@ enum idg_conn_tag {
 	IDG_CT_SAML_SP_KEY = 82,	/* str: PEM key that signs AuthnRequests (a secret) */
 	IDG_CT_SAML_LINK_ATTR = 83,	/* str: the attribute sent back as ID_LINK; "NameID" */
 	/* statistics, on every answer */
-	IDG_CT_IDP_US = 80,	/* u64: microseconds this request waited on the IdP's HTTP answers */
+	IDG_CT_IDP_US = 90,	/* u64: microseconds this request waited on the IdP's HTTP answers */
 };
 
 #define IDG_CONN_PENDING 1u

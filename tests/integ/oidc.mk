@@ -5,6 +5,7 @@ OIDC_TESTS = \
 	tests/integ/t_oidc_login.sh \
 	tests/integ/t_oidc_refuse.sh \
 	tests/integ/t_oidc_resilience.sh \
+	tests/integ/t_oidc_other_idp.sh \
 	tests/integ/t_directory.sh \
 	tests/integ/t_pam_daemon.sh \
 	tests/integ/t_login_load.sh \

@@ -4,7 +4,9 @@
 # audience, from another issuer, unsigned (alg none), HS256 with the IdP's RSA public key as the
 # HMAC secret, signed by a key not in the JWKS, truncated, not base64url, oversized; a device
 # code denied by the user and one that expires. Each is refused with exit 1 and a short, clear
-# reason, stores nothing, is in the audit log, and no password or token reaches a log.
+# reason, stores nothing, is in the audit log, and no password or token reaches a log. A token
+# dated up to 5 minutes ahead of this host's clock is accepted; past that the refusal measures
+# the skew and says the host's clock may be wrong (issue 14, item 19).
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 oidc_require
 
@@ -54,14 +56,35 @@ GOOD=$(mint '{"user": "bob"}')
 login_token "$GOOD" bob
 is "(control) a freshly minted token for bob is accepted" \
 	"$RC:$(field principal)" "0:user:bob"
+# A host clock behind the IdP's (issue 14, item 19): a token the IdP issued 90 s "in the
+# future" (iat, nbf) is within the default leeway of 5 minutes; it was refused at 60 s.
+login_token "$(mint '{"user": "bob", "iat_in": 90}')" bob
+is "a token issued 90 s ahead of this host's clock (iat): accepted (default leeway 5 min)" \
+	"$RC:$(field principal)" "0:user:bob"
+login_token "$(mint '{"user": "bob", "iat_in": 90, "nbf_in": 90}')" bob
+is "a token valid only 90 s ahead of this host's clock (nbf): accepted" \
+	"$RC:$(field principal)" "0:user:bob"
 # That control stored bob: take the baseline again.
 B4=$(store_dump)
 like "the store now holds bob (the new baseline)" "$B4" "INSERT INTO users VALUES\('bob'|group:ops "
 # From here on, mint for carol: she has never logged in, so nothing of hers may appear.
-bad_token "an expired token (exp 120 s ago, leeway 60 s)" '{"user": "carol", "exp_in": -120}' "token expired"
-bad_token "a token not yet valid (nbf in an hour)" '{"user": "carol", "nbf_in": 3600}' "token not yet valid (nbf)"
-bad_token "a token issued in the future (iat in an hour)" '{"user": "carol", "iat_in": 3600}' \
-	"token issued in the future (iat)"
+# bad_time DESCRIPTION MINT-JSON REASON-REGEX: as bad_token, the reason a pattern (the skew
+# measured may be a second less than minted).
+bad_time() {
+	_tok=$(mint "$2")
+	printf '%s\n' "$_tok" >>"$SECRETS"
+	login_token "$_tok"
+	NREFUSED=$((NREFUSED + 1))
+	like "$1: refused with exit 1 and a clear reason" "$RC:$ERR" "^1:$3\$"
+	is "$1: ... nothing on standard output" "$OUT" ""
+}
+bad_time "an expired token (exp 400 s ago, leeway 5 min)" '{"user": "carol", "exp_in": -400}' \
+	"token expired 40[01] s ago \\(allowed clock skew 300 s\\)"
+bad_time "a token not yet valid (nbf in an hour)" '{"user": "carol", "nbf_in": 3600}' \
+	"token not yet valid \\(nbf 3(600|599) s ahead of this host's clock, allowed skew 300 s\\): this host's clock may be wrong"
+bad_time "a token issued in the future (iat in an hour): the host clock may be wrong, the skew measured" \
+	'{"user": "carol", "iat_in": 3600}' \
+	"token issued in the future \\(iat 3(600|599) s ahead of this host's clock, allowed skew 300 s\\): this host's clock may be wrong"
 bad_token "a token for another audience" '{"user": "carol", "claims": {"aud": "someone-else"}}' \
 	"token is for another audience (aud)"
 bad_token "a token with several audiences and azp another client" \
@@ -135,7 +158,9 @@ same_store "none of the refused logins stored anything" "$B4"
 # ---------- the logs ----------
 AUDIT=$(cat "$T_DIR/log/audit.log")
 # (reasons as extended regular expressions)
-for reason in "wrong username or password" "token expired" "token not yet valid \\(nbf\\)" \
+for reason in "wrong username or password" "token expired 40[01] s ago \\(allowed clock skew 300 s\\)" \
+    "token not yet valid \\(nbf 3(600|599) s ahead of this host's clock, allowed skew 300 s\\): this host's clock may be wrong" \
+    "token issued in the future \\(iat 3(600|599) s ahead of this host's clock, allowed skew 300 s\\): this host's clock may be wrong" \
     "token is for another audience \\(aud\\)" "token from another issuer \\(iss\\)" \
     "unsigned token \\(alg none\\) refused" "HMAC-signed token refused" "unknown signing key" \
     "bad token signature" "malformed token \\(not three base64url parts\\)" \
@@ -145,8 +170,8 @@ for reason in "wrong username or password" "token expired" "token not yet valid 
 done
 is "the audit log has a denied login line per refusal but the 1 MB one (never sent)" \
 	"$(grep -c '"action":"login[.a-z_]*",.*"result":"denied"' "$T_DIR/log/audit.log")" "$((NREFUSED - 1))"
-ok "the audit log has no ok login but alice's and the control" \
-	test "$(grep -c '"action":"login",.*"result":"ok"' "$T_DIR/log/audit.log")" -eq 2
+ok "the audit log has no ok login but alice's, the control and the two clock-skewed tokens" \
+	test "$(grep -c '"action":"login",.*"result":"ok"' "$T_DIR/log/audit.log")" -eq 4
 LEAKS=$(grep -F -f "$SECRETS" "$T_DIR/log/audit.log" "$T_DIR/daemon.log")
 is "no password or token tried is in the audit log or the daemon log" "$LEAKS" ""
 # Each token's signature on its own, too (a log could keep only a part).

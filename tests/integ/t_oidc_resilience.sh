@@ -139,18 +139,18 @@ is "... the device login too" "$RC:$ERR" "3:IdP returned HTTP 500"
 
 fault badjson
 login_pw alice alice-password
-is "IdP answering malformed JSON: the password login fails with that reason (exit 3)" "$RC:$ERR" "3:malformed JSON from IdP"
+# The IdP answered, with nothing usable: exit 4, not 3 "unreachable" (idgatectl(1)).
+is "IdP answering malformed JSON: the password login fails with that reason (exit 4)" "$RC:$ERR" "4:malformed JSON from IdP"
 device_login alice alice-password none
-is "... the device login too" "$RC:$ERR" "3:malformed JSON from IdP"
+is "... the device login too" "$RC:$ERR" "4:malformed JSON from IdP"
 
 fault huge
 timed login_pw alice alice-password
 like "IdP answering 10 MB: the password login is refused" "$RC:$ERR" '^[0-9]:IdP response too large$'
-ok "... with exit 1 or 3, not 2 (usage): the IdP's answer is no input error of the caller (exit $RC)" \
-	test "$RC" -eq 1 -o "$RC" -eq 3
+is "... with exit 4 (the IdP answered, nothing usable), not 2 (usage) nor 3 (unreachable)" "$RC" 4
 ok "... quickly (took $MS ms)" test "$MS" -lt 4000
 device_login alice alice-password none
-like "... the device login too" "$RC:$ERR" '^[0-9]:IdP response too large$'
+is "... the device login too (exit 4)" "$RC:$ERR" '4:IdP response too large'
 
 fault reset
 login_pw alice alice-password

@@ -252,7 +252,7 @@ kill -9 "$(ps -o ppid= -p "$PPID" | tr -d " ")"
 	login_kbd "$ARGS_TOKEN" alice "$TOK" id -un
 	is "$SHAPE: token login (ID token from the IdP typed as the password): alice" "$RC:$OUT" "0:alice"
 	unlike "$SHAPE: ... the token is shown nowhere" "$ERR$PROMPTS" "$(printf '%s' "$TOK" | cut -c1-40)"
-	login_kbd "$ARGS_TOKEN" alice "$(token_for alice '"exp_in": -120')" id -un
+	login_kbd "$ARGS_TOKEN" alice "$(token_for alice '"exp_in": -900')" id -un
 	is "$SHAPE: an expired token: refused" "$RC:$OUT" "255:"
 	login_kbd "$ARGS_TOKEN" alice "$(token_for bob)" id -un
 	is "$SHAPE: bob's token typed by alice: refused" "$RC:$OUT" "255:"

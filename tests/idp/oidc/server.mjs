@@ -8,7 +8,7 @@
 //                 [--fixtures FILE] [--state-dir DIR] [--control-port M]
 //                 [--alg RS256|ES256|EdDSA] [--algs RS256,ES256,EdDSA]
 //                 [--device-ttl S] [--device-interval S] [--no-slow-down]
-//                 [--token-ttl S] [--verbose]
+//                 [--token-ttl S] [--no-device] [--groups-scope-only] [--verbose]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,7 +31,7 @@ function usage(msg) {
   process.stderr.write('usage: node server.mjs --shape keycloak|auth0|okta --port N --cert CERT --key KEY\n'
     + '         [--fixtures FILE] [--state-dir DIR] [--control-port M] [--alg RS256|ES256|EdDSA]\n'
     + '         [--algs RS256,ES256,EdDSA] [--device-ttl S] [--device-interval S] [--no-slow-down]\n'
-    + '         [--token-ttl S] [--verbose]\n');
+    + '         [--token-ttl S] [--no-device] [--groups-scope-only] [--verbose]\n');
   process.exit(2);
 }
 
@@ -50,6 +50,8 @@ function parseArgs(argv) {
     deviceInterval: 5,
     slowDown: true,
     tokenTtl: 3600,
+    device: true,
+    groupsScopeOnly: false,
     verbose: false,
   };
   const need = (i) => {
@@ -76,6 +78,8 @@ function parseArgs(argv) {
       case '--device-interval': o.deviceInterval = int(a, need(i)); i += 1; break;
       case '--no-slow-down': o.slowDown = false; break;
       case '--token-ttl': o.tokenTtl = int(a, need(i)); i += 1; break;
+      case '--no-device': o.device = false; break;
+      case '--groups-scope-only': o.groupsScopeOnly = true; break;
       case '--verbose': o.verbose = true; break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument: ${a}`);
@@ -191,6 +195,13 @@ function groupsClaimAuth0() {
 }
 
 const shape = SHAPES[opt.shape];
+// --groups-scope-only: groups are released only when the "groups" scope is asked for (as many
+// IdPs configure it), never with "openid" alone.
+if (opt.groupsScopeOnly) {
+  const gc = opt.shape === 'auth0' ? groupsClaimAuth0() : 'groups';
+  shape.claims.openid = shape.claims.openid.filter((c) => c !== gc);
+  shape.claims.groups = [gc];
+}
 const DEFAULT_SCOPE = 'openid profile email';
 
 function userId(name, u) {
@@ -425,7 +436,8 @@ function buildProvider() {
       // client_secret_basic here; oidc-provider accepts client_secret_post as well for any
       // client registered with either of the two methods.
       token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['password', 'urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      grant_types: ['password', ...(opt.device ? ['urn:ietf:params:oauth:grant-type:device_code'] : []),
+        'refresh_token'],
       response_types: [],
       redirect_uris: [],
       id_token_signed_response_alg: opt.alg,
@@ -455,8 +467,9 @@ function buildProvider() {
     },
     features: {
       devInteractions: { enabled: false },
+      // --no-device: no device authorization endpoint, none in the discovery document.
       deviceFlow: {
-        enabled: true,
+        enabled: opt.device,
         charset: 'base-20',
         mask: '****-****',
         userCodeInputSource,

@@ -253,6 +253,7 @@ auth0_mapping(void **state)
 	assert_int_equal(map(o, A0_TOKEN, &id, err), 0);
 	assert_string_equal(id.username, "bob@example.com");
 	assert_int_equal(id.ngroups, 0);
+	assert_null(id.groups_absent);	/* none asked for: nothing to miss */
 	idg_oidc_identity_clear(&id);
 	/* An e-mail the IdP has not verified is no username. */
 	assert_int_equal(map(o, "{\"sub\":\"s\",\"email\":\"eve@example.com\","
@@ -263,6 +264,17 @@ auth0_mapping(void **state)
 	o = make(IDG_OIDC_AUTH0, "https://tenant.eu.auth0.com/", a0_plain);
 	assert_int_equal(map(o, A0_TOKEN, &id, err), 0);
 	expect_groups(&id, g, 2);
+	assert_null(id.groups_absent);
+	idg_oidc_identity_clear(&id);
+	/* The configured groups claim missing: said, so that the parent can tell the
+	 * administrator; present but empty is no absence. */
+	assert_int_equal(map(o, "{\"sub\":\"s\",\"email\":\"bob@example.com\"}", &id, err), 0);
+	assert_int_equal(id.ngroups, 0);
+	assert_string_equal(id.groups_absent, "https://example.com/groups");
+	idg_oidc_identity_clear(&id);
+	assert_int_equal(map(o, "{\"sub\":\"s\",\"email\":\"bob@example.com\","
+	    "\"https://example.com/groups\":[]}", &id, err), 0);
+	assert_null(id.groups_absent);
 	idg_oidc_identity_clear(&id);
 	idg_oidc_free(o);
 	o = make(IDG_OIDC_AUTH0, "https://tenant.eu.auth0.com/", a0_ptr);

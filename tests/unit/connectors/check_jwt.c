@@ -161,7 +161,8 @@ static const struct jcase cases[] = {
 	/* times: leeway 60 */
 	{ "expired past the leeway", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"sub\":\"u1\",\"preferred_username\":\"a\","
-	    "\"exp\":$NOW-61}", M_NONE, IDG_ERR_EXPIRED, "expired" },
+	    "\"exp\":$NOW-61}", M_NONE, IDG_ERR_EXPIRED, "token expired 61 s ago (allowed clock "
+	    "skew 60 s)" },
 	{ "expired exactly at exp + leeway", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"sub\":\"u1\",\"preferred_username\":\"a\","
 	    "\"exp\":$NOW-60}", M_NONE, IDG_ERR_EXPIRED, "expired" },
@@ -170,13 +171,17 @@ static const struct jcase cases[] = {
 	    "\"exp\":$NOW-59}", M_NONE, 0, NULL },
 	{ "nbf in the future past the leeway", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"sub\":\"u1\",\"preferred_username\":\"a\","
-	    "\"nbf\":$NOW+61,\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "not yet valid" },
+	    "\"nbf\":$NOW+61,\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "token not yet valid "
+	    "(nbf 61 s ahead of this host's clock, allowed skew 60 s): this host's clock may be "
+	    "wrong" },
 	{ "nbf in the future within the leeway", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"sub\":\"u1\",\"preferred_username\":\"a\","
 	    "\"nbf\":$NOW+60,\"exp\":$NOW+300}", M_NONE, 0, NULL },
 	{ "iat in the future past the leeway", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"sub\":\"u1\",\"preferred_username\":\"a\","
-	    "\"iat\":$NOW+120,\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "future" },
+	    "\"iat\":$NOW+120,\"exp\":$NOW+300}", M_NONE, IDG_ERR_DENIED, "token issued in the "
+	    "future (iat 120 s ahead of this host's clock, allowed skew 60 s): this host's clock "
+	    "may be wrong" },
 	{ "iat in the future within the leeway", S_RSA, H("RS256", "rsa1"),
 	    "{\"iss\":\"$ISS\",\"aud\":\"idgate\",\"sub\":\"u1\",\"preferred_username\":\"a\","
 	    "\"iat\":$NOW+30,\"exp\":$NOW+300}", M_NONE, 0, NULL },
