@@ -400,6 +400,10 @@ on_saml_start(struct idg_daemon *d, void *ctx, int status, const struct idg_msgv
 			login_target(l, target, sizeof(target));
 			web_audit_detail(l, wr->src, detail, sizeof(detail));
 			audit(d, IDG_OP_PAM_SAML_START, target, "error", why, detail);
+			/* Its link is spent: PAM learns why now, not when the login expires. */
+			l->state = L_DONE;
+			l->result = IDG_ST_DENIED;
+			snprintf(l->reason, sizeof(l->reason), "%.250s", why);
 		}
 		reply(wr, 503, NULL, "%s", why);
 		return;
@@ -446,8 +450,13 @@ do_login(struct idg_saml_sp *sp, struct web_req *wr, const char *code)
 	else
 		snprintf(err, sizeof(err), "the request could not be built");
 	idg_msg_free(&m);
-	if (rc < 0)
-		reply(wr, 503, NULL, "The sign-in cannot start now: %s", err);
+	if (rc < 0) {
+		/* The link is spent: PAM learns why now, not when the login expires. */
+		l->state = L_DONE;
+		l->result = IDG_ST_DENIED;
+		snprintf(l->reason, sizeof(l->reason), "The sign-in cannot start now: %.200s", err);
+		reply(wr, 503, NULL, "%s", l->reason);
+	}
 }
 
 static void
