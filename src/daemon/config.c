@@ -223,7 +223,9 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "part (alice@example.com -> alice), separated by spaces; empty: none (such a login is "
 	  "refused)" },
 	{ "nss", "snapshot", IDG_CONF_PATH, IDG_NSS_SNAPSHOT, false, 0, 0, NULL, O(nss_snapshot),
-	  "the snapshot file libnss_idgate.so.2 reads (its directory is created 0755)" },
+	  "the snapshot file libnss_idgate.so.2 reads: the path the module was built with "
+	  "(configure --with-nss-snapshot); another only for a private idgated (a run_dir other "
+	  "than the built one). Its directory is created 0755" },
 	{ "nss", "enumerate", IDG_CONF_BOOL, "no", false, 0, 0, NULL, O(nss_enumerate),
 	  "getent passwd and getent group list IdP users and groups" },
 	{ "nss", "provisional", IDG_CONF_BOOL, "yes", false, 0, 0, NULL, O(nss_provisional),
@@ -504,6 +506,34 @@ idg_config_data_mode(const char *text, unsigned *out)
 	return 0;
 }
 
+/* [nss] snapshot: libnss_idgate.so.2 reads only the path it was built with (configure
+ * --with-nss-snapshot), so the idgated the modules talk to (its run_dir the built one) must
+ * publish exactly there; a private idgated (tests, demos, benchmarks: a run_dir of its own,
+ * which the installed modules do not reach) may publish anywhere, and is warned. */
+static int
+check_nss(const struct idg_config *cfg, struct idg_buf *errs)
+{
+	if (strcmp(cfg->nss_snapshot, IDG_NSS_SNAPSHOT) == 0 ||
+	    strcmp(cfg->run_dir, IDG_RUNDIR) != 0)
+		return 0;
+	CERR("nss", "snapshot", "snapshot in [nss] must be %s, the only file libnss_idgate.so.2 "
+	    "reads (it was built so: configure --with-nss-snapshot=PATH moves both); another path "
+	    "is only for a private idgated whose [daemon] run_dir is not %s", IDG_NSS_SNAPSHOT,
+	    IDG_RUNDIR);
+	return IDG_ERR_CONFIG;
+}
+
+void
+idg_config_warnings(const struct idg_config *cfg, struct idg_buf *out)
+{
+	struct idg_buf *errs = out;
+
+	if (strcmp(cfg->nss_snapshot, IDG_NSS_SNAPSHOT) != 0)
+		CERR("nss", "snapshot", "warning: snapshot in [nss] is not %s, the file "
+		    "libnss_idgate.so.2 reads: IdP users and groups of this private idgated "
+		    "(run_dir %s) are not seen through NSS", IDG_NSS_SNAPSHOT, cfg->run_dir);
+}
+
 /* [data]: mode is octal; owner and group look like local names. */
 static int
 check_data(const struct idg_config *cfg, struct idg_buf *errs)
@@ -584,6 +614,8 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 	if (check_pam(cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	if (check_data(cfg, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	if (check_nss(cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
 	return rc;
 }

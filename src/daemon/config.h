@@ -170,6 +170,10 @@ typedef int (*idg_config_md_check)(const struct idg_config *cfg, const char *xml
 int idg_config_check_files(const struct idg_config *cfg, bool drop, idg_config_md_check md_check,
     struct idg_buf *errs);
 
+/* Things that are allowed but likely wrong, as "FILE:LINE: warning: ..." lines into out
+ * (a private idgated's [nss] snapshot that no NSS module reads). */
+void idg_config_warnings(const struct idg_config *cfg, struct idg_buf *out);
+
 /* The line of cfg's file that sets [section] key; 0 when the file does not set it. */
 unsigned idg_config_line(const struct idg_config *cfg, const char *section, const char *key);
 

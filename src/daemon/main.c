@@ -428,10 +428,11 @@ load_config(struct idg_daemon *d)
 	rc = idg_config_load(d->config_path, &d->cfg, geteuid() == 0, &errs);
 	if (rc == 0)
 		rc = idg_config_check_files(&d->cfg, geteuid() == 0, metadata_check, &errs);
-	if (rc < 0) {
-		fputs(errs.data ? errs.data : "", stderr);
+	if (rc == 0)
+		idg_config_warnings(&d->cfg, &errs);
+	fputs(errs.data ? errs.data : "", stderr);
+	if (rc < 0)
 		fprintf(stderr, "idgated: %s: configuration is invalid\n", d->config_path);
-	}
 	idg_buf_free(&errs);
 	return rc < 0 ? -1 : 0;
 }

@@ -182,6 +182,21 @@ if id _idgate >/dev/null 2>&1; then
 	check
 	is "[idp] the same ca_file made readable (0644): valid" "$RC:$OUT" "0:$C: configuration OK"
 fi
+# ---------- [nss] snapshot: the file the NSS module reads, or a private instance's ----------
+MOD_SNAP=$(strings -a "$top_builddir/.libs/libnss_idgate.so.2" | grep '/nss\.snapshot$' | head -n 1)
+conf '[nss]\nsnapshot = %s\n' "$MOD_SNAP"
+check
+is "[nss] snapshot naming the module's own path ($MOD_SNAP) is valid" "$RC:$OUT" "0:$C: configuration OK"
+conf '[daemon]\nlog = stderr\n[nss]\n\nsnapshot = %s/elsewhere/nss.snapshot\n' "$T_DIR"
+check
+is "[nss] snapshot elsewhere for the idgated the modules talk to: exit 1" "$RC" 1
+like "... at its line, naming the one path the module reads" "$ERR" \
+	"^$C:5: snapshot in \\[nss\\] must be $MOD_SNAP, the only file libnss_idgate.so.2 reads"
+conf '[daemon]\nrun_dir = %s/private-run\n[nss]\nsnapshot = %s/elsewhere/nss.snapshot\n' "$T_DIR" "$T_DIR"
+check
+is "[nss] snapshot elsewhere for a private idgated (a run_dir of its own): valid" "$RC:$OUT" "0:$C: configuration OK"
+like "... with a warning at its line that NSS will not see it" "$ERR" \
+	"^$C:4: warning: snapshot in \\[nss\\] is not $MOD_SNAP, the file libnss_idgate.so.2 reads"
 conf '[daemon]\n\n[nonsense]\nkey = value\nother = 1\n'
 bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\], \[idp\], \[saml\], \[connector\], \[idmap\], \[nss\], \[pam\]$"
 unlike "... whose keys are not reported again" "$ERR" ":[45]:"
