@@ -74,8 +74,12 @@ struct login {
 	char name[IDG_POSIX_NAME_MAX + 1];
 	char detail[IDG_LOGIN_DETAIL_MAX];
 	time_t expires;
-	uint32_t result;		/* L_DONE: IDG_ST_OK or IDG_ST_DENIED */
+	uint32_t result;		/* L_DONE: IDG_ST_OK, IDG_ST_DENIED, or IDG_ST_UNAVAIL
+					 * (the sign-in could not start) */
 	char reason[256];		/* L_DONE and refused: what the user sees */
+	bool test;			/* idgatectl login test --saml (api.sock), not PAM */
+	bool record;			/* ... --record: store what it yields */
+	cJSON *identity;		/* a test's L_DONE, IDG_ST_OK: what it answers */
 };
 
 /* A question of the web process, while the connector child works on it. The connector's
@@ -127,15 +131,19 @@ SP(const struct idg_daemon *d)
 static void
 login_drop(struct login *l)
 {
+	cJSON_Delete(l->identity);
 	memset(l, 0, sizeof(*l));
 }
 
+/* A PAM login by its handle and name, or (name NULL) a login test by its handle: neither
+ * kind can reach the other. */
 static struct login *
 login_by_handle(struct idg_saml_sp *sp, uint64_t h, const char *name)
 {
 	for (size_t i = 0; i < LOGINS_MAX; i++)
 		if (sp->logins[i].state != L_FREE && h != 0 && sp->logins[i].handle == h &&
-		    strcmp(sp->logins[i].name, name) == 0)
+		    sp->logins[i].test == (name == NULL) &&
+		    (name == NULL || strcmp(sp->logins[i].name, name) == 0))
 			return &sp->logins[i];
 	return NULL;
 }
@@ -182,40 +190,50 @@ login_target(const struct login *l, char *buf, size_t len)
 	snprintf(buf, len, "login:%s", l->name);
 }
 
-void
-idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
-    const char *name, const char *detail)
+/* A new login for name, its one-time code drawn; NULL with rp failed. */
+static struct login *
+login_new(struct idg_daemon *d, struct idg_reply *rp, const char *name, const char *detail)
 {
 	struct idg_saml_sp *sp = SP(d);
 	unsigned char rnd[CODE_BYTES];
 	struct login *l = NULL;
-	time_t now = time(NULL);
-	char url[700];
 
-	(void)rq;
 	if (sp == NULL) {
 		api_fail(rp, IDG_ST_UNAVAIL, "SAML logins are not configured on this host");
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < LOGINS_MAX && l == NULL; i++)
 		if (sp->logins[i].state == L_FREE)
 			l = &sp->logins[i];
 	if (l == NULL) {
 		api_fail(rp, IDG_ST_UNAVAIL, "too many SAML logins in progress; try again later");
-		return;
+		return NULL;
 	}
 	if (strlen(name) > IDG_POSIX_NAME_MAX || idg_random(rnd, sizeof(rnd)) < 0 ||
 	    idg_random(&l->handle, sizeof(l->handle)) < 0 || l->handle == 0) {
 		login_drop(l);
 		api_fail(rp, IDG_ST_ERROR, "cannot start a SAML login");
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < CODE_BYTES; i++)
 		snprintf(l->code + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	snprintf(l->detail, sizeof(l->detail), "%s", detail);
-	l->expires = now + d->cfg.saml_login_ttl;
+	l->expires = time(NULL) + d->cfg.saml_login_ttl;
 	l->state = L_NEW;
+	return l;
+}
+
+void
+idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    const char *name, const char *detail)
+{
+	struct login *l;
+	char url[700];
+
+	(void)rq;
+	if ((l = login_new(d, rp, name, detail)) == NULL)
+		return;
 	snprintf(url, sizeof(url), "%s/saml/login/%s", d->cfg.saml_base_url, l->code);
 	if (!api_reply_u64(rp, IDG_T_HANDLE, l->handle) ||
 	    !api_reply_str(rp, IDG_T_USER_CODE, l->code) ||
@@ -225,6 +243,66 @@ idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct i
 		login_drop(l);
 		api_fail(rp, IDG_ST_ERROR, "out of memory");
 	}
+}
+
+void
+idg_saml_sp_test_start(struct idg_daemon *d, struct idg_reply *rp, const char *name,
+    bool record)
+{
+	struct login *l;
+	char url[700], hex[32];
+	cJSON *o;
+
+	if ((l = login_new(d, rp, name, record ? "method=saml test record" :
+	    "method=saml test")) == NULL)
+		return;
+	l->test = true;
+	l->record = record;
+	snprintf(url, sizeof(url), "%s/saml/login/%s", d->cfg.saml_base_url, l->code);
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)l->handle);
+	o = api_obj(rp);
+	cJSON_AddStringToObject(o, "handle", hex);
+	cJSON_AddStringToObject(o, "verification_uri", url);
+	cJSON_AddNumberToObject(o, "expires_in", (double)d->cfg.saml_login_ttl);
+	cJSON_AddNumberToObject(o, "interval", INTERVAL_S);
+}
+
+void
+idg_saml_sp_test_wait(struct idg_daemon *d, struct idg_reply *rp, uint64_t handle)
+{
+	struct idg_saml_sp *sp = SP(d);
+	struct login *l = sp ? login_by_handle(sp, handle, NULL) : NULL;
+
+	if (l == NULL || (l->state != L_DONE && l->expires < time(NULL))) {
+		if (l)
+			login_drop(l);
+		api_fail(rp, IDG_ST_DENIED, "SAML login expired or unknown: start again");
+		return;
+	}
+	if (l->state != L_DONE) {
+		rp->status = IDG_ST_PENDING;
+		return;
+	}
+	if (l->result == IDG_ST_OK && l->identity) {
+		cJSON_Delete(rp->json);
+		rp->json = l->identity;
+		l->identity = NULL;
+		rp->status = IDG_ST_OK;
+	} else {
+		api_fail(rp, l->result == IDG_ST_UNAVAIL ? IDG_ST_UNAVAIL : IDG_ST_DENIED, "%s",
+		    l->reason);
+	}
+	login_drop(l);
+}
+
+void
+idg_saml_sp_test_cancel(struct idg_daemon *d, uint64_t handle)
+{
+	struct idg_saml_sp *sp = SP(d);
+	struct login *l = sp ? login_by_handle(sp, handle, NULL) : NULL;
+
+	if (l)
+		login_drop(l);
 }
 
 void
@@ -402,7 +480,7 @@ on_saml_start(struct idg_daemon *d, void *ctx, int status, const struct idg_msgv
 			audit(d, IDG_OP_PAM_SAML_START, target, "error", why, detail);
 			/* Its link is spent: PAM learns why now, not when the login expires. */
 			l->state = L_DONE;
-			l->result = IDG_ST_DENIED;
+			l->result = IDG_ST_UNAVAIL;
 			snprintf(l->reason, sizeof(l->reason), "%.250s", why);
 		}
 		reply(wr, 503, NULL, "%s", why);
@@ -453,7 +531,7 @@ do_login(struct idg_saml_sp *sp, struct web_req *wr, const char *code)
 	if (rc < 0) {
 		/* The link is spent: PAM learns why now, not when the login expires. */
 		l->state = L_DONE;
-		l->result = IDG_ST_DENIED;
+		l->result = IDG_ST_UNAVAIL;
 		snprintf(l->reason, sizeof(l->reason), "The sign-in cannot start now: %.200s", err);
 		reply(wr, 503, NULL, "%s", l->reason);
 	}
@@ -495,8 +573,13 @@ on_acs(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
 		return;
 	}
 	web_audit_detail(l, wr->src, detail, sizeof(detail));
+	/* A login test stores nothing unless --record, and pins nothing pending (no PAM
+	 * account follows it): idg_login_accept decides by lr.pam and lr.record. */
+	lr.pam = !l->test;
+	lr.record = l->test && l->record;
+	lr.op = l->test ? IDG_OP_SAML_WAIT : IDG_OP_PAM_SAML_WAIT;
 	lr.who.root = true;
-	lr.who.pam = true;
+	lr.who.pam = !l->test;
 	snprintf(lr.who.name, sizeof(lr.who.name), "root");
 	snprintf(lr.expect, sizeof(lr.expect), "%s", l->name);
 	snprintf(lr.method, sizeof(lr.method), "saml");
@@ -504,14 +587,18 @@ on_acs(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
 	idg_login_accept(d, &lr, v, &rp, target, sizeof(target));
 	l->state = L_DONE;
 	l->result = rp.status == IDG_ST_OK ? IDG_ST_OK : IDG_ST_DENIED;
+	if (rp.status == IDG_ST_OK && l->test) {
+		l->identity = rp.json;
+		rp.json = NULL;
+	}
 	if (rp.status == IDG_ST_OK) {
-		audit(d, IDG_OP_PAM_SAML_WAIT, target, "ok", "saml login", detail);
+		audit(d, lr.op, target, "ok", l->test ? "saml login test" : "saml login", detail);
 		reply(wr, 200, NULL, "Signed in as %s. Go back to your terminal (press Enter if it "
 		    "asks).", l->name);
 	} else {
 		snprintf(l->reason, sizeof(l->reason), "%.250s", rp.error);
 		login_target(l, target, sizeof(target));
-		audit(d, IDG_OP_PAM_SAML_WAIT, target, "denied", rp.error, detail);
+		audit(d, lr.op, target, "denied", rp.error, detail);
 		reply(wr, 403, NULL, "Sign-in refused: %s", l->reason);
 	}
 	idg_reply_clear(&rp);
@@ -988,6 +1075,8 @@ sp_free(struct idg_saml_sp *sp)
 	}
 	if (sp->listen_fd >= 0)
 		close(sp->listen_fd);
+	for (size_t i = 0; i < LOGINS_MAX; i++)
+		login_drop(&sp->logins[i]);
 	idg_buf_free(&sp->in);
 	free(sp->inflight);
 	free(sp->metadata);

@@ -38,6 +38,20 @@ like "PAM is told at once (not after the login's lifetime)" "$OUT" "^status deni
 like "... with the same reason" "$OUT" "SAML connector is not running: .*cannot fetch the SAML IdP metadata"
 login_oidc
 is "OIDC password logins still work" "$RC" 0
+# idgatectl login test --saml meanwhile: exit 3 (the SAML side is unavailable), saying why.
+ctl login test --saml alice >"$T_DIR/lt.out" 2>"$T_DIR/lt.err" &
+LT_PID=$!
+LINK=
+for _i in $(seq 1 100); do
+	LINK=$(sed -n 's/.*open \(https:[^ ]*\) in a browser$/\1/p' "$T_DIR/lt.out")
+	[ -n "$LINK" ] && break
+	sleep 0.1
+done
+browser_open "$LINK"
+wait "$LT_PID"
+is "login test --saml while SAML cannot start: exit 3 (unavailable)" "$?" 3
+like "... saying what is wrong" "$(cat "$T_DIR/lt.err")" \
+	"SAML connector is not running: .*cannot fetch the SAML IdP metadata"
 
 # The metadata URL comes up: within the back-off, SAML logins work, with no restart.
 saml_idp_start
