@@ -417,9 +417,10 @@ metadata_check(const struct idg_config *cfg, const char *xml, char *err, size_t 
 }
 
 /* Load the configuration and check the files the connector reads (as it reads them): what
- * -n checks is what a start checks. Errors go to stderr; 0 or -1. */
+ * -n checks is what a start checks. Errors go to stderr, and warnings too with -n (a start
+ * logs them: log_config_warnings); 0 or -1. */
 static int
-load_config(struct idg_daemon *d)
+load_config(struct idg_daemon *d, bool check_only)
 {
 	struct idg_buf errs;
 	int rc;
@@ -428,13 +429,28 @@ load_config(struct idg_daemon *d)
 	rc = idg_config_load(d->config_path, &d->cfg, geteuid() == 0, &errs);
 	if (rc == 0)
 		rc = idg_config_check_files(&d->cfg, geteuid() == 0, metadata_check, &errs);
-	if (rc == 0)
+	if (rc == 0 && check_only)
 		idg_config_warnings(&d->cfg, &errs);
 	fputs(errs.data ? errs.data : "", stderr);
 	if (rc < 0)
 		fprintf(stderr, "idgated: %s: configuration is invalid\n", d->config_path);
 	idg_buf_free(&errs);
 	return rc < 0 ? -1 : 0;
+}
+
+static void
+log_config_warnings(const struct idg_daemon *d)
+{
+	struct idg_buf w;
+	char *line, *nl;
+
+	idg_buf_init(&w, 16 * 1024);
+	idg_config_warnings(&d->cfg, &w);
+	for (line = w.data; line && *line && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		log_warn("%s", line);
+	}
+	idg_buf_free(&w);
 }
 
 /* A PAM login's process went away: the device or SAML login it started goes too. */
@@ -495,7 +511,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	if (load_config(&d) < 0) {
+	if (load_config(&d, check_only) < 0) {
 		idg_config_free(&d.cfg);
 		return 1;
 	}
@@ -515,6 +531,7 @@ main(int argc, char **argv)
 	    d.foreground ? IDG_LOG_STDERR : IDG_LOG_SYSLOG;
 	idg_log_open("idgated", target, LOG_ERR + d.cfg.log_level);
 	d.log_stderr = target == IDG_LOG_STDERR;
+	log_config_warnings(&d);
 	umask(077);
 	audit_dir = dir_of(d.cfg.audit_log);
 	if (idg_make_dirs(d.cfg.run_dir, 0755) < 0 || idg_make_dirs(d.cfg.state_dir, 0700) < 0 ||

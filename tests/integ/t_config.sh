@@ -311,6 +311,8 @@ is "... still in rollback-journal mode" "$(sqlite3 "$DB" 'PRAGMA journal_mode')"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 cp "$T_DIR/good.db" "$DB"
 ok "the good store starts again" daemon_start
+like "... a private idgated logs that NSS does not read its snapshot" "$(cat "$T_DIR/daemon.log")" \
+	"warning: snapshot in \\[nss\\] is not $MOD_SNAP"
 run ctl list repo
 like "... with its repo" "$OUT" "^default +keep "
 ok "... and stops" daemon_stop
