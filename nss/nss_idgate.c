@@ -28,6 +28,8 @@
 #include "proto/snapshot.h"
 #include "proto/wire.h"
 
+/* The one snapshot read, fixed at build time (configure --with-nss-snapshot): idgated refuses
+ * an [nss] snapshot elsewhere unless it is a private instance (idgate.conf(5)). */
 #ifndef IDG_NSS_SNAPSHOT
 #define IDG_NSS_SNAPSHOT "/var/cache/idgate/nss.snapshot"
 #endif

@@ -144,15 +144,77 @@ device_login(struct cli *c, const char *user, bool record)
 	return EXIT_FAIL;
 }
 
+/* A SAML login: the link to open, then the answer once the browser has been through the IdP
+ * (or the login's lifetime has passed). idgated answers each wait at once; ask again after
+ * its interval. */
+static int
+saml_login(struct cli *c, const char *user, bool record)
+{
+	struct req r;
+	struct reply rep;
+	char handle[32];
+	double expires, interval;
+	int rc, rounds;
+	uint64_t h;
+
+	req_init(&r, IDG_OP_SAML_START);
+	req_str(&r, IDG_T_NAME, user);
+	if (record)
+		req_u32(&r, IDG_T_FLAGS, IDG_F_RECORD);
+	if ((rc = call(c, &r, &rep)) != EXIT_OK) {
+		fprintf(stderr, "%s\n", rep.error);
+		reply_free(&rep);
+		return rc;
+	}
+	snprintf(handle, sizeof(handle), "%s", jstr(rep.json, "handle"));
+	h = strtoull(handle, NULL, 16);
+	expires = jnum(rep.json, "expires_in");
+	interval = jnum(rep.json, "interval");
+	if (interval < 1 || interval > 60)
+		interval = 2;
+	if (c->json)
+		print_json(rep.json);
+	else
+		printf("To sign in as %s, open %s in a browser\n(waiting up to %.0f s)\n", user,
+		    jstr(rep.json, "verification_uri"), expires);
+	fflush(stdout);
+	reply_free(&rep);
+	/* The login ends by its lifetime (idgated says so); a margin of rounds, not forever. */
+	rounds = (int)(expires / interval) + 10;
+	for (int i = 0; i < rounds && rounds < 100000; i++) {
+		req_init(&r, IDG_OP_SAML_WAIT);
+		req_u64(&r, IDG_T_HANDLE, h);
+		rc = call(c, &r, &rep);
+		if (rep.status == IDG_ST_PENDING) {
+			reply_free(&rep);
+			sleep((unsigned)interval);
+			continue;
+		}
+		if (rc == EXIT_OK)
+			print_identity(c, rep.json);
+		else
+			fprintf(stderr, "%s\n", rep.error);
+		reply_free(&rep);
+		return rc;
+	}
+	req_init(&r, IDG_OP_SAML_CANCEL);
+	req_u64(&r, IDG_T_HANDLE, h);
+	(void)call(c, &r, &rep);
+	reply_free(&rep);
+	fprintf(stderr, "%s: gave up waiting\n", c->prog);
+	return EXIT_FAIL;
+}
+
 static int
 cmd_login_test(struct cli *c, int argc, char **argv)
 {
-	bool pw = false, dev = false, tok = false, record = false;
+	bool pw = false, dev = false, tok = false, saml = false, record = false;
 	const struct cmdopt o[] = {
 		{ "password", 0, false, NULL, &pw, NULL, NULL },
 		{ "record", 0, false, NULL, &record, NULL, NULL },
 		{ "device", 0, false, NULL, &dev, NULL, NULL },
 		{ "token", 0, false, NULL, &tok, NULL, NULL },
+		{ "saml", 0, false, NULL, &saml, NULL, NULL },
 		{ NULL } };
 	const char *user = NULL;
 	struct req r;
@@ -162,9 +224,9 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 
 	if (i < 0)
 		return rc;
-	if ((int)pw + (int)dev + (int)tok > 1)
-		return usage_error(c, "choose one of --password, --device and --token");
-	if (!dev && !tok)
+	if ((int)pw + (int)dev + (int)tok + (int)saml > 1)
+		return usage_error(c, "choose one of --password, --device, --token and --saml");
+	if (!dev && !tok && !saml)
 		pw = true;
 	if (i < argc)
 		user = argv[i++];
@@ -172,6 +234,10 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 		return usage_error(c, "unexpected argument '%s'", argv[i]);
 	if (pw && user == NULL)
 		return usage_error(c, "name the IdP user to log in as");
+	if (saml && user == NULL)
+		return usage_error(c, "name the login name to sign in as (--saml USER)");
+	if (saml)
+		return saml_login(c, user, record);
 	if (dev)
 		return device_login(c, user, record);
 	if ((secret = read_secret(pw ? "Password: " : "Token: ")) == NULL) {
@@ -202,13 +268,14 @@ cmd_login_test(struct cli *c, int argc, char **argv)
 
 const struct command cmds_login[] = {
 	{ { "login", "test" }, cmd_login_test,
-	  "login test [--password|--device|--token] [--record] [USER]",
+	  "login test [--password|--device|--token|--saml] [--record] [USER]",
 	  "Try an IdP login as pam_idgate would; print the identity (root only).",
-	  "\nLogs in to the identity provider configured in idgate.conf(5) [idp] and prints\n"
-	  "what the node makes of the answer: the user: principal, the POSIX login name, the\n"
-	  "groups (and any group refused, with why), the issuer and subject. It changes\n"
-	  "nothing: a test never pins a login name (only a real login that PAM account lets\n"
-	  "in does), so trying a login cannot take a name from the person it belongs to.\n"
+	  "\nLogs in to the identity provider configured in idgate.conf(5) [idp] ([saml] with\n"
+	  "--saml) and prints what the node makes of the answer: the user: principal, the\n"
+	  "POSIX login name, the groups (and any group refused, with why), the issuer and\n"
+	  "subject. It changes nothing: a test never pins a login name (only a real login\n"
+	  "that PAM account lets in does), so trying a login cannot take a name from the\n"
+	  "person it belongs to.\n"
 	  "With --record, root records the login as an administrator's act: the login name\n"
 	  "is pinned to the IdP identity (after the same checks as a real login: local\n"
 	  "accounts, pins, what 'user add' recorded, [idmap] fold_domains) and the user's\n"
@@ -220,6 +287,8 @@ const struct command cmds_login[] = {
 	  "              login name the IdP user maps to\n"
 	  "  --token     an ID token or access token, read from standard input, validated\n"
 	  "              locally against the IdP's keys; USER as for --device\n"
+	  "  --saml      SAML login ([saml]) as the login name USER: prints this node's\n"
+	  "              one-time link to open in a browser, then waits for the IdP's answer\n"
 	  "  --record    store what the login yields (see above)\n\n"
 	  "Exit status: 0 logged in; 1 refused (wrong credentials, an invalid token, a name\n"
 	  "that cannot be mapped or belongs to a local account); 2 usage; 3 idgated or the\n"
@@ -230,6 +299,7 @@ const struct command cmds_login[] = {
 	  "Examples:\n"
 	  "  idgatectl login test alice\n"
 	  "  idgatectl login test --device\n"
+	  "  idgatectl login test --saml alice\n"
 	  "  printf '%s\\n' \"$ID_TOKEN\" | idgatectl login test --token\n" },
 };
 

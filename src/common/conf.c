@@ -286,6 +286,14 @@ int
 idg_conf_parse(const char *name, const char *text, size_t len,
     const struct idg_conf_key *schema, size_t n, void *dst, struct idg_buf *errs)
 {
+	return idg_conf_parse_lines(name, text, len, schema, n, dst, NULL, errs);
+}
+
+int
+idg_conf_parse_lines(const char *name, const char *text, size_t len,
+    const struct idg_conf_key *schema, size_t n, void *dst, unsigned *lines_out,
+    struct idg_buf *errs)
+{
 	char section[SECTION_MAX] = "";
 	char line[IDG_CONF_MAX_LINE + 2];
 	unsigned *seen_line, lineno = 0;
@@ -338,6 +346,8 @@ idg_conf_parse(const char *name, const char *text, size_t len,
 			rc = IDG_ERR_CONFIG;
 		}
 	}
+	if (lines_out)
+		memcpy(lines_out, seen_line, n * sizeof(*seen_line));
 	free(seen_line);
 	return rc;
 }
@@ -345,6 +355,13 @@ idg_conf_parse(const char *name, const char *text, size_t len,
 int
 idg_conf_load(const char *path, const struct idg_conf_key *schema, size_t n, void *dst,
     struct idg_buf *errs)
+{
+	return idg_conf_load_lines(path, schema, n, dst, NULL, errs);
+}
+
+int
+idg_conf_load_lines(const char *path, const struct idg_conf_key *schema, size_t n, void *dst,
+    unsigned *lines_out, struct idg_buf *errs)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -359,7 +376,7 @@ idg_conf_load(const char *path, const struct idg_conf_key *schema, size_t n, voi
 		    rc == IDG_ERR_INVAL ? "not a regular file" : idg_strerror(rc));
 		return IDG_ERR_CONFIG;
 	}
-	rc = idg_conf_parse(path, text, len, schema, n, dst, errs);
+	rc = idg_conf_parse_lines(path, text, len, schema, n, dst, lines_out, errs);
 	free(text);
 	return rc;
 }

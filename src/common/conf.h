@@ -49,6 +49,15 @@ int idg_conf_load(const char *path, const struct idg_conf_key *schema, size_t n,
 int idg_conf_parse(const char *name, const char *text, size_t len,
     const struct idg_conf_key *schema, size_t n, void *dst, struct idg_buf *errs);
 
+/* The same, and lines_out (n entries, zeroed by the caller, or NULL) gets the line each key
+ * of schema is set on, 0 where the file does not set it: checks made after parsing name
+ * FILE:LINE too. */
+int idg_conf_load_lines(const char *path, const struct idg_conf_key *schema, size_t n,
+    void *dst, unsigned *lines_out, struct idg_buf *errs);
+int idg_conf_parse_lines(const char *name, const char *text, size_t len,
+    const struct idg_conf_key *schema, size_t n, void *dst, unsigned *lines_out,
+    struct idg_buf *errs);
+
 /* Free every string the schema put in dst. */
 void idg_conf_free(const struct idg_conf_key *schema, size_t n, void *dst);
 

@@ -23,6 +23,7 @@
 #include "daemon/api_login.h"
 #include "daemon/connector.h"
 #include "daemon/directory.h"
+#include "daemon/saml_sp.h"
 #include "idmap/idmap.h"
 
 #define MSG_MAX (64u * 1024u)
@@ -1353,6 +1354,49 @@ api_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
 		return;
 	idg_device_cancel(d, rq, rp, h, NULL, false);
+}
+
+/* ---------- idgatectl login test --saml: the SAML logins live in saml_sp.c ---------- */
+
+void
+api_saml_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	const char *name = NULL;
+	uint32_t flags = 0;
+
+	if (!root_only(d, rq, rp) ||
+	    !api_str(rq, rp, IDG_T_NAME, "user name", IDG_POSIX_NAME_MAX, &name))
+		return;
+	(void)idg_msg_get_u32(rq->v, IDG_T_FLAGS, &flags);
+	idg_saml_sp_test_start(d, rp, name, (flags & IDG_F_RECORD) != 0);
+}
+
+void
+api_saml_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	uint64_t h;
+
+	if (!root_only(d, rq, rp))
+		return;
+	if (idg_msg_get_u64(rq->v, IDG_T_HANDLE, &h) < 0 || h == 0) {
+		api_fail(rp, IDG_ST_INPUT, "no SAML login handle given");
+		return;
+	}
+	idg_saml_sp_test_wait(d, rp, h);
+}
+
+void
+api_saml_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
+{
+	uint64_t h;
+
+	if (!root_only(d, rq, rp))
+		return;
+	if (idg_msg_get_u64(rq->v, IDG_T_HANDLE, &h) < 0 || h == 0) {
+		api_fail(rp, IDG_ST_INPUT, "no SAML login handle given");
+		return;
+	}
+	idg_saml_sp_test_cancel(d, h);
 }
 
 void

@@ -14,6 +14,9 @@ void api_login(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_device_start(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_device_wait(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 void api_device_cancel(struct idg_daemon *, struct idg_req *, struct idg_reply *);
+void api_saml_start(struct idg_daemon *, struct idg_req *, struct idg_reply *);
+void api_saml_wait(struct idg_daemon *, struct idg_req *, struct idg_reply *);
+void api_saml_cancel(struct idg_daemon *, struct idg_req *, struct idg_reply *);
 
 /* Device polls that are due, waiters whose time slice ran out, expired device logins. */
 void idg_logins_tick(struct idg_daemon *d, int64_t now_ms);

@@ -3,11 +3,17 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/util.h"
@@ -224,7 +230,9 @@ const struct idg_conf_key idg_config_schema[] = {
 	  "part (alice@example.com -> alice), separated by spaces; empty: none (such a login is "
 	  "refused)" },
 	{ "nss", "snapshot", IDG_CONF_PATH, IDG_NSS_SNAPSHOT, false, 0, 0, NULL, O(nss_snapshot),
-	  "the snapshot file libnss_idgate.so.2 reads (its directory is created 0755)" },
+	  "the snapshot file libnss_idgate.so.2 reads: the path the module was built with "
+	  "(configure --with-nss-snapshot); another only for a private idgated (a run_dir other "
+	  "than the built one). Its directory is created 0755" },
 	{ "nss", "enumerate", IDG_CONF_BOOL, "no", false, 0, 0, NULL, O(nss_enumerate),
 	  "getent passwd and getent group list IdP users and groups" },
 	{ "nss", "provisional", IDG_CONF_BOOL, "yes", false, 0, 0, NULL, O(nss_provisional),
@@ -249,9 +257,40 @@ const struct idg_conf_key idg_config_schema[] = {
 
 const size_t idg_config_schema_len = sizeof(idg_config_schema) / sizeof(idg_config_schema[0]);
 
+unsigned
+idg_config_line(const struct idg_config *cfg, const char *section, const char *key)
+{
+	if (cfg->key_lines == NULL)
+		return 0;
+	for (size_t i = 0; i < idg_config_schema_len; i++)
+		if (strcmp(idg_config_schema[i].section, section) == 0 &&
+		    strcmp(idg_config_schema[i].key, key) == 0)
+			return cfg->key_lines[i];
+	return 0;
+}
+
+void
+idg_config_error(struct idg_buf *errs, const struct idg_config *cfg, const char *section,
+    const char *key, const char *fmt, ...)
+{
+	unsigned line = idg_config_line(cfg, section, key);
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		idg_buf_printf(errs, "%s:%u: %s\n", cfg->file, line, msg);
+	else
+		idg_buf_printf(errs, "%s: %s\n", cfg->file, msg);
+}
+
+#define CERR(sec, key, ...) idg_config_error(errs, cfg, sec, key, __VA_ARGS__)
+
 /* [idp] keys that only make sense together, and a secret file only root can read. */
 static int
-check_idp(const char *path, const struct idg_config *cfg, bool check_owner, struct idg_buf *errs)
+check_idp(const struct idg_config *cfg, bool check_owner, struct idg_buf *errs)
 {
 	struct stat st;
 	int rc = 0;
@@ -259,21 +298,21 @@ check_idp(const char *path, const struct idg_config *cfg, bool check_owner, stru
 	if (cfg->idp_issuer == NULL)
 		return 0;
 	if (strncmp(cfg->idp_issuer, "https://", 8) != 0 || cfg->idp_issuer[8] == '\0') {
-		idg_buf_printf(errs, "%s: issuer in [idp] must be an https:// URL\n", path);
+		CERR("idp", "issuer", "issuer in [idp] must be an https:// URL");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (cfg->idp_client_id == NULL) {
-		idg_buf_printf(errs, "%s: [idp] has an issuer but no client_id\n", path);
+		CERR("idp", "issuer", "[idp] has an issuer but no client_id");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (cfg->idp_client_secret_file != NULL) {
 		if (stat(cfg->idp_client_secret_file, &st) < 0) {
-			idg_buf_printf(errs, "%s: client_secret_file %s in [idp]: %s\n", path,
+			CERR("idp", "client_secret_file", "client_secret_file %s in [idp]: %s",
 			    cfg->idp_client_secret_file, strerror(errno));
 			rc = IDG_ERR_CONFIG;
 		} else if (check_owner && (st.st_uid != 0 || (st.st_mode & 077))) {
-			idg_buf_printf(errs, "%s: client_secret_file %s must be owned by root and "
-			    "readable by no one else (owner uid %u, mode %04o)\n", path,
+			CERR("idp", "client_secret_file", "client_secret_file %s must be owned by "
+			    "root and readable by no one else (owner uid %u, mode %04o)",
 			    cfg->idp_client_secret_file, (unsigned)st.st_uid,
 			    (unsigned)(st.st_mode & 07777));
 			rc = IDG_ERR_CONFIG;
@@ -284,66 +323,66 @@ check_idp(const char *path, const struct idg_config *cfg, bool check_owner, stru
 
 /* [saml]: all or nothing; the TLS key only root can read; https URLs. */
 static int
-check_saml(const char *path, const struct idg_config *cfg, bool check_owner,
-    struct idg_buf *errs)
+check_saml(const struct idg_config *cfg, bool check_owner, struct idg_buf *errs)
 {
+	const char *md_key = cfg->saml_idp_metadata ? "idp_metadata" : "idp_metadata_url";
 	struct stat st;
 	int rc = 0;
 
 	if (cfg->saml_idp_metadata && cfg->saml_idp_metadata_url) {
-		idg_buf_printf(errs, "%s: [saml] takes idp_metadata or idp_metadata_url, not both\n",
-		    path);
+		CERR("saml", "idp_metadata_url", "[saml] takes idp_metadata or idp_metadata_url, "
+		    "not both");
 		return IDG_ERR_CONFIG;
 	}
 	if (cfg->saml_idp_metadata_url && (strncmp(cfg->saml_idp_metadata_url, "https://", 8) != 0 ||
 	    cfg->saml_idp_metadata_url[8] == '\0')) {
-		idg_buf_printf(errs, "%s: idp_metadata_url in [saml] must be an https:// URL\n", path);
+		CERR("saml", "idp_metadata_url", "idp_metadata_url in [saml] must be an https:// "
+		    "URL");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (cfg->saml_link_attribute && !cfg->saml_same_directory) {
-		idg_buf_printf(errs, "%s: link_attribute in [saml] is used only with "
-		    "same_directory_as_oidc = yes\n", path);
+		CERR("saml", "link_attribute", "link_attribute in [saml] is used only with "
+		    "same_directory_as_oidc = yes");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (cfg->saml_same_directory && (cfg->saml_link_attribute == NULL ||
 	    cfg->saml_link_attribute[0] == '\0' || cfg->idp_issuer == NULL ||
 	    !idg_config_saml(cfg))) {
-		idg_buf_printf(errs, "%s: same_directory_as_oidc in [saml] needs link_attribute (the "
-		    "SAML attribute that carries the user's OIDC subject), an [idp] issuer and "
-		    "idp_metadata or idp_metadata_url\n", path);
+		CERR("saml", "same_directory_as_oidc", "same_directory_as_oidc in [saml] needs "
+		    "link_attribute (the SAML attribute that carries the user's OIDC subject), an "
+		    "[idp] issuer and idp_metadata or idp_metadata_url");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (!idg_config_saml(cfg))
 		return rc;
 	if (cfg->saml_sp_entity_id == NULL || cfg->saml_base_url == NULL ||
 	    cfg->saml_tls_cert == NULL || cfg->saml_tls_key == NULL) {
-		idg_buf_printf(errs, "%s: [saml] with idp_metadata also needs sp_entity_id, base_url, "
-		    "tls_cert and tls_key\n", path);
+		CERR("saml", md_key, "[saml] with %s also needs sp_entity_id, base_url, tls_cert "
+		    "and tls_key", md_key);
 		return IDG_ERR_CONFIG;
 	}
 	if (strncmp(cfg->saml_base_url, "https://", 8) != 0 || cfg->saml_base_url[8] == '\0' ||
 	    strpbrk(cfg->saml_base_url + 8, "/?#") != NULL) {
-		idg_buf_printf(errs, "%s: base_url in [saml] must be https://HOST[:PORT] (no path)\n",
-		    path);
+		CERR("saml", "base_url", "base_url in [saml] must be https://HOST[:PORT] (no path)");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (cfg->saml_sign_requests && (cfg->saml_sp_key == NULL || cfg->saml_sp_cert == NULL)) {
-		idg_buf_printf(errs, "%s: sign_requests in [saml] needs sp_key and sp_cert\n", path);
+		CERR("saml", "sign_requests", "sign_requests in [saml] needs sp_key and sp_cert");
 		rc = IDG_ERR_CONFIG;
 	} else if (cfg->saml_sign_requests && stat(cfg->saml_sp_key, &st) == 0 && check_owner &&
 	    (st.st_uid != 0 || (st.st_mode & 077))) {
-		idg_buf_printf(errs, "%s: sp_key %s must be owned by root and readable by no one "
-		    "else (owner uid %u, mode %04o)\n", path, cfg->saml_sp_key, (unsigned)st.st_uid,
+		CERR("saml", "sp_key", "sp_key %s must be owned by root and readable by no one else "
+		    "(owner uid %u, mode %04o)", cfg->saml_sp_key, (unsigned)st.st_uid,
 		    (unsigned)(st.st_mode & 07777));
 		rc = IDG_ERR_CONFIG;
 	}
 	if (stat(cfg->saml_tls_key, &st) < 0) {
-		idg_buf_printf(errs, "%s: tls_key %s in [saml]: %s\n", path, cfg->saml_tls_key,
+		CERR("saml", "tls_key", "tls_key %s in [saml]: %s", cfg->saml_tls_key,
 		    strerror(errno));
 		rc = IDG_ERR_CONFIG;
 	} else if (check_owner && (st.st_uid != 0 || (st.st_mode & 077))) {
-		idg_buf_printf(errs, "%s: tls_key %s must be owned by root and readable by no one "
-		    "else (owner uid %u, mode %04o)\n", path, cfg->saml_tls_key, (unsigned)st.st_uid,
+		CERR("saml", "tls_key", "tls_key %s must be owned by root and readable by no one "
+		    "else (owner uid %u, mode %04o)", cfg->saml_tls_key, (unsigned)st.st_uid,
 		    (unsigned)(st.st_mode & 07777));
 		rc = IDG_ERR_CONFIG;
 	}
@@ -374,36 +413,39 @@ fold_domains_ok(const char *list)
 
 /* [idmap]: the id range, the groups named, paths the snapshot can carry, the fold domains. */
 static int
-check_idmap(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
+check_idmap(const struct idg_config *cfg, struct idg_buf *errs)
 {
 	int rc = 0;
 
 	if (cfg->idmap_id_min >= cfg->idmap_id_max) {
-		idg_buf_printf(errs, "%s: id_min (%lld) must be below id_max (%lld) in [idmap]\n",
-		    path, cfg->idmap_id_min, cfg->idmap_id_max);
+		CERR("idmap", idg_config_line(cfg, "idmap", "id_max") ? "id_max" : "id_min",
+		    "id_min (%lld) must be below id_max (%lld) in [idmap]", cfg->idmap_id_min,
+		    cfg->idmap_id_max);
 		rc = IDG_ERR_CONFIG;
 	}
 	if (strcmp(cfg->idmap_primary_group, IDG_PRIMARY_PRIVATE) != 0 &&
 	    !posix_group_ok(cfg->idmap_primary_group, false)) {
-		idg_buf_printf(errs, "%s: primary_group in [idmap] must be 'private' or a group name "
-		    "(1 to 32 of letters, digits and ._@+-, not starting with '-', not all digits)\n",
-		    path);
+		CERR("idmap", "primary_group", "primary_group in [idmap] must be 'private' or a "
+		    "group name (1 to 32 of letters, digits and ._@+-, not starting with '-', not "
+		    "all digits)");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (!posix_group_ok(cfg->idmap_users_group, true)) {
-		idg_buf_printf(errs, "%s: users_group in [idmap] must be empty or a group name "
-		    "(1 to 32 of letters, digits and ._@+-, not starting with '-', not all digits)\n",
-		    path);
+		CERR("idmap", "users_group", "users_group in [idmap] must be empty or a group name "
+		    "(1 to 32 of letters, digits and ._@+-, not starting with '-', not all digits)");
 		rc = IDG_ERR_CONFIG;
 	}
-	if (strpbrk(cfg->idmap_home_base, ":,") || strpbrk(cfg->idmap_shell, ":,")) {
-		idg_buf_printf(errs, "%s: home_base and shell in [idmap] cannot hold ':' or ','\n",
-		    path);
+	if (strpbrk(cfg->idmap_home_base, ":,")) {
+		CERR("idmap", "home_base", "home_base in [idmap] cannot hold ':' or ','");
+		rc = IDG_ERR_CONFIG;
+	}
+	if (strpbrk(cfg->idmap_shell, ":,")) {
+		CERR("idmap", "shell", "shell in [idmap] cannot hold ':' or ','");
 		rc = IDG_ERR_CONFIG;
 	}
 	if (!fold_domains_ok(cfg->idmap_fold_domains)) {
-		idg_buf_printf(errs, "%s: fold_domains in [idmap] must be domain names (letters, "
-		    "digits, '.' and '-') separated by spaces or commas\n", path);
+		CERR("idmap", "fold_domains", "fold_domains in [idmap] must be domain names "
+		    "(letters, digits, '.' and '-') separated by spaces or commas");
 		rc = IDG_ERR_CONFIG;
 	}
 	return rc;
@@ -484,21 +526,52 @@ idg_config_data_mode(const char *text, unsigned *out)
 	return 0;
 }
 
+/* [nss] snapshot: libnss_idgate.so.2 reads only the path it was built with (configure
+ * --with-nss-snapshot), so the idgated the modules talk to (its run_dir the built one) must
+ * publish exactly there; a private idgated (tests, demos, benchmarks: a run_dir of its own,
+ * which the installed modules do not reach) may publish anywhere, and is warned. */
+static int
+check_nss(const struct idg_config *cfg, struct idg_buf *errs)
+{
+	if (strcmp(cfg->nss_snapshot, IDG_NSS_SNAPSHOT) == 0 ||
+	    strcmp(cfg->run_dir, IDG_RUNDIR) != 0)
+		return 0;
+	CERR("nss", "snapshot", "snapshot in [nss] must be %s, the only file libnss_idgate.so.2 "
+	    "reads (it was built so: configure --with-nss-snapshot=PATH moves both); another path "
+	    "is only for a private idgated whose [daemon] run_dir is not %s", IDG_NSS_SNAPSHOT,
+	    IDG_RUNDIR);
+	return IDG_ERR_CONFIG;
+}
+
+void
+idg_config_warnings(const struct idg_config *cfg, struct idg_buf *out)
+{
+	struct idg_buf *errs = out;
+
+	if (strcmp(cfg->nss_snapshot, IDG_NSS_SNAPSHOT) != 0)
+		CERR("nss", "snapshot", "warning: snapshot in [nss] is not %s, the file "
+		    "libnss_idgate.so.2 reads: IdP users and groups of this private idgated "
+		    "(run_dir %s) are not seen through NSS", IDG_NSS_SNAPSHOT, cfg->run_dir);
+}
+
 /* [data]: mode is octal; owner and group look like local names. */
 static int
-check_data(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
+check_data(const struct idg_config *cfg, struct idg_buf *errs)
 {
 	unsigned mode;
 	int rc = 0;
 
 	if (idg_config_data_mode(cfg->data_mode, &mode) < 0) {
-		idg_buf_printf(errs, "%s: mode in [data] must be an octal mode from 0000 to 0777 "
-		    "(e.g. 0750)\n", path);
+		CERR("data", "mode", "mode in [data] must be an octal mode from 0000 to 0777 "
+		    "(e.g. 0750)");
 		rc = IDG_ERR_CONFIG;
 	}
-	if (!posix_group_ok(cfg->data_owner, false) || !posix_group_ok(cfg->data_group, false)) {
-		idg_buf_printf(errs, "%s: owner and group in [data] must be local user and group "
-		    "names\n", path);
+	if (!posix_group_ok(cfg->data_owner, false)) {
+		CERR("data", "owner", "owner in [data] must be a local user name");
+		rc = IDG_ERR_CONFIG;
+	}
+	if (!posix_group_ok(cfg->data_group, false)) {
+		CERR("data", "group", "group in [data] must be a local group name");
 		rc = IDG_ERR_CONFIG;
 	}
 	return rc;
@@ -506,18 +579,18 @@ check_data(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
 
 /* [pam]: the login rule parses; skel is empty or an absolute path. */
 static int
-check_pam(const char *path, const struct idg_config *cfg, struct idg_buf *errs)
+check_pam(const struct idg_config *cfg, struct idg_buf *errs)
 {
 	struct idg_login_rule r;
 	char why[512];
 	int rc = 0;
 
 	if (idg_config_login_rule(cfg->pam_login_rule, &r, why, sizeof(why)) < 0) {
-		idg_buf_printf(errs, "%s: %s\n", path, why);
+		CERR("pam", "login_rule", "%s", why);
 		rc = IDG_ERR_CONFIG;
 	}
 	if (cfg->pam_skel[0] != '\0' && cfg->pam_skel[0] != '/') {
-		idg_buf_printf(errs, "%s: skel in [pam] must be empty or an absolute path\n", path);
+		CERR("pam", "skel", "skel in [pam] must be empty or an absolute path");
 		rc = IDG_ERR_CONFIG;
 	}
 	return rc;
@@ -530,7 +603,14 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
-	rc = idg_conf_load(path, idg_config_schema, idg_config_schema_len, cfg, errs);
+	if ((cfg->file = strdup(path)) == NULL ||
+	    (cfg->key_lines = calloc(idg_config_schema_len, sizeof(*cfg->key_lines))) == NULL) {
+		idg_conf_defaults(idg_config_schema, idg_config_schema_len, cfg, errs);
+		idg_buf_printf(errs, "%s: out of memory\n", path);
+		return IDG_ERR_CONFIG;
+	}
+	rc = idg_conf_load_lines(path, idg_config_schema, idg_config_schema_len, cfg,
+	    cfg->key_lines, errs);
 	if (rc == IDG_ERR_CONFIG && stat(path, &st) < 0)
 		return rc;
 	/* The file steers a root daemon: only root may be able to change it. */
@@ -540,20 +620,211 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 		rc = IDG_ERR_CONFIG;
 	}
 	if (cfg->robot_token_max_ttl && cfg->robot_token_default_ttl > cfg->robot_token_max_ttl) {
-		idg_buf_printf(errs, "%s: robot_token_default_ttl is longer than robot_token_max_ttl in "
-		    "[auth]\n", path);
+		CERR("auth", idg_config_line(cfg, "auth", "robot_token_default_ttl") ?
+		    "robot_token_default_ttl" : "robot_token_max_ttl", "robot_token_default_ttl is "
+		    "longer than robot_token_max_ttl in [auth]");
 		rc = IDG_ERR_CONFIG;
 	}
-	if (check_idp(path, cfg, check_owner, errs) < 0)
+	if (check_idp(cfg, check_owner, errs) < 0)
 		rc = IDG_ERR_CONFIG;
-	if (check_saml(path, cfg, check_owner, errs) < 0)
+	if (check_saml(cfg, check_owner, errs) < 0)
 		rc = IDG_ERR_CONFIG;
-	if (check_idmap(path, cfg, errs) < 0)
+	if (check_idmap(cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
-	if (check_pam(path, cfg, errs) < 0)
+	if (check_pam(cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
-	if (check_data(path, cfg, errs) < 0)
+	if (check_data(cfg, errs) < 0)
 		rc = IDG_ERR_CONFIG;
+	if (check_nss(cfg, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	return rc;
+}
+
+/* The connector user as the connector resolves it: /etc/passwd only (never through NSS,
+ * whose idgate module would ask this very daemon). */
+static int
+connector_ids(const struct idg_config *cfg, uid_t *uid, gid_t *gid, struct idg_buf *errs)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	int rc = IDG_ERR_NOTFOUND;
+
+	if (f == NULL) {
+		CERR("connector", "user", "cannot read /etc/passwd: %s", strerror(errno));
+		return IDG_ERR_IO;
+	}
+	while ((pw = fgetpwent(f)) != NULL) {
+		if (strcmp(pw->pw_name, cfg->connector_user) == 0) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (rc < 0)
+		CERR("connector", "user", "the connector user '%s' ([connector] user) does not "
+		    "exist: create it (useradd --system --no-create-home --shell /usr/sbin/nologin "
+		    "%s)", cfg->connector_user, cfg->connector_user);
+	else if (*uid == 0 || *gid == 0)
+		CERR("connector", "user", "the connector user '%s' has uid or gid 0: it must be an "
+		    "unprivileged user", cfg->connector_user), rc = IDG_ERR_CONFIG;
+	return rc;
+}
+
+/* In the checking child: one problem, as "SECTION KEY message" on a line of its own. */
+static void
+child_report(int fd, const char *section, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+child_report(int fd, const char *section, const char *key, const char *fmt, ...)
+{
+	char line[1200], msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	n = snprintf(line, sizeof(line), "%s %s %s\n", section, key, msg);
+	if (n > 0)
+		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* In the checking child: a CA file read as the connector will (open, read). */
+static void
+child_ca(int fd, const struct idg_config *cfg, const char *section, const char *file,
+    bool dropped)
+{
+	char byte;
+	int cfd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), e;
+
+	if (cfd >= 0 && read(cfd, &byte, 1) >= 0) {
+		close(cfd);
+		return;
+	}
+	e = errno;
+	if (cfd >= 0)
+		close(cfd);
+	if (dropped)
+		child_report(fd, section, "ca_file", "ca_file %s in [%s] cannot be read by the "
+		    "connector user '%s', which reads it: %s (it holds no secret: make it and its "
+		    "directories readable by that user, e.g. mode 0644)", file, section,
+		    cfg->connector_user, strerror(e));
+	else
+		child_report(fd, section, "ca_file", "ca_file %s in [%s] cannot be read: %s", file,
+		    section, strerror(e));
+}
+
+/* The checking child's work; it ends with _exit. */
+static void
+check_child(int fd, const struct idg_config *cfg, bool drop, uid_t uid, gid_t gid,
+    const char *md, idg_config_md_check md_check)
+{
+	char why[600] = "";
+
+	if (drop && (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)) {
+		child_report(fd, "connector", "user", "cannot switch to the connector user '%s': %s",
+		    cfg->connector_user, strerror(errno));
+		_exit(0);
+	}
+	if (cfg->idp_issuer && cfg->idp_ca_file)
+		child_ca(fd, cfg, "idp", cfg->idp_ca_file, drop);
+	if (idg_config_saml(cfg) && cfg->saml_ca_file)
+		child_ca(fd, cfg, "saml", cfg->saml_ca_file, drop);
+	if (md && md_check && md_check(cfg, md, why, sizeof(why)) < 0)
+		child_report(fd, "saml", "idp_metadata", "idp_metadata %s in [saml]: %s",
+		    cfg->saml_idp_metadata, why[0] ? why : "not valid SAML metadata");
+	_exit(0);
+}
+
+/* The child's lines, each turned into FILE:LINE: message. */
+static int
+take_reports(const struct idg_config *cfg, char *text, struct idg_buf *errs)
+{
+	char *line = text, *nl, *key, *msg;
+	int rc = 0;
+
+	for (; *line && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		if ((key = strchr(line, ' ')) == NULL || (msg = strchr(key + 1, ' ')) == NULL)
+			continue;
+		*key++ = '\0';
+		*msg++ = '\0';
+		CERR(line, key, "%s", msg);
+		rc = IDG_ERR_CONFIG;
+	}
+	return rc;
+}
+
+int
+idg_config_check_files(const struct idg_config *cfg, bool drop, idg_config_md_check md_check,
+    struct idg_buf *errs)
+{
+	char *md = NULL, out[16384];
+	size_t len = 0, got = 0;
+	int p[2] = { -1, -1 }, rc = 0, status;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	pid_t pid;
+
+	if (!(cfg->idp_issuer && cfg->idp_ca_file) && !idg_config_saml(cfg))
+		return 0;
+	if (drop && connector_ids(cfg, &uid, &gid, errs) < 0)
+		return IDG_ERR_CONFIG;
+	/* idgated reads the metadata file as root and hands the connector its text: so here. */
+	if (idg_config_saml(cfg) && cfg->saml_idp_metadata &&
+	    (rc = idg_read_file(cfg->saml_idp_metadata, IDG_CONFIG_METADATA_MAX, &md, &len)) < 0) {
+		CERR("saml", "idp_metadata", "idp_metadata %s in [saml] cannot be read: %s",
+		    cfg->saml_idp_metadata, rc == IDG_ERR_TOOBIG ? "larger than 512 KB" :
+		    rc == IDG_ERR_INVAL ? "not a regular file" : idg_strerror(rc));
+		md = NULL;
+		rc = IDG_ERR_CONFIG;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		CERR("connector", "user", "cannot check the files the connector reads: %s",
+		    strerror(errno));
+		rc = IDG_ERR_CONFIG;
+		goto out;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		check_child(p[1], cfg, drop, uid, gid, md, md_check);
+	}
+	close(p[1]);
+	p[1] = -1;
+	for (;;) {
+		ssize_t n = read(p[0], out + got, sizeof(out) - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == sizeof(out) - 1)
+			break;
+	}
+	out[got] = '\0';
+	close(p[0]);
+	p[0] = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (take_reports(cfg, out, errs) < 0)
+		rc = IDG_ERR_CONFIG;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		CERR("saml", "idp_metadata", "checking the files the connector reads failed (the "
+		    "checking process ended with status %d)", status);
+		rc = IDG_ERR_CONFIG;
+	}
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	free(md);
 	return rc;
 }
 
@@ -561,4 +832,8 @@ void
 idg_config_free(struct idg_config *cfg)
 {
 	idg_conf_free(idg_config_schema, idg_config_schema_len, cfg);
+	free(cfg->key_lines);
+	cfg->key_lines = NULL;
+	free(cfg->file);
+	cfg->file = NULL;
 }

@@ -119,6 +119,9 @@ struct idg_config {
 	int64_t pam_offline_ttl;	/* 0: no offline logins (and no verifiers kept) */
 	bool pam_create_home;
 	char *pam_skel;			/* "": no skeleton files */
+	/* Not keys: where they came from, for messages that name FILE:LINE. */
+	char *file;			/* the file loaded */
+	unsigned *key_lines;		/* per idg_config_schema entry: its line, 0: unset */
 };
 
 /* [pam] login_rule, parsed: who may log in (PAM account). */
@@ -155,5 +158,32 @@ extern const size_t idg_config_schema_len;
  * check_owner: refuse a file not owned by root or writable by group or others. */
 int idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, struct idg_buf *errs);
 void idg_config_free(struct idg_config *cfg);
+
+/* Checks a valid [saml] metadata document (as the connector will parse it): 0, or < 0 with
+ * why in err. Run inside idg_config_check_files' child. */
+typedef int (*idg_config_md_check)(const struct idg_config *cfg, const char *xml, char *err,
+    size_t errlen);
+
+#define IDG_CONFIG_METADATA_MAX (512u * 1024u)	/* as much as idgated hands the connector */
+
+/* The files the IdP connector reads, read as it will, in a short-lived child process: as the
+ * [connector] user when drop (idgated runs as root), else as the caller. [idp] and [saml]
+ * ca_file must be readable; an [saml] idp_metadata file (read here as idgated reads it, as
+ * the caller) must pass md_check. Problems go to errs as FILE:LINE of the key;
+ * IDG_ERR_CONFIG when there is one. */
+int idg_config_check_files(const struct idg_config *cfg, bool drop, idg_config_md_check md_check,
+    struct idg_buf *errs);
+
+/* Things that are allowed but likely wrong, as "FILE:LINE: warning: ..." lines into out
+ * (a private idgated's [nss] snapshot that no NSS module reads). */
+void idg_config_warnings(const struct idg_config *cfg, struct idg_buf *out);
+
+/* The line of cfg's file that sets [section] key; 0 when the file does not set it. */
+unsigned idg_config_line(const struct idg_config *cfg, const char *section, const char *key);
+
+/* Append "FILE:LINE: message" to errs, LINE being where [section] key is set ("FILE: message"
+ * when the file does not set it). */
+void idg_config_error(struct idg_buf *errs, const struct idg_config *cfg, const char *section,
+    const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

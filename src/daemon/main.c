@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "connectors/saml.h"
 #include "daemon/api_login.h"
 #include "daemon/conn_child.h"
 #include "daemon/connector.h"
@@ -394,6 +395,66 @@ web_child(int argc, char **argv)
 	return idg_web_child_main((int)fd, (int)lfd, (uid_t)uid, (gid_t)gid, (pid_t)ppid);
 }
 
+/* An [saml] idp_metadata document parsed as the SAML connector will parse it (in the
+ * unprivileged child of idg_config_check_files). */
+static int
+metadata_check(const struct idg_config *cfg, const char *xml, char *err, size_t errlen)
+{
+	struct idg_saml_cfg sc = { .idp_metadata = xml };
+	struct idg_saml *s = NULL;
+	char acs[600];
+	int rc;
+
+	snprintf(acs, sizeof(acs), "%s/saml/acs", cfg->saml_base_url ? cfg->saml_base_url : "");
+	sc.sp_entity_id = cfg->saml_sp_entity_id ? cfg->saml_sp_entity_id : "";
+	sc.acs_url = acs;
+	sc.username_attr = cfg->saml_username_attribute;
+	sc.groups_attr = cfg->saml_groups_attribute;
+	sc.leeway_s = (unsigned)cfg->saml_leeway;
+	sc.response_max = (size_t)cfg->saml_max_response;
+	sc.requests_elsewhere = true;
+	rc = idg_saml_new(&sc, &s, err, errlen);
+	idg_saml_free(s);
+	return rc;
+}
+
+/* Load the configuration and check the files the connector reads (as it reads them): what
+ * -n checks is what a start checks. Errors go to stderr, and warnings too with -n (a start
+ * logs them: log_config_warnings); 0 or -1. */
+static int
+load_config(struct idg_daemon *d, bool check_only)
+{
+	struct idg_buf errs;
+	int rc;
+
+	idg_buf_init(&errs, 64 * 1024);
+	rc = idg_config_load(d->config_path, &d->cfg, geteuid() == 0, &errs);
+	if (rc == 0)
+		rc = idg_config_check_files(&d->cfg, geteuid() == 0, metadata_check, &errs);
+	if (rc == 0 && check_only)
+		idg_config_warnings(&d->cfg, &errs);
+	fputs(errs.data ? errs.data : "", stderr);
+	if (rc < 0)
+		fprintf(stderr, "idgated: %s: configuration is invalid\n", d->config_path);
+	idg_buf_free(&errs);
+	return rc < 0 ? -1 : 0;
+}
+
+static void
+log_config_warnings(const struct idg_daemon *d)
+{
+	struct idg_buf w;
+	char *line, *nl;
+
+	idg_buf_init(&w, 16 * 1024);
+	idg_config_warnings(&d->cfg, &w);
+	for (line = w.data; line && *line && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		log_warn("%s", line);
+	}
+	idg_buf_free(&w);
+}
+
 /* A PAM login's process went away: the device or SAML login it started goes too. */
 static void
 pam_closed(struct idg_daemon *d, uint64_t serial)
@@ -432,7 +493,6 @@ main(int argc, char **argv)
 		return connector_child(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "--web-child") == 0)
 		return web_child(argc, argv);
-	struct idg_buf errs;
 	char err[1024], pidpath[4200], *audit_dir = NULL;
 	bool check_only = false, debug = false;
 	int opt, lockfd = -1, report_fd = -1, rc = 1;
@@ -454,15 +514,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	idg_buf_init(&errs, 64 * 1024);
-	if (idg_config_load(d.config_path, &d.cfg, geteuid() == 0, &errs) < 0) {
-		fputs(errs.data ? errs.data : "", stderr);
-		fprintf(stderr, "idgated: %s: configuration is invalid\n", d.config_path);
-		idg_buf_free(&errs);
+	if (load_config(&d, check_only) < 0) {
 		idg_config_free(&d.cfg);
 		return 1;
 	}
-	idg_buf_free(&errs);
 	if (check_only) {
 		printf("%s: configuration OK\n", d.config_path);
 		idg_config_free(&d.cfg);
@@ -479,6 +534,7 @@ main(int argc, char **argv)
 	    d.foreground ? IDG_LOG_STDERR : IDG_LOG_SYSLOG;
 	idg_log_open("idgated", target, LOG_ERR + d.cfg.log_level);
 	d.log_stderr = target == IDG_LOG_STDERR;
+	log_config_warnings(&d);
 	umask(077);
 	audit_dir = dir_of(d.cfg.audit_log);
 	if (idg_make_dirs(d.cfg.run_dir, 0755) < 0 || idg_make_dirs(d.cfg.state_dir, 0700) < 0 ||

@@ -74,11 +74,15 @@ struct login {
 	char name[IDG_POSIX_NAME_MAX + 1];
 	char detail[IDG_LOGIN_DETAIL_MAX];
 	time_t expires;
-	uint32_t result;		/* L_DONE: IDG_ST_OK or IDG_ST_DENIED */
+	uint32_t result;		/* L_DONE: IDG_ST_OK, IDG_ST_DENIED, or IDG_ST_UNAVAIL
+					 * (the sign-in could not start) */
 	char reason[256];		/* L_DONE and refused: what the user sees */
 	uint64_t owner;			/* PAM: the pam.sock connection that started it, kept open
 					 * by the module for the login's life; 0: none */
 	char rhost[65];			/* PAM: where the login comes from, or "" */
+	bool test;			/* idgatectl login test --saml (api.sock), not PAM */
+	bool record;			/* ... --record: store what it yields */
+	cJSON *identity;		/* a test's L_DONE, IDG_ST_OK: what it answers */
 };
 
 /* A question of the web process, while the connector child works on it. The connector's
@@ -130,15 +134,19 @@ SP(const struct idg_daemon *d)
 static void
 login_drop(struct login *l)
 {
+	cJSON_Delete(l->identity);
 	memset(l, 0, sizeof(*l));
 }
 
+/* A PAM login by its handle and name, or (name NULL) a login test by its handle: neither
+ * kind can reach the other. */
 static struct login *
 login_by_handle(struct idg_saml_sp *sp, uint64_t h, const char *name)
 {
 	for (size_t i = 0; i < LOGINS_MAX; i++)
 		if (sp->logins[i].state != L_FREE && h != 0 && sp->logins[i].handle == h &&
-		    strcmp(sp->logins[i].name, name) == 0)
+		    sp->logins[i].test == (name == NULL) &&
+		    (name == NULL || strcmp(sp->logins[i].name, name) == 0))
 			return &sp->logins[i];
 	return NULL;
 }
@@ -185,20 +193,22 @@ login_target(const struct login *l, char *buf, size_t len)
 	snprintf(buf, len, "login:%s", l->name);
 }
 
-void
-idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
-    const char *name, const char *rhost, const char *detail)
+/* A new login for name, its one-time code drawn; NULL with rp failed. owner: the PAM
+ * connection that started it (0: none), rhost: PAM_RHOST or NULL. As device logins
+ * (api_login.h): a PAM login goes with its PAM process, and one name or one remote host
+ * cannot take every slot. */
+static struct login *
+login_new(struct idg_daemon *d, struct idg_reply *rp, const char *name, const char *rhost,
+    uint64_t owner, const char *detail)
 {
 	struct idg_saml_sp *sp = SP(d);
 	unsigned char rnd[CODE_BYTES];
 	struct login *l = NULL;
-	time_t now = time(NULL);
 	size_t by_name = 0, by_source = 0;
-	char url[700];
 
 	if (sp == NULL) {
 		api_fail(rp, IDG_ST_UNAVAIL, "SAML logins are not configured on this host");
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < LOGINS_MAX; i++) {
 		const struct login *o = &sp->logins[i];
@@ -210,36 +220,46 @@ idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct i
 		by_name += o->owner && strcmp(o->name, name) == 0;
 		by_source += o->owner && rhost && rhost[0] && strcmp(o->rhost, rhost) == 0;
 	}
-	/* As device logins (api_login.h): an abandoned login goes with its PAM process, and
-	 * one name or one remote host cannot take every slot. */
-	if (rq->who.pam && by_name >= IDG_DEVICE_PER_NAME) {
+	if (owner && by_name >= IDG_DEVICE_PER_NAME) {
 		api_fail(rp, IDG_ST_DENIED, "too many sign-ins in progress for %s; finish or cancel "
 		    "one, then try again", name);
-		return;
+		return NULL;
 	}
-	if (rq->who.pam && by_source >= IDG_DEVICE_PER_SOURCE) {
+	if (owner && by_source >= IDG_DEVICE_PER_SOURCE) {
 		api_fail(rp, IDG_ST_DENIED, "too many sign-ins in progress from %s; try again later",
 		    rhost);
-		return;
+		return NULL;
 	}
 	if (l == NULL) {
 		api_fail(rp, IDG_ST_UNAVAIL, "too many SAML logins in progress; try again later");
-		return;
+		return NULL;
 	}
 	if (strlen(name) > IDG_POSIX_NAME_MAX || idg_random(rnd, sizeof(rnd)) < 0 ||
 	    idg_random(&l->handle, sizeof(l->handle)) < 0 || l->handle == 0) {
 		login_drop(l);
 		api_fail(rp, IDG_ST_ERROR, "cannot start a SAML login");
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < CODE_BYTES; i++)
 		snprintf(l->code + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	snprintf(l->detail, sizeof(l->detail), "%s", detail);
 	snprintf(l->rhost, sizeof(l->rhost), "%s", rhost ? rhost : "");
-	l->owner = rq->who.pam ? rq->conn_serial : 0;
-	l->expires = now + d->cfg.saml_login_ttl;
+	l->owner = owner;
+	l->expires = time(NULL) + d->cfg.saml_login_ttl;
 	l->state = L_NEW;
+	return l;
+}
+
+void
+idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct idg_reply *rp,
+    const char *name, const char *rhost, const char *detail)
+{
+	struct login *l;
+	char url[700];
+
+	if ((l = login_new(d, rp, name, rhost, rq->who.pam ? rq->conn_serial : 0, detail)) == NULL)
+		return;
 	snprintf(url, sizeof(url), "%s/saml/login/%s", d->cfg.saml_base_url, l->code);
 	if (!api_reply_u64(rp, IDG_T_HANDLE, l->handle) ||
 	    !api_reply_str(rp, IDG_T_USER_CODE, l->code) ||
@@ -249,6 +269,66 @@ idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq, struct i
 		login_drop(l);
 		api_fail(rp, IDG_ST_ERROR, "out of memory");
 	}
+}
+
+void
+idg_saml_sp_test_start(struct idg_daemon *d, struct idg_reply *rp, const char *name,
+    bool record)
+{
+	struct login *l;
+	char url[700], hex[32];
+	cJSON *o;
+
+	if ((l = login_new(d, rp, name, NULL, 0, record ? "method=saml test record" :
+	    "method=saml test")) == NULL)
+		return;
+	l->test = true;
+	l->record = record;
+	snprintf(url, sizeof(url), "%s/saml/login/%s", d->cfg.saml_base_url, l->code);
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)l->handle);
+	o = api_obj(rp);
+	cJSON_AddStringToObject(o, "handle", hex);
+	cJSON_AddStringToObject(o, "verification_uri", url);
+	cJSON_AddNumberToObject(o, "expires_in", (double)d->cfg.saml_login_ttl);
+	cJSON_AddNumberToObject(o, "interval", INTERVAL_S);
+}
+
+void
+idg_saml_sp_test_wait(struct idg_daemon *d, struct idg_reply *rp, uint64_t handle)
+{
+	struct idg_saml_sp *sp = SP(d);
+	struct login *l = sp ? login_by_handle(sp, handle, NULL) : NULL;
+
+	if (l == NULL || (l->state != L_DONE && l->expires < time(NULL))) {
+		if (l)
+			login_drop(l);
+		api_fail(rp, IDG_ST_DENIED, "SAML login expired or unknown: start again");
+		return;
+	}
+	if (l->state != L_DONE) {
+		rp->status = IDG_ST_PENDING;
+		return;
+	}
+	if (l->result == IDG_ST_OK && l->identity) {
+		cJSON_Delete(rp->json);
+		rp->json = l->identity;
+		l->identity = NULL;
+		rp->status = IDG_ST_OK;
+	} else {
+		api_fail(rp, l->result == IDG_ST_UNAVAIL ? IDG_ST_UNAVAIL : IDG_ST_DENIED, "%s",
+		    l->reason);
+	}
+	login_drop(l);
+}
+
+void
+idg_saml_sp_test_cancel(struct idg_daemon *d, uint64_t handle)
+{
+	struct idg_saml_sp *sp = SP(d);
+	struct login *l = sp ? login_by_handle(sp, handle, NULL) : NULL;
+
+	if (l)
+		login_drop(l);
 }
 
 void
@@ -437,6 +517,10 @@ on_saml_start(struct idg_daemon *d, void *ctx, int status, const struct idg_msgv
 			login_target(l, target, sizeof(target));
 			web_audit_detail(l, wr->src, detail, sizeof(detail));
 			audit(d, IDG_OP_PAM_SAML_START, target, "error", why, detail);
+			/* Its link is spent: PAM learns why now, not when the login expires. */
+			l->state = L_DONE;
+			l->result = IDG_ST_UNAVAIL;
+			snprintf(l->reason, sizeof(l->reason), "%.250s", why);
 		}
 		reply(wr, 503, NULL, "%s", why);
 		return;
@@ -483,8 +567,13 @@ do_login(struct idg_saml_sp *sp, struct web_req *wr, const char *code)
 	else
 		snprintf(err, sizeof(err), "the request could not be built");
 	idg_msg_free(&m);
-	if (rc < 0)
-		reply(wr, 503, NULL, "The sign-in cannot start now: %s", err);
+	if (rc < 0) {
+		/* The link is spent: PAM learns why now, not when the login expires. */
+		l->state = L_DONE;
+		l->result = IDG_ST_UNAVAIL;
+		snprintf(l->reason, sizeof(l->reason), "The sign-in cannot start now: %.200s", err);
+		reply(wr, 503, NULL, "%s", l->reason);
+	}
 }
 
 static void
@@ -523,8 +612,13 @@ on_acs(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
 		return;
 	}
 	web_audit_detail(l, wr->src, detail, sizeof(detail));
+	/* A login test stores nothing unless --record, and pins nothing pending (no PAM
+	 * account follows it): idg_login_accept decides by lr.pam and lr.record. */
+	lr.pam = !l->test;
+	lr.record = l->test && l->record;
+	lr.op = l->test ? IDG_OP_SAML_WAIT : IDG_OP_PAM_SAML_WAIT;
 	lr.who.root = true;
-	lr.who.pam = true;
+	lr.who.pam = !l->test;
 	snprintf(lr.who.name, sizeof(lr.who.name), "root");
 	snprintf(lr.expect, sizeof(lr.expect), "%s", l->name);
 	snprintf(lr.method, sizeof(lr.method), "saml");
@@ -532,14 +626,18 @@ on_acs(struct idg_daemon *d, void *ctx, int status, const struct idg_msgview *v,
 	idg_login_accept(d, &lr, v, &rp, target, sizeof(target));
 	l->state = L_DONE;
 	l->result = rp.status == IDG_ST_OK ? IDG_ST_OK : IDG_ST_DENIED;
+	if (rp.status == IDG_ST_OK && l->test) {
+		l->identity = rp.json;
+		rp.json = NULL;
+	}
 	if (rp.status == IDG_ST_OK) {
-		audit(d, IDG_OP_PAM_SAML_WAIT, target, "ok", "saml login", detail);
+		audit(d, lr.op, target, "ok", l->test ? "saml login test" : "saml login", detail);
 		reply(wr, 200, NULL, "Signed in as %s. Go back to your terminal (press Enter if it "
 		    "asks).", l->name);
 	} else {
 		snprintf(l->reason, sizeof(l->reason), "%.250s", rp.error);
 		login_target(l, target, sizeof(target));
-		audit(d, IDG_OP_PAM_SAML_WAIT, target, "denied", rp.error, detail);
+		audit(d, lr.op, target, "denied", rp.error, detail);
 		reply(wr, 403, NULL, "Sign-in refused: %s", l->reason);
 	}
 	idg_reply_clear(&rp);
@@ -734,13 +832,37 @@ on_web_readable(void *ctx, uint32_t events)
 
 /* ---------- start and stop ---------- */
 
-/* The web process's user: [saml] web_user, else the [connector] user. */
+/* The web process's user, from /etc/passwd itself (never through NSS, which could be our
+ * own module): [saml] web_user, else the [connector] user. */
 static int
 web_user(const struct idg_config *cfg, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
-	return cfg->saml_web_user ? idg_system_user(cfg->saml_web_user, "[saml] web_user", uid,
-	    gid, err, errlen) : idg_system_user(cfg->connector_user, "[connector] user, which "
-	    "the SAML web process runs as without [saml] web_user", uid, gid, err, errlen);
+	const char *name = cfg->saml_web_user ? cfg->saml_web_user : cfg->connector_user;
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	int rc = IDG_ERR_NOTFOUND;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read /etc/passwd: %s", strerror(errno));
+		return IDG_ERR_IO;
+	}
+	while ((pw = fgetpwent(f)) != NULL) {
+		if (strcmp(pw->pw_name, name) == 0) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (rc < 0)
+		snprintf(err, errlen, "the SAML web process's user '%s' (%s) does not exist: "
+		    "create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s)",
+		    name, cfg->saml_web_user ? "[saml] web_user" : "[connector] user", name);
+	else if (*uid == 0 || *gid == 0)
+		snprintf(err, errlen, "the SAML web process's user '%s' has uid or gid 0: it must "
+		    "be an unprivileged user", name), rc = IDG_ERR_CONFIG;
+	return rc;
 }
 
 /* START: read the TLS files (root's) now, so a renewed certificate is used by a restart. */
@@ -992,6 +1114,8 @@ sp_free(struct idg_saml_sp *sp)
 	}
 	if (sp->listen_fd >= 0)
 		close(sp->listen_fd);
+	for (size_t i = 0; i < LOGINS_MAX; i++)
+		login_drop(&sp->logins[i]);
 	idg_buf_free(&sp->in);
 	free(sp->inflight);
 	free(sp->metadata);

@@ -7,6 +7,7 @@
 #ifndef IDG_DAEMON_SAML_SP_H
 #define IDG_DAEMON_SAML_SP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/daemon.h"
@@ -29,5 +30,14 @@ void idg_saml_sp_login_start(struct idg_daemon *d, const struct idg_req *rq,
 void idg_saml_sp_login_wait(struct idg_daemon *d, const struct idg_req *rq,
     struct idg_reply *rp, uint64_t handle, const char *name);
 void idg_saml_sp_login_cancel(struct idg_daemon *d, uint64_t handle, const char *name);
+
+/* idgatectl login test --saml (api_login.c has checked the caller is root): the same login
+ * with a link, but its identity is answered as JSON (as other login tests) and nothing is
+ * stored unless record; no PAM request can reach it, nor it a PAM login. WAIT answers at
+ * once: the identity, a refusal, or pending (ask again after "interval" seconds). */
+void idg_saml_sp_test_start(struct idg_daemon *d, struct idg_reply *rp, const char *name,
+    bool record);
+void idg_saml_sp_test_wait(struct idg_daemon *d, struct idg_reply *rp, uint64_t handle);
+void idg_saml_sp_test_cancel(struct idg_daemon *d, uint64_t handle);
 
 #endif

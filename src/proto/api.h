@@ -85,6 +85,12 @@ enum idg_op {
 	IDG_OP_PAM_SAML_WAIT = 99,	/* NAME HANDLE -> OK | PENDING | DENIED (refused, expired):
 					 * answers at once; ask again after INTERVAL */
 	IDG_OP_PAM_SAML_CANCEL = 100,	/* NAME HANDLE */
+	/* api.sock, root: idgatectl login test --saml. */
+	IDG_OP_SAML_START = 101,	/* NAME [FLAGS record] -> handle, verification_uri (the
+					 * one-time link), expires_in, interval */
+	IDG_OP_SAML_WAIT = 102,		/* HANDLE -> identity, or PENDING (ask again after
+					 * interval), DENIED, UNAVAIL (the sign-in could not start) */
+	IDG_OP_SAML_CANCEL = 103,	/* HANDLE */
 };
 
 /* IDG_T_METHOD values. */

@@ -9,7 +9,9 @@ SAML_TESTS = \
 	tests/integ/t_ssh_saml.sh \
 	tests/integ/t_saml_flood.sh \
 	tests/integ/t_saml_web.sh \
-	tests/integ/t_saml_link.sh
+	tests/integ/t_saml_link.sh \
+	tests/integ/t_saml_retry.sh \
+	tests/integ/t_saml_logintest.sh
 TESTS += $(SAML_TESTS)
 EXTRA_DIST += $(SAML_TESTS) tests/integ/t_saml_lib.sh tests/idp/saml/server.mjs \
 	tests/idp/saml/fixtures.json tests/idp/saml/README.md

@@ -68,20 +68,135 @@ bad "an unterminated quote" 2 "unterminated quoted value for 'log_level'"
 conf '[saml]\nidp_metadata = /nonexistent/idp.xml\n'
 check
 is "[saml] idp_metadata alone: exit 1" "$RC" 1
-like "... names what else it needs" "$ERR" "^$C: \\[saml\\] with idp_metadata also needs sp_entity_id, base_url, tls_cert and tls_key$"
+like "... names what else it needs, at the line of idp_metadata" "$ERR" "^$C:2: \\[saml\\] with idp_metadata also needs sp_entity_id, base_url, tls_cert and tls_key$"
 conf '[saml]\nidp_metadata = /x.xml\nsp_entity_id = e\nbase_url = http://h/saml\ntls_cert = /c.pem\ntls_key = /nonexistent/k.pem\n'
 check
-like "[saml] base_url must be https://HOST[:PORT]" "$ERR" "^$C: base_url in \\[saml\\] must be https://HOST\\[:PORT\\] \\(no path\\)$"
-like "[saml] a missing tls_key is named" "$ERR" "^$C: tls_key /nonexistent/k.pem in \\[saml\\]: No such file"
+like "[saml] base_url must be https://HOST[:PORT], at its line" "$ERR" "^$C:4: base_url in \\[saml\\] must be https://HOST\\[:PORT\\] \\(no path\\)$"
+like "[saml] a missing tls_key is named, at its line" "$ERR" "^$C:6: tls_key /nonexistent/k.pem in \\[saml\\]: No such file"
 conf '[saml]\nidp_metadata = /x.xml\nidp_metadata_url = https://idp.example.com/md\n'
 check
-like "[saml] idp_metadata and idp_metadata_url together are refused" "$ERR" "^$C: \\[saml\\] takes idp_metadata or idp_metadata_url, not both$"
+like "[saml] idp_metadata and idp_metadata_url together are refused" "$ERR" "^$C:3: \\[saml\\] takes idp_metadata or idp_metadata_url, not both$"
 conf '[saml]\nidp_metadata = /x.xml\nsp_entity_id = e\nbase_url = https://h\ntls_cert = /c.pem\ntls_key = /k.pem\nsign_requests = yes\n'
 check
-like "[saml] sign_requests needs sp_key and sp_cert" "$ERR" "^$C: sign_requests in \\[saml\\] needs sp_key and sp_cert$"
+like "[saml] sign_requests needs sp_key and sp_cert" "$ERR" "^$C:7: sign_requests in \\[saml\\] needs sp_key and sp_cert$"
 conf '[saml]\nidp_metadata_url = http://idp.example.com/md\n'
 check
-like "[saml] idp_metadata_url must be https" "$ERR" "^$C: idp_metadata_url in \\[saml\\] must be an https:// URL$"
+like "[saml] idp_metadata_url must be https" "$ERR" "^$C:2: idp_metadata_url in \\[saml\\] must be an https:// URL$"
+conf '[saml]\nidp_metadata_url = https://idp.example.com/md\n'
+check
+like "[saml] idp_metadata_url alone: the message names idp_metadata_url, the key in use" "$ERR" \
+	"^$C:2: \\[saml\\] with idp_metadata_url also needs sp_entity_id, base_url, tls_cert and tls_key$"
+conf '[idp]\nissuer = http://idp.example.com\n'
+check
+like "[idp] issuer not https: at its line" "$ERR" "^$C:2: issuer in \\[idp\\] must be an https:// URL$"
+like "[idp] an issuer without client_id: at the issuer's line" "$ERR" "^$C:2: \\[idp\\] has an issuer but no client_id$"
+conf '[idp]\nissuer = https://idp.example.com\nclient_id = x\nclient_secret_file = /nonexistent/s\n'
+check
+like "[idp] a missing client_secret_file: at its line" "$ERR" "^$C:4: client_secret_file /nonexistent/s in \\[idp\\]: No such file"
+conf '[idmap]\nid_min = 5000\n\nid_max = 4000\nprimary_group = -bad\nusers_group = 123\nhome_base = /h:x\nshell = /bin/s,h\nfold_domains = *.example.com\n'
+check
+like "[idmap] id_min above id_max: at id_max's line" "$ERR" "^$C:4: id_min \\(5000\\) must be below id_max \\(4000\\) in \\[idmap\\]$"
+like "[idmap] a bad primary_group: at its line" "$ERR" "^$C:5: primary_group in \\[idmap\\] must be"
+like "[idmap] a bad users_group: at its line" "$ERR" "^$C:6: users_group in \\[idmap\\] must be"
+like "[idmap] home_base with ':': at its line" "$ERR" "^$C:7: home_base in \\[idmap\\] cannot hold"
+like "[idmap] shell with ',': at its line" "$ERR" "^$C:8: shell in \\[idmap\\] cannot hold"
+like "[idmap] a wildcard in fold_domains: at its line" "$ERR" "^$C:9: fold_domains in \\[idmap\\] must be"
+conf '[data]\nmode = 999\nowner = -x\ngroup = 12\n[pam]\nlogin_rule = everyone\nskel = etc/skel\n'
+check
+like "[data] a bad mode: at its line" "$ERR" "^$C:2: mode in \\[data\\] must be an octal mode"
+like "[data] a bad owner: at its line" "$ERR" "^$C:3: owner in \\[data\\] must be"
+like "[data] a bad group: at its line" "$ERR" "^$C:4: group in \\[data\\] must be"
+like "[pam] a bad login_rule: at its line" "$ERR" "^$C:6: login_rule in \\[pam\\] must be"
+like "[pam] a relative skel: at its line" "$ERR" "^$C:7: skel in \\[pam\\] must be empty or an absolute path$"
+unlike "every semantic error above names FILE:LINE" "$ERR" "^$C: "
+
+# ---------- the files the connector reads, read as it reads them ----------
+# [saml] idp_metadata is parsed as the connector parses it; [idp] and [saml] ca_file must be
+# readable by the [connector] user (the unprivileged connector reads them, not root).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_DIR/k.pem" -out "$T_DIR/cert.pem" \
+	-days 2 -subj /CN=t.example >/dev/null 2>&1
+chmod 0600 "$T_DIR/k.pem"
+chmod 0644 "$T_DIR/cert.pem"
+samlconf() {
+	conf '[saml]\nidp_metadata = %s\nsp_entity_id = https://sp.example/saml\nbase_url = https://sp.example:8443\ntls_cert = %s\ntls_key = %s\n%s' \
+		"$1" "$T_DIR/cert.pem" "$T_DIR/k.pem" "${2:-}"
+}
+CERT_B64=$(sed -e '/-----/d' "$T_DIR/cert.pem" | tr -d '\n')
+cat >"$T_DIR/md.xml" <<XML
+<?xml version="1.0"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example/saml">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>$CERT_B64</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+XML
+chmod 0644 "$T_DIR/md.xml"
+samlconf "$T_DIR/md.xml"
+check
+is "[saml] a well-formed idp_metadata file is valid" "$RC:$OUT" "0:$C: configuration OK"
+head -c 300 "$T_DIR/md.xml" >"$T_DIR/bad.xml"
+samlconf "$T_DIR/bad.xml"
+check
+is "[saml] a cut-off idp_metadata file: exit 1" "$RC" 1
+like "... named at its line, saying what is wrong" "$ERR" "^$C:2: idp_metadata $T_DIR/bad.xml in \\[saml\\]: .*not well-formed XML"
+sed -e 's/HTTP-Redirect/HTTP-POST/' "$T_DIR/md.xml" >"$T_DIR/nosso.xml"
+samlconf "$T_DIR/nosso.xml"
+check
+like "[saml] metadata without an HTTP-Redirect SSO service: refused at its line" "$ERR" "^$C:2: idp_metadata $T_DIR/nosso.xml in \\[saml\\]: "
+samlconf "$T_DIR/none.xml"
+check
+like "[saml] a missing idp_metadata file: refused at its line" "$ERR" "^$C:2: idp_metadata $T_DIR/none.xml in \\[saml\\] cannot be read: "
+samlconf "$T_DIR/bad.xml"
+run timeout 10 "$IDGATED" -f -c "$C"
+is "idgated (not -n) refuses the cut-off metadata too: exit 1" "$RC" 1
+like "... saying why" "$ERR" "^$C:2: idp_metadata $T_DIR/bad.xml in \\[saml\\]: .*not well-formed XML"
+if id _idgate >/dev/null 2>&1; then
+	cp "$T_DIR/cert.pem" "$T_DIR/ca-root.pem"
+	chmod 0600 "$T_DIR/ca-root.pem"
+	conf '[idp]\nissuer = https://idp.example.com\nclient_id = x\nca_file = %s\n' "$T_DIR/ca-root.pem"
+	check
+	is "[idp] ca_file readable only by root: exit 1" "$RC" 1
+	like "... the connector user cannot read it, at its line" "$ERR" \
+		"^$C:4: ca_file $T_DIR/ca-root.pem in \\[idp\\] cannot be read by the connector user '_idgate', which reads it: Permission denied"
+	cp "$T_DIR/idgate.conf" "$T_DIR/start.conf"
+	printf '[idp]\nissuer = https://idp.example.com\nclient_id = x\nca_file = %s\n' "$T_DIR/ca-root.pem" >>"$T_DIR/start.conf"
+	run timeout 10 "$IDGATED" -f -c "$T_DIR/start.conf"
+	is "... and idgated refuses to start with it: exit 1" "$RC" 1
+	like "... saying why" "$ERR" "ca_file $T_DIR/ca-root.pem in \\[idp\\] cannot be read by the connector user"
+	ok "... having opened no socket" test ! -e "$SOCK"
+	conf '[saml]\nidp_metadata_url = https://idp.example/md\nsp_entity_id = https://sp.example/saml\nbase_url = https://sp.example:8443\ntls_cert = %s\ntls_key = %s\nca_file = %s\n' \
+		"$T_DIR/cert.pem" "$T_DIR/k.pem" "$T_DIR/ca-root.pem"
+	check
+	like "[saml] ca_file readable only by root: refused at its line" "$ERR" \
+		"^$C:7: ca_file $T_DIR/ca-root.pem in \\[saml\\] cannot be read by the connector user '_idgate'"
+	mkdir -m 0700 "$T_DIR/private"
+	cp "$T_DIR/cert.pem" "$T_DIR/private/ca.pem"
+	chmod 0644 "$T_DIR/private/ca.pem"
+	conf '[idp]\nissuer = https://idp.example.com\nclient_id = x\nca_file = %s\n' "$T_DIR/private/ca.pem"
+	check
+	like "[idp] ca_file 0644 in a directory only root may enter: refused" "$ERR" \
+		"^$C:4: ca_file $T_DIR/private/ca.pem in \\[idp\\] cannot be read by the connector user"
+	chmod 0644 "$T_DIR/ca-root.pem"
+	conf '[idp]\nissuer = https://idp.example.com\nclient_id = x\nca_file = %s\n' "$T_DIR/ca-root.pem"
+	check
+	is "[idp] the same ca_file made readable (0644): valid" "$RC:$OUT" "0:$C: configuration OK"
+fi
+# ---------- [nss] snapshot: the file the NSS module reads, or a private instance's ----------
+MOD_SNAP=$(strings -a "$top_builddir/.libs/libnss_idgate.so.2" | grep '/nss\.snapshot$' | head -n 1)
+conf '[nss]\nsnapshot = %s\n' "$MOD_SNAP"
+check
+is "[nss] snapshot naming the module's own path ($MOD_SNAP) is valid" "$RC:$OUT" "0:$C: configuration OK"
+conf '[daemon]\nlog = stderr\n[nss]\n\nsnapshot = %s/elsewhere/nss.snapshot\n' "$T_DIR"
+check
+is "[nss] snapshot elsewhere for the idgated the modules talk to: exit 1" "$RC" 1
+like "... at its line, naming the one path the module reads" "$ERR" \
+	"^$C:5: snapshot in \\[nss\\] must be $MOD_SNAP, the only file libnss_idgate.so.2 reads"
+conf '[daemon]\nrun_dir = %s/private-run\n[nss]\nsnapshot = %s/elsewhere/nss.snapshot\n' "$T_DIR" "$T_DIR"
+check
+is "[nss] snapshot elsewhere for a private idgated (a run_dir of its own): valid" "$RC:$OUT" "0:$C: configuration OK"
+like "... with a warning at its line that NSS will not see it" "$ERR" \
+	"^$C:4: warning: snapshot in \\[nss\\] is not $MOD_SNAP, the file libnss_idgate.so.2 reads"
 conf '[daemon]\n\n[nonsense]\nkey = value\nother = 1\n'
 bad "an unknown section" 3 "unknown section \[nonsense\]: expected one of \[daemon\], \[store\], \[auth\], \[data\], \[idp\], \[saml\], \[connector\], \[idmap\], \[nss\], \[pam\]$"
 unlike "... whose keys are not reported again" "$ERR" ":[45]:"
@@ -102,7 +217,7 @@ bad "a 5000-byte line" 2 "line longer than 4096 bytes"
 conf '[auth]\nrobot_token_max_ttl = 1d\nrobot_token_default_ttl = 2d\n'
 check
 is "default ttl longer than max ttl: exit 1" "$RC" 1
-like "... says which keys disagree" "$ERR" "robot_token_default_ttl is longer than robot_token_max_ttl in \[auth\]"
+like "... says which keys disagree, at the line of the default" "$ERR" "^$C:3: robot_token_default_ttl is longer than robot_token_max_ttl in \[auth\]"
 
 # ---------- the file itself ----------
 run "$IDGATED" -n -c "$T_DIR/missing.conf"
@@ -196,6 +311,8 @@ is "... still in rollback-journal mode" "$(sqlite3 "$DB" 'PRAGMA journal_mode')"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 cp "$T_DIR/good.db" "$DB"
 ok "the good store starts again" daemon_start
+like "... a private idgated logs that NSS does not read its snapshot" "$(cat "$T_DIR/daemon.log")" \
+	"warning: snapshot in \\[nss\\] is not $MOD_SNAP"
 run ctl list repo
 like "... with its repo" "$OUT" "^default +keep "
 ok "... and stops" daemon_stop

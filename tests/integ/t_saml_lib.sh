@@ -52,10 +52,11 @@ saml_setup() {
 }
 
 # saml_idp_start: the test SAML IdP with the certificates in $T_DIR/certs (and the fixtures
-# in $SAML_IDP_FIXTURES when set); sets IDP_BASE, IDP_MD, SAML_IDP_PID.
+# in $SAML_IDP_FIXTURES when set); sets IDP_BASE, IDP_MD, SAML_IDP_PID. SAML_IDP_PORT, when
+# set, fixes its port.
 saml_idp_start() {
 	: >"$T_DIR/saml-idp.out"
-	node "$SAML_IDP_DIR/server.mjs" --port 0 --cert "$T_DIR/certs/server.pem" \
+	node "$SAML_IDP_DIR/server.mjs" --port "${SAML_IDP_PORT:-0}" --cert "$T_DIR/certs/server.pem" \
 		--key "$T_DIR/certs/server.key" --state-dir "$T_DIR/saml-idp" \
 		${SAML_IDP_FIXTURES:+--fixtures "$SAML_IDP_FIXTURES"} \
 		>"$T_DIR/saml-idp.out" 2>"$T_DIR/saml-idp.err" &

@@ -105,6 +105,30 @@ done(struct tconf *c, struct idg_buf *errs)
 
 /* ---------- good files ---------- */
 
+/* idg_conf_parse_lines: the line each key is set on (so checks made after parsing can name
+ * FILE:LINE), 0 for a key the file does not set; a re-opened section keeps counting. */
+static void
+lines_of_keys_are_reported(void **state)
+{
+	static const char text[] = "# c\n[server]\nurl = https://x\n\n[limits]\nworkers = 8\n"
+	    "[server]\ndebug = yes\n";
+	unsigned lines[NSCHEMA] = { 0 };
+	struct idg_buf errs;
+	struct tconf c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	idg_buf_init(&errs, 64 * 1024);
+	assert_int_equal(idg_conf_parse_lines("t.conf", text, sizeof(text) - 1, schema, NSCHEMA,
+	    &c, lines, &errs), 0);
+	assert_int_equal(lines[1], 3);	/* url */
+	assert_int_equal(lines[4], 6);	/* workers */
+	assert_int_equal(lines[3], 8);	/* debug, in the re-opened [server] */
+	assert_int_equal(lines[0], 0);	/* name: its default */
+	assert_int_equal(lines[7], 0);	/* mode */
+	done(&c, &errs);
+}
+
 static void
 defaults_apply_to_absent_keys(void **state)
 {
@@ -494,6 +518,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_apply_to_absent_keys),
+		cmocka_unit_test(lines_of_keys_are_reported),
 		cmocka_unit_test(every_type_parses_with_comments_quotes_and_crlf),
 		cmocka_unit_test(quoted_empty_value_and_text_without_final_newline),
 		cmocka_unit_test(line_of_exactly_the_maximum_length_is_accepted),
