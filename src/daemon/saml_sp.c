@@ -832,37 +832,13 @@ on_web_readable(void *ctx, uint32_t events)
 
 /* ---------- start and stop ---------- */
 
-/* The web process's user, from /etc/passwd itself (never through NSS, which could be our
- * own module): [saml] web_user, else the [connector] user. */
+/* The web process's user: [saml] web_user, else the [connector] user. */
 static int
 web_user(const struct idg_config *cfg, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
-	const char *name = cfg->saml_web_user ? cfg->saml_web_user : cfg->connector_user;
-	FILE *f = fopen("/etc/passwd", "re");
-	struct passwd *pw;
-	int rc = IDG_ERR_NOTFOUND;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot read /etc/passwd: %s", strerror(errno));
-		return IDG_ERR_IO;
-	}
-	while ((pw = fgetpwent(f)) != NULL) {
-		if (strcmp(pw->pw_name, name) == 0) {
-			*uid = pw->pw_uid;
-			*gid = pw->pw_gid;
-			rc = 0;
-			break;
-		}
-	}
-	fclose(f);
-	if (rc < 0)
-		snprintf(err, errlen, "the SAML web process's user '%s' (%s) does not exist: "
-		    "create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s)",
-		    name, cfg->saml_web_user ? "[saml] web_user" : "[connector] user", name);
-	else if (*uid == 0 || *gid == 0)
-		snprintf(err, errlen, "the SAML web process's user '%s' has uid or gid 0: it must "
-		    "be an unprivileged user", name), rc = IDG_ERR_CONFIG;
-	return rc;
+	return cfg->saml_web_user ? idg_system_user(cfg->saml_web_user, "[saml] web_user", uid,
+	    gid, err, errlen) : idg_system_user(cfg->connector_user, "[connector] user, which "
+	    "the SAML web process runs as without [saml] web_user", uid, gid, err, errlen);
 }
 
 /* START: read the TLS files (root's) now, so a renewed certificate is used by a restart. */
