@@ -640,35 +640,17 @@ idg_config_load(const char *path, struct idg_config *cfg, bool check_owner, stru
 	return rc;
 }
 
-/* The connector user as the connector resolves it: /etc/passwd only (never through NSS,
- * whose idgate module would ask this very daemon). */
+/* The connector user as the connector resolves it (idg_system_user: /etc/passwd only, never
+ * NSS, whose idgate module would ask this very daemon). */
 static int
 connector_ids(const struct idg_config *cfg, uid_t *uid, gid_t *gid, struct idg_buf *errs)
 {
-	FILE *f = fopen("/etc/passwd", "re");
-	struct passwd *pw;
-	int rc = IDG_ERR_NOTFOUND;
+	char why[512];
+	int rc;
 
-	if (f == NULL) {
-		CERR("connector", "user", "cannot read /etc/passwd: %s", strerror(errno));
-		return IDG_ERR_IO;
-	}
-	while ((pw = fgetpwent(f)) != NULL) {
-		if (strcmp(pw->pw_name, cfg->connector_user) == 0) {
-			*uid = pw->pw_uid;
-			*gid = pw->pw_gid;
-			rc = 0;
-			break;
-		}
-	}
-	fclose(f);
-	if (rc < 0)
-		CERR("connector", "user", "the connector user '%s' ([connector] user) does not "
-		    "exist: create it (useradd --system --no-create-home --shell /usr/sbin/nologin "
-		    "%s)", cfg->connector_user, cfg->connector_user);
-	else if (*uid == 0 || *gid == 0)
-		CERR("connector", "user", "the connector user '%s' has uid or gid 0: it must be an "
-		    "unprivileged user", cfg->connector_user), rc = IDG_ERR_CONFIG;
+	if ((rc = idg_system_user(cfg->connector_user, "[connector] user", uid, gid, why,
+	    sizeof(why))) < 0)
+		CERR("connector", "user", "%s", why);
 	return rc;
 }
 
