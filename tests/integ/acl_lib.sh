@@ -14,3 +14,17 @@ within() {
 		sleep 0.05
 	done
 }
+
+# acl_enter_namespace "$@": unless inside already, re-run the script in a mount namespace of
+# its own (its private /etc and snapshot directory, lib.sh's nss_private_world), or skip it
+# (TAP plan 1..0) without root, namespaces or getfacl.
+acl_enter_namespace() {
+	[ "${1:-}" = --inner ] && return 0
+	if [ "$(id -u)" != 0 ] || ! unshare --mount true 2>/dev/null; then
+		echo "1..0 # SKIP needs root and mount namespaces"
+		exit 0
+	fi
+	command -v getfacl >/dev/null 2>&1 || { echo "1..0 # SKIP getfacl is missing (acl)"; exit 0; }
+	trap - EXIT
+	exec unshare --mount --fork sh "$0" --inner
+}

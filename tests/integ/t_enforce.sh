@@ -13,15 +13,7 @@
 B=$top_builddir
 NSS=$B/.libs/libnss_idgate.so.2
 
-if [ "${1:-}" != --inner ]; then
-	if [ "$(id -u)" != 0 ] || ! unshare --mount true 2>/dev/null; then
-		echo "1..0 # SKIP needs root and mount namespaces"
-		exit 0
-	fi
-	command -v getfacl >/dev/null 2>&1 || { echo "1..0 # SKIP getfacl is missing (acl)"; exit 0; }
-	trap - EXIT
-	exec unshare --mount --fork sh "$0" --inner
-fi
+acl_enter_namespace "$@"
 
 # ---------- the private world ----------
 t_setup

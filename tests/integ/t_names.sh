@@ -13,12 +13,7 @@
 # - a second IdP username folding into a pinned name (frank@example.org) is refused, audited.
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 oidc_require
-command -v sqlite3 >/dev/null 2>&1 || { echo "1..0 # SKIP sqlite3 is not installed"; exit 0; }
-
-PROBE=$top_builddir/tests/integ/pamprobe
-oidc_setup
-PAM=$T_DIR/run/pam.sock
-AUDIT=$T_DIR/log/audit.log
+pam_world
 
 # pam_secret SECRET OP NAME [ARGS...]: pamprobe with SECRET on standard input.
 pam_secret() { _s=$1; shift; run_in "$_s" "$PROBE" "$PAM" "$@"; }

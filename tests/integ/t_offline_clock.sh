@@ -7,12 +7,7 @@
 # credential's time into the store (sqlite3) with idgated stopped.
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 oidc_require
-command -v sqlite3 >/dev/null 2>&1 || { echo "1..0 # SKIP sqlite3 is not installed"; exit 0; }
-
-PROBE=$top_builddir/tests/integ/pamprobe
-oidc_setup
-PAM=$T_DIR/run/pam.sock
-AUDIT=$T_DIR/log/audit.log
+pam_world
 pam_secret() { _s=$1; shift; run_in "$_s" "$PROBE" "$PAM" "$@"; }
 line() { printf '%s\n' "$OUT" | sed -n "s/^$1 //p" | head -n 1; }
 audited() { grep -E -- "$1" "$AUDIT" | tail -n 1; }

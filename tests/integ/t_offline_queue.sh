@@ -7,12 +7,7 @@
 # without one warning per login.
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 oidc_require
-command -v sqlite3 >/dev/null 2>&1 || { echo "1..0 # SKIP sqlite3 is not installed"; exit 0; }
-
-PROBE=$top_builddir/tests/integ/pamprobe
-oidc_setup
-PAM=$T_DIR/run/pam.sock
-AUDIT=$T_DIR/log/audit.log
+pam_world
 BOB_PW='b0b & co=+%/ pw'
 line() { printf '%s\n' "$OUT" | sed -n "s/^$1 //p" | head -n 1; }
 # login NAME PASSWORD [ARGS...]: one pam.sock password login; prints "STATUS MS".

@@ -30,6 +30,16 @@ oidc_cleanup() {
 trap oidc_cleanup EXIT
 trap 'exit 1' INT TERM
 
+# pam_world: what a test of pam.sock logins needs: sqlite3 (it reads the store), pamprobe, and
+# oidc_setup's private directory; sets PROBE, PAM (the socket) and AUDIT (the audit log).
+pam_world() {
+	command -v sqlite3 >/dev/null 2>&1 || { echo "1..0 # SKIP sqlite3 is not installed"; exit 0; }
+	PROBE=$top_builddir/tests/integ/pamprobe
+	oidc_setup
+	PAM=$T_DIR/run/pam.sock
+	AUDIT=$T_DIR/log/audit.log
+}
+
 # oidc_setup: a private test directory (lib.sh's t_setup), the IdP's certificates, the secret.
 oidc_setup() {
 	t_setup

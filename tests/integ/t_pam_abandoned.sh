@@ -7,11 +7,7 @@
 # is audited "ok" as before.
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 oidc_require
-
-PROBE=$top_builddir/tests/integ/pamprobe
-oidc_setup
-PAM=$T_DIR/run/pam.sock
-AUDIT=$T_DIR/log/audit.log
+pam_world
 line() { printf '%s\n' "$OUT" | sed -n "s/^$1 //p" | head -n 1; }
 audited() { grep -E -- "$1" "$AUDIT" | tail -n 1; }
 pam_auths() { grep -c '"action":"pam.auth","target":"user:alice"' "$AUDIT"; }

@@ -13,12 +13,7 @@
 # pam.sock refuses other uids, api.sock refuses PAM's requests; every decision is audited.
 . "$top_srcdir/tests/integ/t_oidc_lib.sh"
 oidc_require
-command -v sqlite3 >/dev/null 2>&1 || { echo "1..0 # SKIP sqlite3 is not installed"; exit 0; }
-
-PROBE=$top_builddir/tests/integ/pamprobe
-oidc_setup
-PAM=$T_DIR/run/pam.sock
-AUDIT=$T_DIR/log/audit.log
+pam_world
 
 # pam OP NAME [ARGS...]: pamprobe against our idgated; sets RC, OUT, ERR.
 pam() { _op=$1; shift; run "$PROBE" "$PAM" "$_op" "$@" </dev/null; }
