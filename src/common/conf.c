@@ -13,12 +13,8 @@
 
 #define SECTION_MAX 64
 
-static void
-conf_error(struct idg_buf *errs, const char *name, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-conf_error(struct idg_buf *errs, const char *name, unsigned line, const char *fmt, ...)
+void
+idg_conf_error_at(struct idg_buf *errs, const char *name, unsigned line, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -142,7 +138,7 @@ idg_conf_defaults(const struct idg_conf_key *schema, size_t n, void *dst, struct
 		if (k->def == NULL)
 			continue;
 		if (conf_set(k, k->def, dst) < 0) {
-			conf_error(errs, "(built-in defaults)", 0, "bad default for [%s] %s",
+			idg_conf_error_at(errs, "(built-in defaults)", 0, "bad default for [%s] %s",
 			    k->section, k->key);
 			rc = IDG_ERR_INTERNAL;
 		}
@@ -215,21 +211,21 @@ parse_line(const char *name, unsigned lineno, char *line, char *section, unsigne
 	if (*s == '\0' || *s == '#' || *s == ';')
 		return 0;
 	if (!idg_str_printable(s)) {
-		conf_error(errs, name, lineno, "control character or invalid UTF-8 in line");
+		idg_conf_error_at(errs, name, lineno, "control character or invalid UTF-8 in line");
 		return IDG_ERR_CONFIG;
 	}
 	if (*s == '[') {
 		char *end = strchr(s, ']');
 
 		if (end == NULL || trim(end + 1)[0] != '\0') {
-			conf_error(errs, name, lineno, "malformed section header: expected [name]");
+			idg_conf_error_at(errs, name, lineno, "malformed section header: expected [name]");
 			return IDG_ERR_CONFIG;
 		}
 		*end = '\0';
 		s = trim(s + 1);
 		if (!section_known(schema, n, s) || strlen(s) >= SECTION_MAX) {
 			list_sections(schema, n, expect, sizeof(expect));
-			conf_error(errs, name, lineno, "unknown section [%.64s]: expected one of %s", s, expect);
+			idg_conf_error_at(errs, name, lineno, "unknown section [%.64s]: expected one of %s", s, expect);
 			strcpy(section, "\x01");	/* keys below it are skipped, not reported again */
 			return IDG_ERR_CONFIG;
 		}
@@ -237,7 +233,7 @@ parse_line(const char *name, unsigned lineno, char *line, char *section, unsigne
 		return 0;
 	}
 	if ((eq = strchr(s, '=')) == NULL) {
-		conf_error(errs, name, lineno, "expected 'key = value', a [section] or a # comment");
+		idg_conf_error_at(errs, name, lineno, "expected 'key = value', a [section] or a # comment");
 		return IDG_ERR_CONFIG;
 	}
 	*eq = '\0';
@@ -246,7 +242,7 @@ parse_line(const char *name, unsigned lineno, char *line, char *section, unsigne
 	if (section[0] == '\x01')
 		return IDG_ERR_CONFIG;
 	if (section[0] == '\0') {
-		conf_error(errs, name, lineno, "key '%.64s' outside any section: put it under a [section]", key);
+		idg_conf_error_at(errs, name, lineno, "key '%.64s' outside any section: put it under a [section]", key);
 		return IDG_ERR_CONFIG;
 	}
 	for (i = 0; i < n; i++)
@@ -254,12 +250,12 @@ parse_line(const char *name, unsigned lineno, char *line, char *section, unsigne
 			break;
 	if (i == n) {
 		list_keys(schema, n, section, expect, sizeof(expect));
-		conf_error(errs, name, lineno, "unknown key '%.64s' in [%s]: expected one of %s", key,
+		idg_conf_error_at(errs, name, lineno, "unknown key '%.64s' in [%s]: expected one of %s", key,
 		    section, expect);
 		return IDG_ERR_CONFIG;
 	}
 	if (seen_line[i]) {
-		conf_error(errs, name, lineno, "'%s' in [%s] is set twice (first at line %u)", key,
+		idg_conf_error_at(errs, name, lineno, "'%s' in [%s] is set twice (first at line %u)", key,
 		    section, seen_line[i]);
 		return IDG_ERR_CONFIG;
 	}
@@ -268,14 +264,14 @@ parse_line(const char *name, unsigned lineno, char *line, char *section, unsigne
 		size_t vl = strlen(value);
 
 		if (vl < 2 || value[vl - 1] != '"') {
-			conf_error(errs, name, lineno, "unterminated quoted value for '%s'", key);
+			idg_conf_error_at(errs, name, lineno, "unterminated quoted value for '%s'", key);
 			return IDG_ERR_CONFIG;
 		}
 		value[vl - 1] = '\0';
 		value++;
 	}
 	if (conf_set(&schema[i], value, dst) < 0) {
-		conf_error(errs, name, lineno, "bad value for '%s' in [%s]: expected %s", key, section,
+		idg_conf_error_at(errs, name, lineno, "bad value for '%s' in [%s]: expected %s", key, section,
 		    type_expect(&schema[i], expect, sizeof(expect)));
 		return IDG_ERR_CONFIG;
 	}
@@ -303,7 +299,7 @@ idg_conf_parse_lines(const char *name, const char *text, size_t len,
 	if (idg_conf_defaults(schema, n, dst, errs) < 0)
 		return IDG_ERR_INTERNAL;
 	if (len > IDG_CONF_MAX_FILE) {
-		conf_error(errs, name, 0, "file is larger than %d bytes", IDG_CONF_MAX_FILE);
+		idg_conf_error_at(errs, name, 0, "file is larger than %d bytes", IDG_CONF_MAX_FILE);
 		return IDG_ERR_CONFIG;
 	}
 	{
@@ -314,7 +310,7 @@ idg_conf_parse_lines(const char *name, const char *text, size_t len,
 
 			for (const char *p = text; p < nul; p++)
 				nul_line += *p == '\n';
-			conf_error(errs, name, nul_line, "a NUL byte: this is not a text file");
+			idg_conf_error_at(errs, name, nul_line, "a NUL byte: this is not a text file");
 			return IDG_ERR_CONFIG;
 		}
 	}
@@ -326,7 +322,7 @@ idg_conf_parse_lines(const char *name, const char *text, size_t len,
 
 		lineno++;
 		if (ll > IDG_CONF_MAX_LINE) {
-			conf_error(errs, name, lineno, "line longer than %d bytes", IDG_CONF_MAX_LINE);
+			idg_conf_error_at(errs, name, lineno, "line longer than %d bytes", IDG_CONF_MAX_LINE);
 			rc = IDG_ERR_CONFIG;
 		} else {
 			memcpy(line, text + pos, ll);
@@ -340,7 +336,7 @@ idg_conf_parse_lines(const char *name, const char *text, size_t len,
 		if (schema[i].required && !seen_line[i]) {
 			char expect[512];
 
-			conf_error(errs, name, lineno, "missing required key '%s' in [%s]: expected %s",
+			idg_conf_error_at(errs, name, lineno, "missing required key '%s' in [%s]: expected %s",
 			    schema[i].key, schema[i].section,
 			    type_expect(&schema[i], expect, sizeof(expect)));
 			rc = IDG_ERR_CONFIG;
@@ -370,7 +366,7 @@ idg_conf_load_lines(const char *path, const struct idg_conf_key *schema, size_t 
 	rc = idg_read_file(path, IDG_CONF_MAX_FILE, &text, &len);
 	if (rc < 0) {
 		idg_conf_defaults(schema, n, dst, errs);
-		conf_error(errs, path, 0, "cannot read config: %s",
+		idg_conf_error_at(errs, path, 0, "cannot read config: %s",
 		    rc == IDG_ERR_NOTFOUND ? "no such file" :
 		    rc == IDG_ERR_TOOBIG ? "file too large" :
 		    rc == IDG_ERR_INVAL ? "not a regular file" : idg_strerror(rc));

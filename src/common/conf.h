@@ -61,4 +61,9 @@ int idg_conf_parse_lines(const char *name, const char *text, size_t len,
 /* Free every string the schema put in dst. */
 void idg_conf_free(const struct idg_conf_key *schema, size_t n, void *dst);
 
+/* Append "NAME:LINE: message\n" to errs ("NAME: message" when line is 0): the one form every
+ * configuration error takes. */
+void idg_conf_error_at(struct idg_buf *errs, const char *name, unsigned line, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -1179,11 +1179,12 @@ api_device_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 	idg_device_start(d, rq, rp, name, NULL, NULL, false);
 }
 
-static bool
-handle_arg(const struct idg_req *rq, struct idg_reply *rp, uint64_t *h)
+bool
+idg_login_handle_arg(const struct idg_req *rq, struct idg_reply *rp, const char *what,
+    uint64_t *h)
 {
 	if (idg_msg_get_u64(rq->v, IDG_T_HANDLE, h) < 0 || *h == 0)
-		return api_fail(rp, IDG_ST_INPUT, "no device login handle given");
+		return api_fail(rp, IDG_ST_INPUT, "no %s login handle given", what);
 	return true;
 }
 
@@ -1322,7 +1323,7 @@ api_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	uint64_t h;
 
-	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
+	if (!root_only(d, rq, rp) || !idg_login_handle_arg(rq, rp, "device", &h))
 		return;
 	idg_device_wait(d, rq, rp, h, NULL, false);
 }
@@ -1351,7 +1352,7 @@ api_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 {
 	uint64_t h;
 
-	if (!root_only(d, rq, rp) || !handle_arg(rq, rp, &h))
+	if (!root_only(d, rq, rp) || !idg_login_handle_arg(rq, rp, "device", &h))
 		return;
 	idg_device_cancel(d, rq, rp, h, NULL, false);
 }
@@ -1376,13 +1377,8 @@ api_saml_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	uint64_t h;
 
-	if (!root_only(d, rq, rp))
-		return;
-	if (idg_msg_get_u64(rq->v, IDG_T_HANDLE, &h) < 0 || h == 0) {
-		api_fail(rp, IDG_ST_INPUT, "no SAML login handle given");
-		return;
-	}
-	idg_saml_sp_test_wait(d, rp, h);
+	if (root_only(d, rq, rp) && idg_login_handle_arg(rq, rp, "SAML", &h))
+		idg_saml_sp_test_wait(d, rp, h);
 }
 
 void
@@ -1390,13 +1386,8 @@ api_saml_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
 {
 	uint64_t h;
 
-	if (!root_only(d, rq, rp))
-		return;
-	if (idg_msg_get_u64(rq->v, IDG_T_HANDLE, &h) < 0 || h == 0) {
-		api_fail(rp, IDG_ST_INPUT, "no SAML login handle given");
-		return;
-	}
-	idg_saml_sp_test_cancel(d, h);
+	if (root_only(d, rq, rp) && idg_login_handle_arg(rq, rp, "SAML", &h))
+		idg_saml_sp_test_cancel(d, h);
 }
 
 void

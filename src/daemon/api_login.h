@@ -88,6 +88,11 @@ void idg_login_pending_free(struct idg_pending *p);
  * for an unreachable IdP (IDG_ERR_UNAVAIL, IDG_ERR_TIMEOUT), ERROR otherwise. */
 uint32_t idg_login_status(int err);
 
+/* The login handle a WAIT or CANCEL names (nonzero), or an INPUT failure in rp naming the
+ * kind of login (what: "device", "SAML"). */
+bool idg_login_handle_arg(const struct idg_req *rq, struct idg_reply *rp, const char *what,
+    uint64_t *h);
+
 /* How long one request may wait for the connector. */
 int64_t idg_login_idp_wait_ms(const struct idg_daemon *d);
 

@@ -419,13 +419,6 @@ api_pam_device_start(struct idg_daemon *d, struct idg_req *rq, struct idg_reply 
 	}
 }
 
-static bool
-handle_arg(const struct idg_req *rq, struct idg_reply *rp, uint64_t *h)
-{
-	if (idg_msg_get_u64(rq->v, IDG_T_HANDLE, h) < 0 || *h == 0)
-		return api_fail(rp, IDG_ST_INPUT, "no device login handle given");
-	return true;
-}
 
 void
 api_pam_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp)
@@ -433,7 +426,7 @@ api_pam_device_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 	struct pam_args a;
 	uint64_t h;
 
-	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !handle_arg(rq, rp, &h))
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !idg_login_handle_arg(rq, rp, "device", &h))
 		return;
 	idg_device_wait(d, rq, rp, h, a.name, true);
 	if (rp->status != IDG_ST_DEFER)
@@ -446,7 +439,7 @@ api_pam_device_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply
 	struct pam_args a;
 	uint64_t h;
 
-	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !handle_arg(rq, rp, &h))
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !idg_login_handle_arg(rq, rp, "device", &h))
 		return;
 	idg_device_cancel(d, rq, rp, h, a.name, true);
 }
@@ -473,7 +466,7 @@ api_pam_saml_wait(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *rp
 	struct pam_args a;
 	uint64_t h;
 
-	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !handle_arg(rq, rp, &h))
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !idg_login_handle_arg(rq, rp, "SAML", &h))
 		return;
 	idg_saml_sp_login_wait(d, rq, rp, h, a.name);
 	if (rp->status == IDG_ST_DENIED)
@@ -486,7 +479,7 @@ api_pam_saml_cancel(struct idg_daemon *d, struct idg_req *rq, struct idg_reply *
 	struct pam_args a;
 	uint64_t h;
 
-	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !handle_arg(rq, rp, &h))
+	if (!pam_only(rq, rp) || !pam_args(rq, rp, &a, false) || !idg_login_handle_arg(rq, rp, "SAML", &h))
 		return;
 	idg_saml_sp_login_cancel(d, h, a.name);
 }

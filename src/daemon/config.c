@@ -273,17 +273,13 @@ void
 idg_config_error(struct idg_buf *errs, const struct idg_config *cfg, const char *section,
     const char *key, const char *fmt, ...)
 {
-	unsigned line = idg_config_line(cfg, section, key);
 	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (line)
-		idg_buf_printf(errs, "%s:%u: %s\n", cfg->file, line, msg);
-	else
-		idg_buf_printf(errs, "%s: %s\n", cfg->file, msg);
+	idg_conf_error_at(errs, cfg->file, idg_config_line(cfg, section, key), "%s", msg);
 }
 
 #define CERR(sec, key, ...) idg_config_error(errs, cfg, sec, key, __VA_ARGS__)

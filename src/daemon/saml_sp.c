@@ -293,22 +293,32 @@ idg_saml_sp_test_start(struct idg_daemon *d, struct idg_reply *rp, const char *n
 	cJSON_AddNumberToObject(o, "interval", INTERVAL_S);
 }
 
+/* A WAIT's first part: true when l is done (its outcome is the caller's to give); else rp
+ * says pending, or that the login is unknown or expired (and it is dropped). */
+static bool
+login_done(struct login *l, struct idg_reply *rp)
+{
+	if (l == NULL || (l->state != L_DONE && l->expires < time(NULL))) {
+		if (l)
+			login_drop(l);
+		api_fail(rp, IDG_ST_DENIED, "SAML login expired or unknown: start again");
+		return false;
+	}
+	if (l->state != L_DONE) {
+		rp->status = IDG_ST_PENDING;
+		return false;
+	}
+	return true;
+}
+
 void
 idg_saml_sp_test_wait(struct idg_daemon *d, struct idg_reply *rp, uint64_t handle)
 {
 	struct idg_saml_sp *sp = SP(d);
 	struct login *l = sp ? login_by_handle(sp, handle, NULL) : NULL;
 
-	if (l == NULL || (l->state != L_DONE && l->expires < time(NULL))) {
-		if (l)
-			login_drop(l);
-		api_fail(rp, IDG_ST_DENIED, "SAML login expired or unknown: start again");
+	if (!login_done(l, rp))
 		return;
-	}
-	if (l->state != L_DONE) {
-		rp->status = IDG_ST_PENDING;
-		return;
-	}
 	if (l->result == IDG_ST_OK && l->identity) {
 		cJSON_Delete(rp->json);
 		rp->json = l->identity;
@@ -339,16 +349,8 @@ idg_saml_sp_login_wait(struct idg_daemon *d, const struct idg_req *rq, struct id
 	struct login *l = sp ? login_by_handle(sp, handle, name) : NULL;
 
 	(void)rq;
-	if (l == NULL || (l->state != L_DONE && l->expires < time(NULL))) {
-		if (l)
-			login_drop(l);
-		api_fail(rp, IDG_ST_DENIED, "SAML login expired or unknown: start again");
+	if (!login_done(l, rp))
 		return;
-	}
-	if (l->state != L_DONE) {
-		rp->status = IDG_ST_PENDING;
-		return;
-	}
 	if (l->result == IDG_ST_OK)
 		(void)idg_login_pam_reply(d, l->name, rp);
 	else
